@@ -1,0 +1,3 @@
+"""jaxgen: generative image models in JAX/Flax."""
+
+__version__ = "0.1.0"

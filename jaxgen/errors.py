@@ -1,0 +1,13 @@
+"""User-facing errors: the CLI prints their message on one line and exits non-zero."""
+
+
+class JaxgenError(Exception):
+    """A problem the user can fix; the message names the key/file/shape and the fix."""
+
+
+class ConfigError(JaxgenError):
+    """A bad config key or value."""
+
+
+class DataError(JaxgenError):
+    """A dataset that is missing, unprepared or malformed."""

@@ -1,0 +1,42 @@
+"""Test-wide setup, run before JAX starts: 8 fake CPU devices, and a private TFDS data dir.
+
+The 8 devices exist for the sharding tests; other tests build 1-device meshes (`one_device_mesh`) so
+they do not pay for 8 replicas on a 2-core machine.
+"""
+
+import os
+import shutil
+import tempfile
+
+os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8").strip()
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+_DATA_DIR = tempfile.mkdtemp(prefix="jaxgen-test-data-")
+os.environ["JAXGEN_DATA_DIR"] = _DATA_DIR
+
+import jax  # noqa: E402  (after XLA_FLAGS)
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def data_dir():
+    """The session's TFDS data dir; bundled datasets are prepared into it on first use."""
+    return _DATA_DIR
+
+
+@pytest.fixture(scope="session")
+def one_device_mesh():
+    from jaxgen.engine import sharding
+
+    return sharding.make_mesh(jax.devices()[:1])
+
+
+@pytest.fixture(scope="session")
+def eight_device_mesh():
+    from jaxgen.engine import sharding
+
+    assert jax.device_count() == 8, "tests/conftest.py must set XLA_FLAGS before JAX starts"
+    return sharding.make_mesh(jax.devices())
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_DATA_DIR, ignore_errors=True)

