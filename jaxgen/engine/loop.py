@@ -1,0 +1,236 @@
+"""The training loop every trainer shares.
+
+A trainer describes its regime as a `Task` (initial state, one training step, a sampler); `train` runs it:
+workdir checks, automatic resume (model state and data iterator state), progress bar, metrics,
+fixed-noise sample grids, periodic and final checkpoints, a checkpoint on Ctrl-C, and a stop with a
+clear message on a non-finite loss.
+
+Randomness: the key of step s is `fold_in(key(seed), s)`, so a run is a pure function of
+(config, seed, data order, device count) and a resumed run replays exactly the uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import platform
+import signal
+import sys
+import threading
+import time
+from typing import Any, Callable
+
+import jax
+import numpy as np
+import tqdm
+
+from jaxgen import config as config_lib
+from jaxgen.engine import checkpoint as checkpoint_lib
+from jaxgen.engine import sharding, writers
+from jaxgen.errors import ConfigError, JaxgenError
+
+State = Any
+# Stream tags folded into the run's root key, one per use, so the streams never collide.
+INIT_STREAM, TRAIN_STREAM, SAMPLE_STREAM = 0, 1, 2
+
+
+@dataclasses.dataclass
+class Task:
+    """A training regime, as pure functions of the state.
+
+    init:     rng -> state, placed on the mesh (params replicated).
+    step:     (state, next_batch, rng) -> (state, metrics); `next_batch()` returns the next global
+              batch (dict of arrays sharded over "data"); metrics are scalar arrays.
+    generate: (state, rng, n) -> images [n, H, W, C] in [-1, 1] (for sample grids and `jaxgen sample`).
+    """
+
+    init: Callable[[jax.Array], State]
+    step: Callable[[State, Callable[[], dict], jax.Array], tuple[State, dict]]
+    generate: Callable[[State, jax.Array, int], jax.Array]
+
+
+class Interrupted(JaxgenError):
+    """The user pressed Ctrl-C; a checkpoint was saved."""
+
+
+class NonFiniteLoss(JaxgenError):
+    """A loss became NaN or infinite."""
+
+
+def run_info(extra: dict) -> dict:
+    """What a workdir records about the software and hardware that produced it."""
+    import flax
+    import jaxlib
+    import optax
+
+    return {
+        "versions": {"jax": jax.__version__, "jaxlib": jaxlib.__version__, "flax": flax.__version__,
+                     "optax": optax.__version__, "python": platform.python_version()},
+        "devices": {"kind": jax.devices()[0].device_kind, "platform": jax.devices()[0].platform,
+                    "count": jax.device_count(), "processes": jax.process_count()},
+        **extra,
+    }
+
+
+def prepare_workdir(workdir: str, config, info: dict, allow_config_change: bool = False) -> None:
+    """Creates the workdir, or checks that its saved config matches `config` before resuming."""
+    if os.path.exists(workdir) and not os.path.isdir(workdir):
+        raise JaxgenError(f"--workdir {workdir!r} is not a directory; choose a directory path")
+    try:
+        os.makedirs(workdir, exist_ok=True)
+    except OSError as e:
+        raise JaxgenError(f"cannot create --workdir {workdir!r}: {e.strerror}") from e
+    config_path = os.path.join(workdir, "config.json")
+    if os.path.exists(config_path):
+        with open(config_path) as f:
+            saved = json.load(f)
+        changed = [d for d in config_lib.differences(saved, config.to_dict())
+                   if d.split(":")[0] not in config_lib.RESUMABLE_KEYS]
+        if changed and not allow_config_change:
+            raise ConfigError(
+                f"workdir {workdir} holds a run with a different config ({'; '.join(changed)}); "
+                f"use a new --workdir, or pass --allow-config-change to resume with the new config")
+        info_path = os.path.join(workdir, "run.json")
+        if os.path.exists(info_path):
+            with open(info_path) as f:
+                old_versions = json.load(f).get("versions", {})
+            moved = {k: (v, info["versions"].get(k)) for k, v in old_versions.items() if info["versions"].get(k) != v}
+            if moved:
+                print(f"WARNING: resuming {workdir} under different versions {moved}; "
+                      f"the run may not replay bit-for-bit", file=sys.stderr)
+    if jax.process_index() == 0:
+        with open(config_path, "w") as f:
+            f.write(config_lib.to_json(config))
+        with open(os.path.join(workdir, "run.json"), "w") as f:
+            json.dump(info, f, indent=2)
+
+
+def read_workdir(workdir: str):
+    """(config, run info) saved in a workdir, or a JaxgenError saying what is missing."""
+    config_path, info_path = os.path.join(workdir, "config.json"), os.path.join(workdir, "run.json")
+    for path in (config_path, info_path):
+        if not os.path.exists(path):
+            raise JaxgenError(f"{path} not found: is {workdir!r} a jaxgen workdir (made by `jaxgen train`)?")
+    with open(config_path) as f:
+        config = config_lib.from_json(f.read())
+    with open(info_path) as f:
+        info = json.load(f)
+    return config, info
+
+
+class _StopFlag:
+    """Turns the first Ctrl-C into a request to save and stop; a second one stops at once."""
+
+    def __init__(self):
+        self.requested = False
+        self._previous = None
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        print("\nCtrl-C: saving a checkpoint before stopping (press again to stop at once)", file=sys.stderr)
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
+
+
+def _check_finite(step: int, metrics: dict, checkpointer) -> None:
+    bad = {k: v for k, v in metrics.items() if not math.isfinite(v)}
+    if bad:
+        last = checkpointer.latest_step()
+        where = (f"the last good checkpoint is step {last} in {checkpointer.directory}" if last is not None
+                 else "no checkpoint was saved yet")
+        raise NonFiniteLoss(f"non-finite {bad} at step {step}; stopped the run; {where}")
+
+
+def train(config, workdir: str, task: Task, loader, mesh, info: dict,
+          allow_config_change: bool = False) -> State:
+    """Trains `task` for `config.num_steps` steps in `workdir`, resuming from its newest checkpoint."""
+    prepare_workdir(workdir, config, run_info(info), allow_config_change)
+    checkpointer = checkpoint_lib.Checkpointer(os.path.join(workdir, "checkpoints"), config.get("keep_checkpoints", 3))
+    root = jax.random.key(config.seed)
+    state = task.init(jax.random.fold_in(root, INIT_STREAM))
+    data_iter = iter(loader)
+    restored = checkpointer.restore(checkpoint_lib.abstract(state))
+    step = 0
+    if restored is not None:
+        step, state, data_state = restored
+        if data_state:
+            data_iter.set_state(data_state["iterator"].encode())
+        print(f"resumed from checkpoint {step} in {checkpointer.directory}", file=sys.stderr)
+    writer = writers.MetricWriter(workdir)
+    is_main = jax.process_index() == 0
+
+    def next_batch():
+        return sharding.shard_batch(next(data_iter), mesh)
+
+    def save(at_step):
+        state_bytes = data_iter.get_state()
+        checkpointer.save(at_step, state, {"iterator": state_bytes.decode()})
+
+    def write_samples(at_step):
+        images = np.asarray(jax.device_get(task.generate(state, jax.random.fold_in(root, SAMPLE_STREAM),
+                                                         config.get("num_samples", 64))))
+        if is_main:
+            path = writers.save_grid(os.path.join(workdir, "samples", f"step_{at_step:07d}.png"), images)
+            writer.write_image(at_step, "samples", path)
+
+    train_key = jax.random.fold_in(root, TRAIN_STREAM)
+    progress = tqdm.tqdm(total=config.num_steps, initial=step, disable=not is_main, unit="step", dynamic_ncols=True,
+                         mininterval=1.0 if sys.stderr.isatty() else 30.0, file=sys.stderr)
+    pending, sums, count, t_log = None, {}, 0, time.perf_counter()
+    try:
+        with _StopFlag() as stop:
+            if step == 0:
+                write_samples(0)
+            while step < config.num_steps:
+                state, metrics = task.step(state, next_batch, jax.random.fold_in(train_key, step))
+                step += 1
+                if pending is not None:  # read the previous step's metrics while this one runs
+                    _account(pending, sums, checkpointer)
+                    count += 1
+                pending = (step, metrics)
+                progress.update(1)
+                due_log, due_ckpt = step % config.log_every == 0, step % config.checkpoint_every == 0
+                if due_log or due_ckpt or stop.requested or step == config.num_steps:
+                    _account(pending, sums, checkpointer)
+                    count += 1
+                    pending = None
+                if due_log:
+                    now = time.perf_counter()
+                    means = {k: v / count for k, v in sums.items()}
+                    means["steps_per_sec"] = count / (now - t_log)
+                    writer.write(step, means)
+                    progress.set_postfix({k: f"{v:.3g}" for k, v in means.items()}, refresh=False)
+                    sums, count, t_log = {}, 0, now
+                if step % config.sample_every == 0 or step == config.num_steps:
+                    write_samples(step)
+                if due_ckpt or step == config.num_steps:
+                    save(step)
+                if stop.requested:
+                    save(step)
+                    raise Interrupted(f"interrupted at step {step}; checkpoint saved in {checkpointer.directory}; "
+                                      f"run the same command again to resume")
+    finally:
+        progress.close()
+        writer.close()
+        checkpointer.close()
+    return state
+
+
+def _account(pending, sums, checkpointer) -> None:
+    step, metrics = pending
+    values = {k: float(v) for k, v in jax.device_get(metrics).items()}
+    _check_finite(step, values, checkpointer)
+    for k, v in values.items():
+        sums[k] = sums.get(k, 0.0) + v

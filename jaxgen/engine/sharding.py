@@ -1,0 +1,51 @@
+"""Data parallelism with `jax.jit` + `NamedSharding` over a one-axis ("data",) mesh.
+
+Parameters and optimizer state are replicated; batches are split along their leading axis. On several
+processes each one feeds its own slice of the global batch (`make_array_from_process_local_data`).
+"""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+
+from jaxgen.errors import ConfigError
+
+
+def make_mesh(devices=None) -> Mesh:
+    """A ("data",) mesh over `devices` (default: every device of every process)."""
+    devices = jax.devices() if devices is None else devices
+    return Mesh(np.asarray(devices), ("data",))
+
+
+def replicated(mesh: Mesh) -> NamedSharding:
+    return NamedSharding(mesh, P())
+
+
+def batch_sharded(mesh: Mesh) -> NamedSharding:
+    return NamedSharding(mesh, P("data"))
+
+
+def check_batch_size(batch_size: int, mesh: Mesh, key: str = "batch_size") -> None:
+    """The global batch must split evenly over the devices (and the processes)."""
+    n = mesh.devices.size
+    if batch_size % n:
+        raise ConfigError(
+            f"config key '{key}' = {batch_size} must be divisible by the number of devices ({n}); "
+            f"use a multiple of {n}")
+    if batch_size % jax.process_count():
+        raise ConfigError(
+            f"config key '{key}' = {batch_size} must be divisible by the number of processes "
+            f"({jax.process_count()})")
+
+
+def replicate(tree, mesh: Mesh):
+    """Places every leaf of `tree` on every device of the mesh."""
+    return jax.device_put(tree, replicated(mesh))
+
+
+def shard_batch(local_batch, mesh: Mesh):
+    """Process-local numpy arrays [B_local, ...] -> global arrays [B_global, ...] split over "data"."""
+    sharding = batch_sharded(mesh)
+    return jax.tree.map(lambda x: jax.make_array_from_process_local_data(sharding, np.asarray(x)), local_batch)

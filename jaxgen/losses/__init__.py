@@ -1,0 +1,1 @@
+"""Pure loss functions: GAN objectives (and, later, likelihoods, VQ, perceptual losses)."""

@@ -1,0 +1,35 @@
+"""Image grids and the metrics writer."""
+
+import json
+
+import numpy as np
+from PIL import Image
+
+from jaxgen.engine import writers
+
+
+def test_grid_layout_and_values():
+    images = np.stack([np.full((3, 4, 1), v) for v in (-1.0, 0.0, 1.0)])
+    grid = writers.image_grid(images, ncol=2, pad=1)
+    assert grid.shape == (2 * 4 + 1, 2 * 5 + 1, 1)
+    assert grid[1, 1, 0] == 0 and grid[1, 6, 0] == 128 and grid[5, 1, 0] == 255
+    assert grid[0, 0, 0] == 255  # padding is white
+
+
+def test_save_grid_is_deterministic(tmp_path):
+    images = np.random.default_rng(0).uniform(-1, 1, (5, 6, 6, 3))
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    writers.save_grid(str(a), images)
+    writers.save_grid(str(b), images)
+    assert a.read_bytes() == b.read_bytes()
+    assert Image.open(a).mode == "RGB"
+
+
+def test_metric_writer_jsonl_and_tensorboard(tmp_path):
+    writer = writers.MetricWriter(str(tmp_path))
+    writer.write(10, {"loss": np.float32(1.5)})
+    writer.write(20, {"loss": 0.5})
+    writer.close()
+    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [(r["step"], r["loss"]) for r in rows] == [(10, 1.5), (20, 0.5)]
+    assert list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
