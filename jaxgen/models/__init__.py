@@ -1,0 +1,28 @@
+"""Model families, selected by ``config.model.name`` (one module per family, no if-chains).
+
+Each module exposes ``generator(cfg, image_shape, num_classes)``, ``discriminator(...)``,
+``latent(rng, n, cfg)`` and ``default_config()``; see ``jaxgen/models/dcgan.py`` for the contract.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from types import ModuleType
+
+from jaxgen.errors import ConfigError
+
+__all__ = ["available", "get"]
+
+
+def available() -> list[str]:
+    """Names of the model modules in this package."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+
+
+def get(name: str) -> ModuleType:
+    """The model module ``jaxgen.models.<name>``; an unknown name is a ``ConfigError`` naming ``model.name``."""
+    names = available()
+    if not isinstance(name, str) or name not in names:
+        raise ConfigError(f"model.name={name!r} is not a model; available: {', '.join(names)}")
+    return importlib.import_module(f"{__name__}.{name}")

@@ -1,0 +1,222 @@
+"""DCGAN (Radford, Metz & Chintala 2015, arXiv:1511.06434).
+
+Generator: ``z -> Dense(base*base*C0) -> BN -> ReLU -> [ConvT(4, s2) -> BN -> ReLU] * (n-1) -> ConvT(4, s2) to C
+-> tanh``, channels halving from ``C0 = width * 2**(n-1)`` to ``width``. Discriminator (mirror):
+``[Conv(4, s2, p1) -> (BN) -> LeakyReLU(0.2)] * n`` (no BN on the input layer), channels doubling from
+``width``, then ``flatten -> Dense(1)``; returns logits ``[N]``.
+
+For 28x28 (MNIST): ``base = 7``, ``n = 2``: G is ``z -> 7x7x(2w) -> 14x14xw -> 28x28xC``; D is
+``28x28xC -> 14x14xw -> 7x7x(2w) -> 1``. 32x32 and 64x64 use a 4x4 base (``n = 3, 4``), as in the paper.
+``base`` is computed from ``image_shape`` (see :func:`layout`); ``cfg.base_size`` overrides it.
+
+Initialisation as the paper: conv/dense weights ``N(0, 0.02)``, biases 0, BatchNorm scales ``N(1, 0.02)``
+(the PyTorch DCGAN example), BN momentum 0.9 (= PyTorch ``momentum=0.1``), eps 1e-5.
+Layers followed by BatchNorm carry no bias (it would be cancelled by BN's mean subtraction), exactly as
+``tools/torch_dcgan.py``. (Flax keeps the *biased* batch variance in its running average, PyTorch the
+unbiased one: running statistics differ by a factor ``m/(m-1)``, ``m = N*H*W``; training is identical.)
+
+``cfg.use_fast_upsample`` (default True) uses :class:`jaxgen.nn.ConvTranspose` (same parameters and
+numbers as ``flax.linen.ConvTranspose``; ``cfg.upsample_impl="fast"`` lowers each of its forward, input- and
+kernel-gradient to the fastest XLA:CPU form: the ``lax.conv_transpose`` kernel gradient is ~20x slower than
+PyTorch); False uses ``flax.linen.ConvTranspose``. ``cfg.use_fast_downsample`` (default True) uses
+:class:`jaxgen.nn.StridedConv` for D (``flax.linen.Conv``'s parameters and numbers, sub-pixel input gradient
+instead of XLA:CPU's slow lhs-dilated convolution). Both are ``custom_jvp``: nested ``grad`` (R1, WGAN-GP)
+and ``jvp`` work. For speed on CPU also jit with ``jaxgen.nn.cpu_compiler_options()``.
+The model is unconditional: ``num_classes`` is accepted for interface uniformity and ignored.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+from flax import linen as nn
+
+from jaxgen.errors import ConfigError
+from jaxgen.nn.init import dcgan_bn_scale, dcgan_normal
+from jaxgen.nn.upsample import IMPLS as UPSAMPLE_IMPLS
+from jaxgen.nn.upsample import ConvTranspose, StridedConv
+
+__all__ = ["Generator", "Discriminator", "generator", "discriminator", "latent", "default_config", "layout"]
+
+D_NORMS = ("batch", "none")
+
+
+def default_config() -> ml_collections.ConfigDict:
+    """Model keys (``config.model``) with their defaults."""
+    cfg = ml_collections.ConfigDict()
+    cfg.name = "dcgan"
+    cfg.z_dim = 100
+    cfg.width = 64  # channels of G's last hidden layer and D's first layer
+    cfg.d_norm = "batch"  # "batch" | "none" ("none" for gradient penalties: D's output per example)
+    cfg.use_fast_upsample = True  # jaxgen.nn.ConvTranspose instead of flax.linen.ConvTranspose
+    cfg.upsample_impl = "fast"  # jaxgen.nn.ConvTranspose impl: "fast" | "subpixel" | "window" | "phases" | "lax"
+    cfg.use_fast_downsample = True  # D's strided convs: jaxgen.nn.StridedConv (sub-pixel input gradient)
+    cfg.base_size = 0  # spatial size of G's first feature map; 0 = from the image size (see layout())
+    cfg.bn_momentum = 0.9  # flax convention (PyTorch momentum=0.1)
+    return cfg
+
+
+def _get(cfg, key):
+    """``cfg[key]`` falling back to :func:`default_config` (so partial model configs work)."""
+    if cfg is not None and key in cfg:
+        return cfg[key]
+    return default_config()[key]
+
+
+def layout(image_shape, base_size: int = 0) -> tuple[int, int]:
+    """``(base, n)`` with ``H = W = base * 2**n``: G starts at ``base x base`` and up-samples ``n`` times.
+
+    Auto rule: the largest ``n`` with an integer ``base >= 4`` (28 -> 7x4, 32 -> 4x8, 64 -> 4x16); if that
+    leaves fewer than two up-samplings, the largest ``n <= 2`` with ``base >= 2`` (8 -> 2x4, 12 -> 3x4).
+    """
+    if len(image_shape) != 3:
+        raise ConfigError(f"dcgan needs images [H, W, C]; got image shape {tuple(image_shape)} (data.image_size)")
+    h, w, _ = image_shape
+    if h != w:
+        raise ConfigError(f"dcgan needs square images; data.image_size gives {h}x{w}")
+    if base_size:
+        n = 0
+        while base_size * 2**n < h:
+            n += 1
+        if base_size * 2**n != h or n < 1:
+            raise ConfigError(
+                f"model.base_size={base_size} does not reach data.image_size={h} by doubling "
+                f"(need {h} = base * 2**n, n >= 1)"
+            )
+        return base_size, n
+
+    def twos(v):
+        k = 0
+        while v % 2 == 0 and v > 1:
+            v //= 2
+            k += 1
+        return k
+
+    n = 0
+    for k in range(1, twos(h) + 1):
+        if h // 2**k >= 4:
+            n = k
+    if n < 2:
+        for k in (2, 1):
+            if k <= twos(h) and h // 2**k >= 2:
+                n = max(n, k)
+                break
+    if n < 1:
+        raise ConfigError(
+            f"dcgan cannot build a generator for data.image_size={h}: it needs an even size "
+            f"H = base * 2**n with base >= 2 (e.g. 8, 28, 32, 64); resize the data or set model.base_size"
+        )
+    return h // 2**n, n
+
+
+def _bn(train: bool, momentum: float, name: str | None = None):
+    return nn.BatchNorm(
+        use_running_average=not train, momentum=momentum, epsilon=1e-5, scale_init=dcgan_bn_scale, name=name
+    )
+
+
+class Generator(nn.Module):
+    """``z [N, z_dim] -> images [N, H, W, C]`` in ``[-1, 1]``."""
+
+    image_shape: tuple[int, int, int]
+    width: int = 64
+    base: int = 7
+    n_up: int = 2
+    fast_upsample: bool = True
+    upsample_impl: str = "fast"
+    bn_momentum: float = 0.9
+
+    @nn.compact
+    def __call__(self, z, *, train: bool):
+        channels = self.image_shape[-1]
+        ch = self.width * 2 ** (self.n_up - 1)
+        x = nn.Dense(self.base * self.base * ch, use_bias=False, kernel_init=dcgan_normal, name="project")(z)
+        x = x.reshape(z.shape[0], self.base, self.base, ch)
+        x = nn.relu(_bn(train, self.bn_momentum, "project_bn")(x))
+        for i in range(self.n_up):
+            last = i == self.n_up - 1
+            out = channels if last else ch // 2
+            kw = dict(
+                features=out,
+                kernel_size=(4, 4),
+                strides=(2, 2),
+                padding="SAME",  # == ((2, 2), (2, 2)) == PyTorch ConvTranspose2d(4, 2, padding=1): exact 2x
+                use_bias=last,
+                kernel_init=dcgan_normal,
+                name=f"up{i}",
+            )
+            x = ConvTranspose(impl=self.upsample_impl, **kw)(x) if self.fast_upsample else nn.ConvTranspose(**kw)(x)
+            if not last:
+                x = nn.relu(_bn(train, self.bn_momentum, f"up{i}_bn")(x))
+                ch = out
+        return jnp.tanh(x)
+
+
+class Discriminator(nn.Module):
+    """``images [N, H, W, C] -> logits [N]``."""
+
+    width: int = 64
+    n_down: int = 2
+    norm: str = "batch"
+    bn_momentum: float = 0.9
+    fast_downsample: bool = True
+
+    @nn.compact
+    def __call__(self, x, *, train: bool):
+        ch = self.width
+        for i in range(self.n_down):
+            use_bn = i > 0 and self.norm == "batch"
+            kw = dict(
+                features=ch,
+                kernel_size=(4, 4),
+                strides=(2, 2),
+                padding=((1, 1), (1, 1)),  # PyTorch Conv2d(4, 2, padding=1): exact /2
+                use_bias=not use_bn,
+                kernel_init=dcgan_normal,
+                name=f"down{i}",
+            )
+            x = StridedConv(**kw)(x) if self.fast_downsample else nn.Conv(**kw)(x)
+            if use_bn:
+                x = _bn(train, self.bn_momentum, f"down{i}_bn")(x)
+            x = nn.leaky_relu(x, 0.2)
+            ch *= 2
+        x = x.reshape(x.shape[0], -1)
+        return nn.Dense(1, kernel_init=dcgan_normal, name="logit")(x)[:, 0]
+
+
+def generator(cfg, image_shape, num_classes=None) -> nn.Module:
+    del num_classes  # unconditional
+    base, n = layout(image_shape, _get(cfg, "base_size"))
+    impl = _get(cfg, "upsample_impl")
+    if impl not in UPSAMPLE_IMPLS:
+        raise ConfigError(f"model.upsample_impl={impl!r}; choose one of {UPSAMPLE_IMPLS}")
+    return Generator(
+        image_shape=tuple(int(s) for s in image_shape),
+        width=int(_get(cfg, "width")),
+        base=base,
+        n_up=n,
+        fast_upsample=bool(_get(cfg, "use_fast_upsample")),
+        upsample_impl=impl,
+        bn_momentum=float(_get(cfg, "bn_momentum")),
+    )
+
+
+def discriminator(cfg, image_shape, num_classes=None) -> nn.Module:
+    del num_classes  # unconditional
+    _, n = layout(image_shape, _get(cfg, "base_size"))
+    norm = _get(cfg, "d_norm")
+    if norm not in D_NORMS:
+        raise ConfigError(f"model.d_norm={norm!r}; choose one of {D_NORMS}")
+    return Discriminator(
+        width=int(_get(cfg, "width")),
+        n_down=n,
+        norm=norm,
+        bn_momentum=float(_get(cfg, "bn_momentum")),
+        fast_downsample=bool(_get(cfg, "use_fast_downsample")),
+    )
+
+
+def latent(rng, n: int, cfg) -> jax.Array:
+    """``z ~ N(0, I)``, shape ``[n, z_dim]`` (the paper used U(-1, 1); N(0, 1) is the common PyTorch choice)."""
+    return jax.random.normal(rng, (n, int(_get(cfg, "z_dim"))), jnp.float32)

@@ -1,0 +1,145 @@
+"""The fully-connected GAN of Goodfellow et al. 2014 ("Generative Adversarial Nets"), MNIST setup.
+
+From the paper's pylearn2 configuration (``goodfeli/adversarial``, ``mnist.yaml``):
+
+* G: noise (100) -> ReLU(1200) -> ReLU(1200) -> output (784), weights ``U(-0.05, 0.05)``.
+* D: input (784) -> Maxout(240 units x 5 pieces) -> Maxout(240 x 5) -> logit, weights ``U(-0.005, 0.005)``;
+  dropout on every layer's input: keep 0.8 on the image, keep 0.5 on the hidden layers (pylearn2's
+  ``input_include_probs``/``input_scales`` = inverted dropout, i.e. ``nn.Dropout(rate=0.2 / 0.5)``).
+  Dropout needs the ``"dropout"`` rng in training mode.
+
+Differences, on purpose: G's output is ``tanh`` for data in ``[-1, 1]`` (the paper used a sigmoid on data in
+``[0, 1]`` with the output bias initialised from the pixel marginals; here it is 0). The noise is
+``cfg.noise``: ``"gaussian"`` (default; ``N(0, 1)`` is what ``adversarial.Generator`` draws when, as in
+``mnist.yaml``, no noise is configured), ``"uniform"`` (``U(-1, 1)``, the usual reading of the paper) or
+``"uniform_unit"`` (``U(-sqrt 3, sqrt 3)``, pylearn2's ``noise: "uniform"``).
+The model is unconditional: ``num_classes`` is accepted and ignored.
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+from flax import linen as nn
+
+from jaxgen.errors import ConfigError
+from jaxgen.nn.init import uniform_range
+
+__all__ = ["Generator", "Discriminator", "Maxout", "generator", "discriminator", "latent", "default_config"]
+
+NOISES = ("gaussian", "uniform", "uniform_unit")
+
+
+def default_config() -> ml_collections.ConfigDict:
+    cfg = ml_collections.ConfigDict()
+    cfg.name = "gan_mlp"
+    cfg.z_dim = 100
+    cfg.noise = "gaussian"  # "gaussian" | "uniform" (U(-1,1)) | "uniform_unit" (U(-sqrt3, sqrt3))
+    cfg.g_hidden = (1200, 1200)  # ReLU layers
+    cfg.d_units = (240, 240)  # maxout layers
+    cfg.d_pieces = 5
+    cfg.dropout = True  # D's dropout (keep 0.8 on the input, 0.5 on hidden layers)
+    cfg.d_input_keep = 0.8
+    cfg.d_hidden_keep = 0.5
+    cfg.g_init_range = 0.05
+    cfg.d_init_range = 0.005
+    return cfg
+
+
+def _get(cfg, key):
+    if cfg is not None and key in cfg:
+        return cfg[key]
+    return default_config()[key]
+
+
+class Maxout(nn.Module):
+    """``Dense(units * pieces)`` then the max over each unit's ``pieces`` consecutive outputs (pylearn2 layout)."""
+
+    units: int
+    pieces: int
+    kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
+
+    @nn.compact
+    def __call__(self, x):
+        z = nn.Dense(self.units * self.pieces, kernel_init=self.kernel_init, name="linear")(x)
+        return z.reshape(z.shape[:-1] + (self.units, self.pieces)).max(axis=-1)
+
+
+class Generator(nn.Module):
+    image_shape: tuple[int, int, int]
+    hidden: tuple[int, ...] = (1200, 1200)
+    init_range: float = 0.05
+
+    @nn.compact
+    def __call__(self, z, *, train: bool):
+        del train  # no dropout or BN in G
+        init = uniform_range(self.init_range)
+        x = z
+        for i, h in enumerate(self.hidden):
+            x = nn.relu(nn.Dense(h, kernel_init=init, name=f"h{i}")(x))
+        x = nn.Dense(math.prod(self.image_shape), kernel_init=init, name="out")(x)
+        return jnp.tanh(x).reshape((z.shape[0],) + tuple(self.image_shape))
+
+
+class Discriminator(nn.Module):
+    units: tuple[int, ...] = (240, 240)
+    pieces: int = 5
+    dropout: bool = True
+    input_keep: float = 0.8
+    hidden_keep: float = 0.5
+    init_range: float = 0.005
+
+    @nn.compact
+    def __call__(self, x, *, train: bool):
+        init = uniform_range(self.init_range)
+        x = x.reshape(x.shape[0], -1)
+        for i, u in enumerate(self.units):
+            if self.dropout:
+                keep = self.input_keep if i == 0 else self.hidden_keep
+                x = nn.Dropout(rate=1.0 - keep, deterministic=not train)(x)
+            x = Maxout(u, self.pieces, kernel_init=init, name=f"h{i}")(x)
+        if self.dropout:
+            x = nn.Dropout(rate=1.0 - self.hidden_keep, deterministic=not train)(x)
+        return nn.Dense(1, kernel_init=init, name="logit")(x)[:, 0]
+
+
+def generator(cfg, image_shape, num_classes=None) -> nn.Module:
+    del num_classes
+    if len(image_shape) != 3:
+        raise ConfigError(f"gan_mlp needs images [H, W, C]; got {tuple(image_shape)} (data.image_size)")
+    return Generator(
+        image_shape=tuple(int(s) for s in image_shape),
+        hidden=tuple(int(h) for h in _get(cfg, "g_hidden")),
+        init_range=float(_get(cfg, "g_init_range")),
+    )
+
+
+def discriminator(cfg, image_shape, num_classes=None) -> nn.Module:
+    del num_classes, image_shape
+    for key in ("d_input_keep", "d_hidden_keep"):
+        if not 0.0 < float(_get(cfg, key)) <= 1.0:
+            raise ConfigError(f"model.{key}={_get(cfg, key)!r} must be in (0, 1]")
+    return Discriminator(
+        units=tuple(int(u) for u in _get(cfg, "d_units")),
+        pieces=int(_get(cfg, "d_pieces")),
+        dropout=bool(_get(cfg, "dropout")),
+        input_keep=float(_get(cfg, "d_input_keep")),
+        hidden_keep=float(_get(cfg, "d_hidden_keep")),
+        init_range=float(_get(cfg, "d_init_range")),
+    )
+
+
+def latent(rng, n: int, cfg) -> jax.Array:
+    shape = (n, int(_get(cfg, "z_dim")))
+    noise = _get(cfg, "noise")
+    if noise == "gaussian":
+        return jax.random.normal(rng, shape, jnp.float32)
+    if noise == "uniform":
+        return jax.random.uniform(rng, shape, jnp.float32, -1.0, 1.0)
+    if noise == "uniform_unit":
+        r = math.sqrt(3.0)
+        return jax.random.uniform(rng, shape, jnp.float32, -r, r)
+    raise ConfigError(f"model.noise={noise!r}; choose one of {NOISES}")

@@ -1,0 +1,217 @@
+"""DCGAN: shapes, ranges, layouts, errors, parameter parity with the PyTorch reference, fast == flax up-sampling."""
+
+import importlib.util
+import math
+import pathlib
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxgen import models
+from jaxgen.errors import ConfigError
+from jaxgen.models import dcgan
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def _cfg(**kw):
+    cfg = dcgan.default_config()
+    cfg.update(kw)
+    return cfg
+
+
+def _count(tree):
+    return sum(math.prod(a.shape) for a in jax.tree.leaves(tree))
+
+
+def _key(seed=0):
+    # rbg keys: flax init with threefry keys takes seconds to compile on XLA:CPU
+    return jax.random.key(seed, impl="rbg")
+
+
+def _fake_variables(module, x, seed=0):
+    """Variables with the module's tree and shapes (jax.eval_shape: no compilation), filled with numpy noise;
+    BatchNorm scales ~1, running variances 1: enough for shape/range/mode tests."""
+    shapes = jax.eval_shape(lambda: module.init(_key(), x, train=False))
+    rng = np.random.default_rng(seed)
+
+    def fill(path, s):
+        name = jax.tree_util.keystr(path)
+        if "batch_stats" in name:
+            return jnp.ones(s.shape) if "var" in name else jnp.zeros(s.shape)
+        base = 1.0 if "scale" in name else 0.0
+        return jnp.asarray(base + 0.05 * rng.standard_normal(s.shape), jnp.float32)
+
+    return jax.tree_util.tree_map_with_path(fill, shapes)
+
+
+def test_get_by_name():
+    assert models.get("dcgan") is dcgan
+    assert "dcgan" in models.available() and "gan_mlp" in models.available()
+    with pytest.raises(ConfigError, match=r"model\.name.*nope.*dcgan"):
+        models.get("nope")
+    with pytest.raises(ConfigError, match="model.name"):
+        models.get("..errors")
+
+
+@pytest.mark.parametrize(
+    "size,expected", [(28, (7, 2)), (32, (4, 3)), (64, (4, 4)), (8, (2, 2)), (16, (4, 2)), (12, (3, 2))]
+)
+def test_layout(size, expected):
+    assert dcgan.layout((size, size, 1)) == expected
+
+
+@pytest.mark.parametrize("shape", [(7, 7, 1), (28, 32, 1), (3, 3, 3)])
+def test_bad_image_size_is_config_error(shape):
+    with pytest.raises(ConfigError, match=r"data\.image_size"):
+        dcgan.generator(_cfg(), shape, None)
+
+
+def test_base_size_override():
+    assert dcgan.layout((32, 32, 3), base_size=8) == (8, 2)
+    with pytest.raises(ConfigError, match="model.base_size"):
+        dcgan.layout((28, 28, 1), base_size=4)
+
+
+@pytest.mark.parametrize("shape", [(28, 28, 1), (32, 32, 3), (8, 8, 1)])
+def test_shapes_and_ranges(shape):
+    cfg = _cfg(width=8, z_dim=16)
+    g = dcgan.generator(cfg, shape, 10)
+    z = jnp.asarray(np.random.default_rng(0).standard_normal((5, 16)), jnp.float32)
+    d_batch = dcgan.discriminator(_cfg(width=8, d_norm="batch"), shape, 10)
+    d_none = dcgan.discriminator(_cfg(width=8, d_norm="none"), shape, 10)
+    x_like = jnp.zeros((5,) + shape)
+    gv, dbv, dnv = _fake_variables(g, z), _fake_variables(d_batch, x_like), _fake_variables(d_none, x_like)
+    assert "batch_stats" in dbv and "batch_stats" not in dnv
+
+    @jax.jit
+    def run(gv, dbv, dnv, z):
+        x, g_upd = g.apply(gv, z, train=True, mutable=["batch_stats"])
+        logits_b, _ = d_batch.apply(dbv, x, train=True, mutable=["batch_stats"])
+        logits_n = d_none.apply(dnv, x, train=True)
+        return x, g_upd, logits_b, logits_n
+
+    x, g_upd, logits_b, logits_n = run(gv, dbv, dnv, z)
+    assert x.shape == (5,) + shape and x.dtype == jnp.float32
+    assert float(jnp.max(jnp.abs(x))) <= 1.0 and float(jnp.std(x)) > 0
+    assert set(g_upd) == {"batch_stats"}
+    # train mode moved the running statistics
+    assert not np.allclose(g_upd["batch_stats"]["project_bn"]["mean"], gv["batch_stats"]["project_bn"]["mean"])
+    for logits in (logits_b, logits_n):
+        assert logits.shape == (5,) and logits.dtype == jnp.float32
+
+
+def test_latent():
+    z = dcgan.latent(_key(1), 500, _cfg(z_dim=16))
+    assert z.shape == (500, 16) and z.dtype == jnp.float32
+    assert abs(float(jnp.std(z)) - 1.0) < 0.05
+
+
+def test_eval_mode_uses_running_statistics():
+    cfg = _cfg(width=8, z_dim=16)
+    g = dcgan.generator(cfg, (8, 8, 1), None)
+    z = jnp.asarray(np.random.default_rng(0).standard_normal((6, 16)), jnp.float32)
+    gv = _fake_variables(g, z)
+    x_eval, upd = jax.jit(lambda v, z: g.apply(v, z, train=False, mutable=["batch_stats"]))(gv, z)
+    assert jax.tree.all(jax.tree.map(np.array_equal, upd, {"batch_stats": gv["batch_stats"]}))
+    # per-example in eval mode: the first image does not depend on the rest of the batch
+    x_one = jax.jit(lambda v, z: g.apply(v, z, train=False))(gv, z[:1])
+    np.testing.assert_allclose(x_one[0], x_eval[0], atol=1e-5)
+
+
+def test_init_statistics():
+    cfg = _cfg(width=16)
+    g, d = dcgan.generator(cfg, (28, 28, 1), None), dcgan.discriminator(cfg, (28, 28, 1), None)
+
+    @jax.jit
+    def init(k):
+        return (
+            g.init(k, jnp.zeros((1, 100)), train=False)["params"],
+            d.init(k, jnp.zeros((1, 28, 28, 1)), train=False)["params"],
+        )
+
+    gp, dp = init(_key())
+    assert abs(float(jnp.std(gp["up0"]["kernel"])) - 0.02) < 1e-3
+    assert abs(float(jnp.std(dp["down1"]["kernel"])) - 0.02) < 1e-3
+    assert abs(float(jnp.mean(gp["project_bn"]["scale"])) - 1.0) < 0.01
+    assert 0.01 < float(jnp.std(gp["project_bn"]["scale"])) < 0.03
+    assert "bias" not in gp["project"] and "bias" not in gp["up0"] and "bias" in gp["up1"]
+    assert "bias" in dp["down0"] and "bias" not in dp["down1"]
+
+
+def test_fast_layers_equal_flax_layers():
+    """Same variables, same numbers: use_fast_upsample / use_fast_downsample only change the lowering
+    (generator images and parameter gradients; discriminator logits, parameter gradients and the
+    gradient-penalty-style second derivative)."""
+    shape = (8, 8, 3)  # width 8: every fast lowering is exercised (sub-pixel and lax forwards / input grads)
+    fast_g = dcgan.generator(_cfg(width=8), shape, None)
+    slow_g = dcgan.generator(_cfg(width=8, use_fast_upsample=False), shape, None)
+    fast_d = dcgan.discriminator(_cfg(width=8, d_norm="none"), shape, None)
+    slow_d = dcgan.discriminator(_cfg(width=8, d_norm="none", use_fast_downsample=False), shape, None)
+    z = jnp.asarray(np.random.default_rng(0).standard_normal((4, 100)), jnp.float32)
+    gv = _fake_variables(fast_g, z)
+    slow_shapes = jax.eval_shape(lambda: slow_g.init(_key(), z, train=False))
+    assert jax.tree.map(jnp.shape, gv) == jax.tree.map(jnp.shape, slow_shapes)
+    x = jnp.asarray(np.random.default_rng(1).uniform(-1, 1, (4,) + shape), jnp.float32)
+    dv = _fake_variables(fast_d, x)
+    w = jnp.asarray(np.random.default_rng(2).standard_normal((4,) + shape), jnp.float32)
+
+    def run(g, d):
+        def g_loss(v):
+            img, _ = g.apply(v, z, train=True, mutable=["batch_stats"])
+            return jnp.sum(img * w), img
+
+        def d_penalty(v):
+            grad_x = jax.grad(lambda x: jnp.sum(d.apply(v, x, train=True)))(x)
+            return jnp.sum(grad_x**2)
+
+        return jax.grad(g_loss, has_aux=True)(gv), d.apply(dv, x, train=True), jax.grad(d_penalty)(dv)
+
+    with jax.default_matmul_precision("highest"):
+        got, ref = jax.jit(lambda: (run(fast_g, fast_d), run(slow_g, slow_d)))()
+    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(ref)):
+        np.testing.assert_allclose(a, b, atol=1e-4 * (1 + float(jnp.max(jnp.abs(b)))), rtol=1e-4)
+
+
+def test_bad_config_values():
+    with pytest.raises(ConfigError, match="model.d_norm"):
+        dcgan.discriminator(_cfg(d_norm="spectral"), (28, 28, 1), None)
+    with pytest.raises(ConfigError, match="model.upsample_impl"):
+        dcgan.generator(_cfg(upsample_impl="magic"), (28, 28, 1), None)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+def _torch_reference():
+    pytest.importorskip("torch")
+    spec = importlib.util.spec_from_file_location("torch_dcgan", ROOT / "tools" / "torch_dcgan.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("shape,width", [((28, 28, 1), 64), ((32, 32, 3), 64), ((64, 64, 3), 32), ((8, 8, 1), 16)])
+@pytest.mark.parametrize("d_norm", ["batch", "none"])
+def test_parameter_counts_match_pytorch(shape, width, d_norm):
+    ref = _torch_reference()
+    tg = ref.Generator(100, width, shape[0], shape[2])
+    td = ref.Discriminator(width, shape[0], shape[2], norm=d_norm)
+    cfg = _cfg(width=width, d_norm=d_norm)
+    g, d = dcgan.generator(cfg, shape, None), dcgan.discriminator(cfg, shape, None)
+    gv = jax.eval_shape(lambda: g.init(jax.random.key(0), jnp.zeros((2, 100)), train=False))
+    dv = jax.eval_shape(lambda: d.init(jax.random.key(0), jnp.zeros((2,) + shape), train=False))
+    n_params = lambda m: sum(p.numel() for p in m.parameters())
+    n_buffers = lambda m: sum(b.numel() for n, b in m.named_buffers() if not n.endswith("num_batches_tracked"))
+    assert _count(gv["params"]) == n_params(tg)
+    assert _count(dv["params"]) == n_params(td)
+    assert _count(gv["batch_stats"]) == n_buffers(tg)
+    assert _count(dv.get("batch_stats", {})) == n_buffers(td)
+    assert ref.layout(shape[0]) == dcgan.layout(shape)
+
+
+def test_torch_reference_step_runs():
+    ref = _torch_reference()
+    step = ref.make_step(width=4, z_dim=8, batch=4, threads=1, image_size=8)
+    d_loss, g_loss = step()
+    assert np.isfinite(float(d_loss)) and np.isfinite(float(g_loss))
