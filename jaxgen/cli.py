@@ -1,0 +1,162 @@
+"""The `jaxgen` command: a thin layer that parses arguments and calls library functions.
+
+    jaxgen train  --config configs/dcgan_mnist.py[:tiny] --workdir runs/dcgan [--config.key=value …]
+    jaxgen sample --workdir runs/dcgan --num 64 --out samples.png [--seed S] [--step N]
+    jaxgen data prepare NAME | jaxgen data list
+
+Errors the user can fix are printed as one line `jaxgen: error: …` with exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from jaxgen.errors import JaxgenError
+
+EXIT_USAGE, EXIT_NONFINITE, EXIT_INTERRUPTED = 2, 3, 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="jaxgen", description="Generative image models in JAX/Flax.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    train = sub.add_parser("train", help="train a model from a config file",
+                           epilog="Override any config key with --config.KEY=VALUE (e.g. --config.num_steps=500).")
+    train.add_argument("--config", required=True, help="config file, optionally with a variant: configs/x.py[:tiny]")
+    train.add_argument("--workdir", required=True, help="where checkpoints, metrics and samples go (resumed if present)")
+    train.add_argument("--allow-config-change", action="store_true",
+                       help="resume a workdir even though its saved config differs")
+    dist = train.add_argument_group("multi-host (one process per host; see README)")
+    dist.add_argument("--distributed", action="store_true",
+                      help="call jax.distributed.initialize() (auto-detected on TPU pods, SLURM, …)")
+    dist.add_argument("--coordinator", help="coordinator address host:port (implies --distributed)")
+    dist.add_argument("--num-processes", type=int, help="number of processes (with --coordinator)")
+    dist.add_argument("--process-id", type=int, help="this process's index (with --coordinator)")
+
+    sample = sub.add_parser("sample", help="write a grid of samples from a trained workdir (no dataset needed)")
+    sample.add_argument("--workdir", required=True)
+    sample.add_argument("--num", type=int, default=64, help="number of samples (default 64)")
+    sample.add_argument("--out", default="samples.png", help="output PNG (default samples.png)")
+    sample.add_argument("--seed", type=int, default=0, help="noise seed: the same seed and step give the same bytes")
+    sample.add_argument("--step", type=int, help="checkpoint step (default: the newest)")
+
+    data = sub.add_parser("data", help="prepare or list datasets")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+    prepare = data_sub.add_parser("prepare", help="prepare a bundled dataset in the data dir")
+    prepare.add_argument("name")
+    prepare.add_argument("--data-dir", help="TFDS data dir (default: $JAXGEN_DATA_DIR or ~/.cache/jaxgen/tensorflow_datasets)")
+    listing = data_sub.add_parser("list", help="list bundled datasets and what is prepared")
+    listing.add_argument("--data-dir")
+    return parser
+
+
+def _split_overrides(argv: list[str]) -> tuple[list[str], list[str]]:
+    """Separates `--config.key=value` / `--config.key value` items from the other arguments."""
+    rest, overrides, i = [], [], 0
+    while i < len(argv):
+        item = argv[i]
+        if item.startswith("--config."):
+            body = item[len("--config."):]
+            if "=" not in body:
+                if i + 1 >= len(argv):
+                    raise JaxgenError(f"override {item} has no value (use {item}=VALUE)")
+                body, i = f"{body}={argv[i + 1]}", i + 1
+            overrides.append(body)
+        else:
+            rest.append(item)
+        i += 1
+    return rest, overrides
+
+
+def _init_distributed(args) -> None:
+    import jax
+
+    if args.coordinator:
+        if args.num_processes is None or args.process_id is None:
+            raise JaxgenError("--coordinator needs --num-processes and --process-id")
+        if jax.config.jax_platforms in (None, "", "cpu") or os.environ.get("JAX_PLATFORMS", "") == "cpu":
+            jax.config.update("jax_cpu_collectives_implementation", "gloo")
+        jax.distributed.initialize(args.coordinator, args.num_processes, args.process_id)
+    elif args.distributed:
+        jax.distributed.initialize()
+
+
+def cmd_train(args, overrides) -> None:
+    from jaxgen import config as config_lib
+
+    config = config_lib.load(args.config, overrides)
+    if args.distributed or args.coordinator:
+        _init_distributed(args)
+    from jaxgen import trainers
+
+    trainers.get(config.trainer).train_and_evaluate(config, args.workdir, args.allow_config_change)
+    print(f"done: checkpoints, samples/ and metrics.jsonl are in {args.workdir}")
+
+
+def cmd_sample(args) -> None:
+    import jax
+
+    from jaxgen import trainers
+    from jaxgen.engine import checkpoint, loop, sharding, writers
+
+    if args.num < 1:
+        raise JaxgenError(f"--num must be at least 1, got {args.num}")
+    config, info = loop.read_workdir(args.workdir)
+    mesh = sharding.make_mesh()
+    task = trainers.get(config.trainer).create_task(config, info, mesh)
+    shapes = jax.eval_shape(task.init, jax.random.key(0))
+    abstract = jax.tree.map(
+        lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sharding.replicated(mesh)), shapes)
+    checkpointer = checkpoint.Checkpointer(os.path.join(args.workdir, "checkpoints"))
+    restored = checkpointer.restore(abstract, step=args.step)
+    if restored is None:
+        raise JaxgenError(f"no checkpoint in {args.workdir}/checkpoints: train first (jaxgen train … --workdir {args.workdir})")
+    step, state, _ = restored
+    images = jax.device_get(task.generate(state, jax.random.key(args.seed), args.num))
+    writers.save_grid(args.out, images)
+    print(f"wrote {args.num} samples from checkpoint {step} to {args.out}")
+
+
+def cmd_data(args) -> None:
+    from jaxgen import data
+
+    if args.data_command == "prepare":
+        info = data.prepare(args.name, args.data_dir)
+        splits = ", ".join(f"{k}: {v.num_examples}" for k, v in info.splits.items())
+        print(f"prepared {args.name} in {data.resolve_data_dir(args.data_dir)} ({splits})")
+    else:
+        for row in data.list_datasets(args.data_dir):
+            print(row_text(row))
+
+
+def row_text(row: dict) -> str:
+    """One line of `jaxgen data list`."""
+    status = "prepared" if row.get("prepared") else "not prepared"
+    kind = "bundled" if row.get("bundled") else "catalog"
+    splits = ", ".join(f"{k}={v}" for k, v in (row.get("splits") or {}).items())
+    return f"{row['name']:<12} {kind:<8} {status:<13} {splits}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        rest, overrides = _split_overrides(argv)
+        args = _parser().parse_args(rest)
+        if overrides and args.command != "train":
+            raise JaxgenError(f"--config.* overrides only apply to `jaxgen train`, got {overrides}")
+        if args.command == "train":
+            cmd_train(args, overrides)
+        elif args.command == "sample":
+            cmd_sample(args)
+        else:
+            cmd_data(args)
+    except JaxgenError as e:
+        from jaxgen.engine.loop import Interrupted, NonFiniteLoss
+
+        print(f"jaxgen: error: {e}", file=sys.stderr)
+        if isinstance(e, Interrupted):
+            return EXIT_INTERRUPTED
+        return EXIT_NONFINITE if isinstance(e, NonFiniteLoss) else EXIT_USAGE
+    return 0

@@ -1,0 +1,128 @@
+"""The `jaxgen` command: errors for bad input, sample determinism, Ctrl-C, two processes."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from jaxgen import cli
+
+TINY = "configs/dcgan_mnist.py:tiny"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def prepared():
+    """Prepare the bundled digits first, so that TFDS's preparation progress is not in captured stderr."""
+    from jaxgen import data
+
+    data.prepare("mnist5k")
+
+
+def _one_line_error(capsys, fragment):
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("jaxgen: error: ") and "\n" not in err, err
+    assert fragment in err, err
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["train", "--config", "configs/nope.py", "--workdir", "W"], "config file not found: 'configs/nope.py'"),
+    (["train", "--config", TINY, "--workdir", "W", "--config.batch_sise=3"], "unknown config key 'batch_sise'"),
+    (["train", "--config", TINY, "--workdir", "W", "--config.batch_size=big"], "'batch_size' expects int"),
+    (["train", "--config", TINY, "--workdir", "W", "--config.model.name=nope"], "model.name='nope' is not a model"),
+    (["train", "--config", TINY, "--workdir", "W", "--config.data.name=nope"], "nope"),
+    (["train", "--config", TINY, "--workdir", "W", "--config.batch_size=7"], "'batch_size' = 7 must be divisible"),
+    (["sample", "--workdir", "does/not/exist"], "is 'does/not/exist' a jaxgen workdir"),
+    (["sample", "--workdir", "W", "--num", "0"], "--num must be at least 1"),
+    (["data", "prepare", "no_such_dataset"], "no_such_dataset"),
+])
+def test_bad_input_is_one_line_error(argv, fragment, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(os.path.dirname(os.path.dirname(__file__)))
+    argv = [str(tmp_path / "w") if a == "W" else a for a in argv]
+    assert cli.main(argv) == cli.EXIT_USAGE
+    _one_line_error(capsys, fragment)
+
+
+def test_workdir_that_is_a_file(tmp_path, capsys):
+    path = tmp_path / "file"
+    path.write_text("x")
+    assert cli.main(["train", "--config", TINY, "--workdir", str(path)]) == cli.EXIT_USAGE
+    _one_line_error(capsys, "is not a directory")
+
+
+def test_train_then_sample_is_byte_identical(tmp_path, capsys):
+    workdir = str(tmp_path / "run")
+    assert cli.main(["train", "--config", TINY, "--workdir", workdir]) == 0
+    outs = [str(tmp_path / f"{name}.png") for name in ("a", "b", "c", "d")]
+    assert cli.main(["sample", "--workdir", workdir, "--num", "9", "--out", outs[0], "--seed", "5"]) == 0
+    assert cli.main(["sample", "--workdir", workdir, "--num", "9", "--out", outs[1], "--seed", "5"]) == 0
+    assert cli.main(["sample", "--workdir", workdir, "--num", "9", "--out", outs[2], "--seed", "6"]) == 0
+    assert cli.main(["sample", "--workdir", workdir, "--num", "9", "--out", outs[3], "--seed", "5",
+                     "--step", "2"]) == 0
+    data = [open(p, "rb").read() for p in outs]
+    assert data[0] == data[1] and data[0] != data[2] and data[0] != data[3]
+    capsys.readouterr()
+    assert cli.main(["sample", "--workdir", workdir, "--step", "3"]) == cli.EXIT_USAGE
+    _one_line_error(capsys, "no checkpoint for step 3")
+
+
+def subprocess_env():
+    """A child process gets one CPU device (not the 8 fake ones) and the session's data dir."""
+    return {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+
+
+def _jaxgen(*args, **popen):
+    return subprocess.Popen([sys.executable, "-m", "jaxgen", *args], env=subprocess_env(), text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
+
+
+def test_ctrl_c_saves_a_checkpoint_and_resumes(tmp_path):
+    workdir = tmp_path / "run"
+    proc = _jaxgen("train", "--config", TINY, "--workdir", str(workdir), "--config.num_steps=100000",
+                   "--config.log_every=1", "--config.checkpoint_every=100000", "--config.sample_every=100000")
+    deadline = time.time() + 120
+    while not (workdir / "metrics.jsonl").exists() or not (workdir / "metrics.jsonl").read_text():
+        assert proc.poll() is None and time.time() < deadline, proc.communicate()
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == cli.EXIT_INTERRUPTED, err
+    assert "interrupted at step" in err and "checkpoint saved" in err
+    steps = [int(s) for s in os.listdir(workdir / "checkpoints") if s.isdigit()]
+    assert len(steps) == 1 and steps[0] >= 1
+    proc = _jaxgen("train", "--config", TINY, "--workdir", str(workdir), f"--config.num_steps={steps[0] + 2}",
+                   "--config.log_every=1", "--config.checkpoint_every=100000", "--config.sample_every=100000")
+    _, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err
+    assert f"resumed from checkpoint {steps[0]}" in err
+    assert str(steps[0] + 2) in os.listdir(workdir / "checkpoints")
+
+
+def test_two_processes_with_jax_distributed(tmp_path):
+    """Two processes (one CPU device each, gloo collectives on loopback) train and checkpoint together."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    workdir = tmp_path / "run"
+    procs = [_jaxgen("train", "--config", TINY, "--workdir", str(workdir), "--coordinator", f"127.0.0.1:{port}",
+                     "--num-processes", "2", "--process-id", str(i)) for i in range(2)]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    for p, (_, err) in zip(procs, outputs):
+        assert p.returncode == 0, err
+    assert sorted(os.listdir(workdir / "checkpoints")) == ["2", "4"]
+    assert (workdir / "samples" / "step_0000004.png").exists()
+    assert '"processes": 2' in (workdir / "run.json").read_text()
+    # The checkpoint written by two processes restores in one.
+    assert cli.main(["sample", "--workdir", str(workdir), "--num", "4", "--out", str(tmp_path / "s.png")]) == 0
+
+
+def test_data_prepare_and_list(tmp_path, capsys):
+    assert cli.main(["data", "prepare", "digits", "--data-dir", str(tmp_path)]) == 0
+    assert "prepared digits" in capsys.readouterr().out
+    assert cli.main(["data", "list", "--data-dir", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.split()[:3] == ["digits", "bundled", "prepared"] and "train=1497" in line for line in lines)
+    assert any(line.split()[:4] == ["mnist5k", "bundled", "not", "prepared"] for line in lines)
