@@ -21,6 +21,7 @@ import optax
 
 from jaxgen import data as data_lib
 from jaxgen import models
+from jaxgen import nn as jaxgen_nn
 from jaxgen.engine import loop, optimizers, sharding
 from jaxgen.errors import ConfigError
 from jaxgen.losses import gan as gan_losses
@@ -132,10 +133,10 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         state, g_metrics = g_phase(state, g_key(rng))
         return state, {**d_metrics, **g_metrics}
 
-    out = (replicated, replicated)
-    jit_d = jax.jit(d_phase, donate_argnums=0, out_shardings=out)
-    jit_g = jax.jit(g_phase, donate_argnums=0, out_shardings=out)
-    jit_fused = jax.jit(fused, donate_argnums=0, out_shardings=out)
+    # Each phase compiles once; on XLA:CPU, convolutions stay on Eigen kernels (see cpu_compiler_options).
+    phase_jit = functools.partial(jax.jit, donate_argnums=0, out_shardings=(replicated, replicated),
+                                  compiler_options=jaxgen_nn.cpu_compiler_options())
+    jit_d, jit_g, jit_fused = phase_jit(d_phase), phase_jit(g_phase), phase_jit(fused)
 
     def step(state, next_batch, rng):
         if config.d_steps == 1 and config.fuse_phases:
@@ -147,7 +148,8 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         state, g_metrics = jit_g(state, g_key(rng))
         return state, {**jax.tree.map(lambda *v: jnp.mean(jnp.stack(v)), *d_metrics), **g_metrics}
 
-    @functools.partial(jax.jit, static_argnums=2, out_shardings=replicated)
+    @functools.partial(jax.jit, static_argnums=2, out_shardings=replicated,
+                       compiler_options=jaxgen_nn.cpu_compiler_options())
     def generate(state, rng, n):
         images, _ = _apply(gen, state["params"]["g"], state["model_state"]["g"],
                            family.latent(rng, n, config.model), rng, False)
