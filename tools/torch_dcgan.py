@@ -28,29 +28,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from jaxgen.models.dcgan import layout as _layout
+
 
 def layout(size: int) -> tuple[int, int]:
-    """``(base, n)`` with ``size = base * 2**n``; the same rule as ``jaxgen.models.dcgan.layout``."""
-
-    def twos(v):
-        k = 0
-        while v % 2 == 0 and v > 1:
-            v //= 2
-            k += 1
-        return k
-
-    n = 0
-    for k in range(1, twos(size) + 1):
-        if size // 2**k >= 4:
-            n = k
-    if n < 2:
-        for k in (2, 1):
-            if k <= twos(size) and size // 2**k >= 2:
-                n = max(n, k)
-                break
-    if n < 1:
-        raise ValueError(f"image size {size} is not base * 2**n")
-    return size // 2**n, n
+    """``(base, n)`` with ``size = base * 2**n``: the rule of ``jaxgen.models.dcgan.layout``."""
+    return _layout((size, size, 1))
 
 
 class Generator(nn.Module):

@@ -10,7 +10,8 @@ import tensorflow_datasets as tfds
 from sklearn.datasets import load_digits
 
 from jaxgen import data
-from jaxgen.data.builders.mnist5k import CSV_NAME, stratified_split
+from jaxgen.data.builders.labelled_images import stratified_split
+from jaxgen.data.builders.mnist5k import CSV_NAME
 from jaxgen.errors import DataError
 
 SIZES = {"mnist5k": {"train": 4000, "test": 1000}, "digits": {"train": 1497, "test": 300}}

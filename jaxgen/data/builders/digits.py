@@ -7,10 +7,9 @@ Split (fixed): train = 1,497, test = 300 by `stratified_split(labels, 300, seed=
 """
 
 import numpy as np
-import tensorflow_datasets as tfds
 from etils import epath
 
-from jaxgen.data.builders.mnist5k import stratified_split
+from jaxgen.data.builders.labelled_images import LabelledImages
 
 
 def load_arrays() -> tuple[np.ndarray, np.ndarray]:
@@ -22,50 +21,24 @@ def load_arrays() -> tuple[np.ndarray, np.ndarray]:
     return images, digits.target.astype(np.int64)
 
 
-class Digits(tfds.core.GeneratorBasedBuilder):
+class Digits(LabelledImages):
     """sklearn `load_digits()` with a fixed stratified split: train 1,497 / test 300.
 
     The split is `stratified_split(labels, num_test=300, seed=0)` over sklearn's order (see
-    `jaxgen.data.builders.mnist5k.stratified_split`). Examples are stored unshuffled, so
+    `jaxgen.data.builders.labelled_images.stratified_split`). Examples are stored unshuffled, so
     record i of a split is the i-th of its sklearn rows in order. Written as `array_record`.
     """
 
     name = "digits"
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "Initial release."}
     # tfds derives this via `importlib_resources` (not installed): name this file directly.
     code_path = epath.Path(__file__)
     NUM_TEST = 300
-
-    def __init__(self, *, file_format=None, **kwargs):
-        super().__init__(file_format=file_format or "array_record", **kwargs)
-
-    def _info(self) -> tfds.core.DatasetInfo:
-        return self.dataset_info_from_configs(
-            description="1,797 8x8 handwritten digits from scikit-learn (UCI optdigits), "
-            "scaled from 0..16 to uint8 0..255; fixed stratified split train 1,497 / test 300.",
-            features=tfds.features.FeaturesDict({
-                "image": tfds.features.Tensor(shape=(8, 8, 1), dtype=np.uint8),
-                "label": tfds.features.ClassLabel(num_classes=10),
-            }),
-            supervised_keys=("image", "label"),
-            homepage="https://archive.ics.uci.edu/dataset/80/optical+recognition+of+handwritten+digits",
-            citation="""@misc{alpaydin1998optdigits,
+    SHAPE = (8, 8, 1)
+    DESCRIPTION = ("1,797 8x8 handwritten digits from scikit-learn (UCI optdigits), "
+                   "scaled from 0..16 to uint8 0..255; fixed stratified split train 1,497 / test 300.")
+    HOMEPAGE = "https://archive.ics.uci.edu/dataset/80/optical+recognition+of+handwritten+digits"
+    CITATION = """@misc{alpaydin1998optdigits,
   author={Alpaydin, E. and Kaynak, C.},
   title={Optical Recognition of Handwritten Digits},
-  howpublished={UCI Machine Learning Repository}, year={1998}, doi={10.24432/C50P49}}""",
-            disable_shuffling=True,
-        )
-
-    def _split_generators(self, dl_manager):
-        del dl_manager  # The data ships with scikit-learn.
-        images, labels = load_arrays()
-        train, test = stratified_split(labels, self.NUM_TEST)
-        return {
-            "train": self._generate_examples(images, labels, train),
-            "test": self._generate_examples(images, labels, test),
-        }
-
-    def _generate_examples(self, images, labels, indices):
-        for i in indices:
-            yield int(i), {"image": images[i], "label": int(labels[i])}
+  howpublished={UCI Machine Learning Repository}, year={1998}, doi={10.24432/C50P49}}"""
+    load_arrays = staticmethod(load_arrays)
