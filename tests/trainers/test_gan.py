@@ -128,3 +128,12 @@ def test_non_finite_loss_stops_with_last_good_checkpoint(tmp_path, one_device_me
 def test_changed_config_is_refused(uninterrupted, one_device_mesh):
     with pytest.raises(ConfigError, match=r"different config \(model.width: 8 -> 9\).*--allow-config-change"):
         gan.train_and_evaluate(_config("model.width=9"), uninterrupted[0], mesh=one_device_mesh)
+
+
+def test_each_phase_is_traced_once(tmp_path, one_device_mesh, monkeypatch):
+    """Four steps of k = 2 discriminator updates: the D phase is traced (compiled) once, not eight times."""
+    traces = []
+    loss = gan_losses.discriminator_loss
+    monkeypatch.setattr(gan_losses, "discriminator_loss", lambda r, f: traces.append(1) or loss(r, f))
+    gan.train_and_evaluate(_config("d_steps=2"), str(tmp_path), mesh=one_device_mesh)
+    assert len(traces) == 1
