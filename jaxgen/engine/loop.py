@@ -27,6 +27,7 @@ import numpy as np
 import tqdm
 
 from jaxgen import config as config_lib
+from jaxgen.data import pipeline
 from jaxgen.engine import checkpoint as checkpoint_lib
 from jaxgen.engine import sharding, writers
 from jaxgen.errors import ConfigError, JaxgenError
@@ -166,7 +167,7 @@ def train(config, workdir: str, task: Task, loader, mesh, info: dict,
     if restored is not None:
         step, state, data_state = restored
         if data_state:
-            data_iter.set_state(data_state["iterator"].encode())
+            pipeline.restore_iterator(data_iter, data_state["iterator"])
         print(f"resumed from checkpoint {step} in {checkpointer.directory}", file=sys.stderr)
     writer = writers.MetricWriter(workdir)
     is_main = jax.process_index() == 0
@@ -175,8 +176,7 @@ def train(config, workdir: str, task: Task, loader, mesh, info: dict,
         return sharding.shard_batch(next(data_iter), mesh)
 
     def save(at_step):
-        state_bytes = data_iter.get_state()
-        checkpointer.save(at_step, state, {"iterator": state_bytes.decode()})
+        checkpointer.save(at_step, state, {"iterator": pipeline.iterator_state_to_json(data_iter)})
 
     def write_samples(at_step):
         images = np.asarray(jax.device_get(task.generate(state, jax.random.fold_in(root, SAMPLE_STREAM),
