@@ -434,9 +434,7 @@ class StridedConv(nn.Module):
 
     @nn.compact
     def __call__(self, inputs: Array) -> Array:
-        ks = (self.kernel_size,) * 2 if isinstance(self.kernel_size, int) else tuple(self.kernel_size)
-        st = self.strides if self.strides is not None else 1
-        st = (st,) * 2 if isinstance(st, int) else tuple(st)
+        ks, st = _pair(self.kernel_size), _pair(self.strides)
         if len(ks) != 2 or inputs.ndim != 4:
             raise NotImplementedError("StridedConv supports 2-D NHWC inputs only")
         kernel = self.param("kernel", self.kernel_init, ks + (inputs.shape[-1], self.features), self.param_dtype)
@@ -446,6 +444,12 @@ class StridedConv(nn.Module):
         if bias is not None:
             y = y + bias.reshape((1, 1, 1, -1))
         return y
+
+
+def _pair(value) -> tuple[int, ...]:
+    """A flax-style 2-D size attribute (None = 1, an int, or a sequence) as a tuple."""
+    value = 1 if value is None else value
+    return (value,) * 2 if isinstance(value, int) else tuple(value)
 
 
 def cpu_compiler_options() -> dict[str, str]:
@@ -487,14 +491,11 @@ class ConvTranspose(nn.Module):
 
     @nn.compact
     def __call__(self, inputs: Array) -> Array:
-        ks = (self.kernel_size,) * 2 if isinstance(self.kernel_size, int) else tuple(self.kernel_size)
+        ks = _pair(self.kernel_size)
         if len(ks) != 2:
             raise NotImplementedError(f"ConvTranspose supports 2-D kernels only, got kernel_size={self.kernel_size}")
-        st = self.strides if self.strides is not None else 1
-        st = (st,) * 2 if isinstance(st, int) else tuple(st)
-        dil = self.kernel_dilation if self.kernel_dilation is not None else 1
-        dil = (dil,) * 2 if isinstance(dil, int) else tuple(dil)
-        if dil != (1, 1):
+        st = _pair(self.strides)
+        if _pair(self.kernel_dilation) != (1, 1):
             raise NotImplementedError("ConvTranspose: kernel_dilation is not supported (use flax.linen.ConvTranspose)")
 
         batch_shape = inputs.shape[:-3]

@@ -269,14 +269,18 @@ def test_matches_torch_conv_transpose2d(impl, k, s, p, op, hw, cin, cout):
     torch.manual_seed(0)
     conv_t = torch.nn.ConvTranspose2d(cin, cout, k, s, padding=p, output_padding=op).double()
     xt = torch.randn(2, cin, hw, hw + 1, dtype=torch.float64, requires_grad=True)
+    module = ConvTranspose(cout, (k, k), strides=(s, s), padding=(torch_padding(k, p, op),) * 2, impl=impl)
+    _check_against_torch(conv_t, module, xt, _to_flax_kernel)
+
+
+def _check_against_torch(conv_t, module, xt, to_flax_kernel):
+    """`module` with `conv_t`'s weights: output and gradients (input, kernel, bias) equal torch's."""
     yt = conv_t(xt)
     cot_t = torch.randn_like(yt)
     yt.backward(cot_t)
-
-    module = ConvTranspose(cout, (k, k), strides=(s, s), padding=(torch_padding(k, p, op),) * 2, impl=impl)
     params = {
         "params": {
-            "kernel": _to_flax_kernel(conv_t.weight.float()),
+            "kernel": to_flax_kernel(conv_t.weight.float()),
             "bias": jnp.asarray(conv_t.bias.detach().float().numpy()),
         }
     }
@@ -286,7 +290,7 @@ def test_matches_torch_conv_transpose2d(impl, k, s, p, op, hw, cin, cout):
 
     np.testing.assert_allclose(y, yt.detach().numpy().transpose(0, 2, 3, 1), atol=1e-5, rtol=1e-5)
     np.testing.assert_allclose(g_x, xt.grad.numpy().transpose(0, 2, 3, 1), atol=1e-5, rtol=1e-5)
-    np.testing.assert_allclose(g_params["params"]["kernel"], _to_flax_kernel(conv_t.weight.grad), atol=1e-4, rtol=1e-5)
+    np.testing.assert_allclose(g_params["params"]["kernel"], to_flax_kernel(conv_t.weight.grad), atol=1e-4, rtol=1e-5)
     np.testing.assert_allclose(g_params["params"]["bias"], conv_t.bias.grad.numpy(), atol=1e-4, rtol=1e-5)
 
 
@@ -294,21 +298,5 @@ def test_strided_conv_matches_torch_conv2d():
     torch.manual_seed(1)
     conv_t = torch.nn.Conv2d(8, 5, 4, 2, padding=1).double()
     xt = torch.randn(2, 8, 14, 14, dtype=torch.float64, requires_grad=True)
-    yt = conv_t(xt)
-    cot_t = torch.randn_like(yt)
-    yt.backward(cot_t)
     module = StridedConv(5, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)))
-    params = {
-        "params": {
-            "kernel": jnp.asarray(conv_t.weight.detach().float().numpy().transpose(2, 3, 1, 0)),
-            "bias": jnp.asarray(conv_t.bias.detach().float().numpy()),
-        }
-    }
-    x = jnp.asarray(xt.detach().numpy().transpose(0, 2, 3, 1), jnp.float32)
-    cot = jnp.asarray(cot_t.numpy().transpose(0, 2, 3, 1), jnp.float32)
-    y, g_params, g_x = jax.jit(lambda v, x: _fwd_and_grads(module.apply, v, x, cot))(params, x)
-    np.testing.assert_allclose(y, yt.detach().numpy().transpose(0, 2, 3, 1), atol=1e-5, rtol=1e-5)
-    np.testing.assert_allclose(g_x, xt.grad.numpy().transpose(0, 2, 3, 1), atol=1e-5, rtol=1e-5)
-    np.testing.assert_allclose(
-        g_params["params"]["kernel"], conv_t.weight.grad.numpy().transpose(2, 3, 1, 0), atol=1e-4, rtol=1e-5
-    )
+    _check_against_torch(conv_t, module, xt, lambda w: jnp.asarray(w.detach().numpy().transpose(2, 3, 1, 0)))
