@@ -76,8 +76,7 @@ def _init_distributed(args) -> None:
     if args.coordinator:
         if args.num_processes is None or args.process_id is None:
             raise JaxgenError("--coordinator needs --num-processes and --process-id")
-        if jax.config.jax_platforms in (None, "", "cpu") or os.environ.get("JAX_PLATFORMS", "") == "cpu":
-            jax.config.update("jax_cpu_collectives_implementation", "gloo")
+        jax.config.update("jax_cpu_collectives_implementation", "gloo")  # used only by CPU devices
         jax.distributed.initialize(args.coordinator, args.num_processes, args.process_id)
     elif args.distributed:
         jax.distributed.initialize()
