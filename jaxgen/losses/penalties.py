@@ -1,0 +1,104 @@
+"""Input-gradient penalties on a discriminator, each a nested ``jax.grad`` inside the caller's loss.
+
+``d_fn(x [N, ...]) -> [N]`` is the discriminator with its parameters closed over; the penalties take
+``grad(sum(d_fn(x)))`` with respect to ``x``, which is the per-example gradient only when examples do
+not interact inside D (no batch normalisation: trainers refuse that combination). Because the gradient
+is built inside the caller's ``value_and_grad`` over D's parameters, the penalty trains D (a double
+backward), as the papers intend.
+
+- ``wgan_gp``: ``E[(||grad D(x_hat)||_2 - 1)^2]``, ``x_hat = eps x + (1 - eps) G(z)``, ``eps ~ U[0, 1]``
+  per example (Gulrajani et al. 2017, Algorithm 1; two-sided).
+- ``dragan``: ``E[(||grad D(x + delta)||_2 - 1)^2]``, ``delta ~ N(0, (c * std(x))^2 I)`` around the real
+  data (Kodali et al. 2017, eq. 9; the noise scale is tied to the batch's pixel std as in the authors'
+  code, ``c`` configurable).
+- ``r1`` / ``r2``: ``1/2 E[||grad D(x)||_2^2]`` on real / on generated data, zero-centred (Mescheder
+  et al. 2018, eq. 9), so that a weight ``gamma`` gives their ``gamma/2`` term.
+
+Each penalty is a term at given points (:func:`two_sided`, :func:`zero_centred`) evaluated at the points
+of its sampler (:func:`interpolates`, :func:`perturbed`; R1/R2 use the data), so the deterministic part can
+be checked on given points (``tests/losses/test_penalties.py`` does, against PyTorch autograd).
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+
+from jaxgen.errors import ConfigError
+
+DFn = Callable[[jax.Array], jax.Array]
+
+
+def input_gradients(d_fn: DFn, x: jax.Array) -> jax.Array:
+    """``d D(x_i) / d x_i`` for every example, shape of ``x`` (one backward pass of ``sum_i D(x_i)``)."""
+    return jax.grad(lambda inputs: jnp.sum(d_fn(inputs)))(x)
+
+
+def _norms(grads: jax.Array) -> jax.Array:
+    """Per-example L2 norms ``[N]``; the tiny epsilon keeps the gradient of the norm finite at 0."""
+    squares = jnp.sum(jnp.reshape(grads, (grads.shape[0], -1)) ** 2, axis=1)
+    return jnp.sqrt(squares + 1e-12)
+
+
+def two_sided(d_fn: DFn, x: jax.Array) -> jax.Array:
+    """``E[(||grad D(x)||_2 - 1)^2]`` at the given points ``x [N, ...]`` (the WGAN-GP / DRAGAN term)."""
+    return jnp.mean((_norms(input_gradients(d_fn, x)) - 1.0) ** 2)
+
+
+def zero_centred(d_fn: DFn, x: jax.Array) -> jax.Array:
+    """``1/2 E[||grad D(x)||_2^2]`` at the given points ``x [N, ...]`` (the R1 / R2 term)."""
+    grads = input_gradients(d_fn, x)
+    return 0.5 * jnp.mean(jnp.sum(jnp.reshape(grads, (grads.shape[0], -1)) ** 2, axis=1))
+
+
+def interpolates(real: jax.Array, fake: jax.Array, rng: jax.Array) -> jax.Array:
+    """WGAN-GP's points ``eps x + (1 - eps) G(z)``, one ``eps ~ U[0, 1]`` per example; shape of ``real``."""
+    eps = jax.random.uniform(rng, (real.shape[0],) + (1,) * (real.ndim - 1), real.dtype)
+    return eps * real + (1.0 - eps) * fake
+
+
+def perturbed(real: jax.Array, rng: jax.Array, c: float = 0.5) -> jax.Array:
+    """DRAGAN's points ``x + delta``, ``delta ~ N(0, (c * std(x))^2 I)`` (the std of the whole batch, no
+    gradient through it); shape of ``real``."""
+    scale = c * jax.lax.stop_gradient(jnp.std(real))
+    return real + scale * jax.random.normal(rng, real.shape, real.dtype)
+
+
+def wgan_gp(d_fn: DFn, real: jax.Array, fake: jax.Array, rng: jax.Array) -> jax.Array:
+    """Two-sided penalty on random interpolates between real and generated examples."""
+    return two_sided(d_fn, interpolates(real, fake, rng))
+
+
+def dragan(d_fn: DFn, real: jax.Array, rng: jax.Array, c: float = 0.5) -> jax.Array:
+    """Two-sided penalty on real examples perturbed with Gaussian noise of std ``c * std(real)``."""
+    return two_sided(d_fn, perturbed(real, rng, c))
+
+
+def r1(d_fn: DFn, real: jax.Array) -> jax.Array:
+    """``1/2 E ||grad D(x)||^2`` over real examples."""
+    return zero_centred(d_fn, real)
+
+
+def r2(d_fn: DFn, fake: jax.Array) -> jax.Array:
+    """``1/2 E ||grad D(G(z))||^2`` over generated examples (the same term as :func:`r1` on other data)."""
+    return zero_centred(d_fn, fake)
+
+
+PENALTIES = ("none", "wgan_gp", "dragan", "r1", "r2")
+
+
+def penalty(name: str, d_fn: DFn, real: jax.Array, fake: jax.Array, rng: jax.Array, dragan_c: float = 0.5):
+    """The penalty called ``name`` (config key ``loss.penalty``); ``"none"`` is 0."""
+    if name == "wgan_gp":
+        return wgan_gp(d_fn, real, fake, rng)
+    if name == "dragan":
+        return dragan(d_fn, real, rng, dragan_c)
+    if name == "r1":
+        return r1(d_fn, real)
+    if name == "r2":
+        return r2(d_fn, fake)
+    if name == "none":
+        return jnp.zeros((), real.dtype)
+    raise ConfigError(f"config key 'loss.penalty' must be one of {list(PENALTIES)}, got {name!r}")
