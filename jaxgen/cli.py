@@ -1,7 +1,7 @@
 """The `jaxgen` command: a thin layer that parses arguments and calls library functions.
 
     jaxgen train  --config configs/dcgan_mnist.py[:tiny] --workdir runs/dcgan [--config.key=value …]
-    jaxgen sample --workdir runs/dcgan --num 64 --out samples.png [--seed S] [--step N]
+    jaxgen sample --workdir runs/dcgan --num 64 --out samples.png [--seed S] [--step N] [--label L]
     jaxgen data prepare NAME | jaxgen data list
 
 Errors the user can fix are printed as one line `jaxgen: error: …` with exit status 2.
@@ -13,7 +13,7 @@ import argparse
 import os
 import sys
 
-from jaxgen.errors import JaxgenError
+from jaxgen.errors import ConfigError, JaxgenError
 
 EXIT_USAGE, EXIT_NONFINITE, EXIT_INTERRUPTED = 2, 3, 130
 
@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--out", default="samples.png", help="output PNG (default samples.png)")
     sample.add_argument("--seed", type=int, default=0, help="noise seed: the same seed and step give the same bytes")
     sample.add_argument("--step", type=int, help="checkpoint step (default: the newest)")
+    sample.add_argument("--label", type=int,
+                        help="class-conditional model: every sample of class L (default: one row per class)")
 
     data = sub.add_parser("data", help="prepare or list datasets")
     data_sub = data.add_subparsers(dest="data_command", required=True)
@@ -105,6 +107,12 @@ def cmd_sample(args) -> None:
     config, info = loop.read_workdir(args.workdir)
     mesh = sharding.make_mesh()
     task = trainers.get(config.trainer).create_task(config, info, mesh)
+    if args.label is not None and task.num_classes is None:
+        raise ConfigError(f"--label needs a class-conditional model; {args.workdir} holds an unconditional one "
+                          f"(model.conditioning='none')")
+    if args.label is not None and not 0 <= args.label < task.num_classes:
+        raise ConfigError(f"--label {args.label} is out of range: the model has {task.num_classes} classes "
+                          f"(0..{task.num_classes - 1})")
     shapes = jax.eval_shape(task.init, jax.random.key(0))
     abstract = jax.tree.map(
         lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sharding.replicated(mesh)), shapes)
@@ -113,9 +121,10 @@ def cmd_sample(args) -> None:
     if restored is None:
         raise JaxgenError(f"no checkpoint in {args.workdir}/checkpoints: train first (jaxgen train … --workdir {args.workdir})")
     step, state, _ = restored
-    images = jax.device_get(task.generate(state, jax.random.key(args.seed), args.num))
-    writers.save_grid(args.out, images)
-    print(f"wrote {args.num} samples from checkpoint {step} to {args.out}")
+    images, ncol = loop.sample_grid(task, state, jax.random.key(args.seed), args.num, args.label)
+    writers.save_grid(args.out, images, ncol)
+    layout = f" ({task.num_classes} classes x {ncol})" if ncol else ""
+    print(f"wrote {len(images)} samples{layout} from checkpoint {step} to {args.out}")
 
 
 def cmd_data(args) -> None:

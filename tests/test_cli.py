@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from jaxgen import cli
@@ -67,6 +68,94 @@ def test_train_then_sample_is_byte_identical(tmp_path, capsys):
     capsys.readouterr()
     assert cli.main(["sample", "--workdir", workdir, "--step", "3"]) == cli.EXIT_USAGE
     _one_line_error(capsys, "no checkpoint for step 3")
+    assert cli.main(["sample", "--workdir", workdir, "--label", "3"]) == cli.EXIT_USAGE
+    _one_line_error(capsys, "--label needs a class-conditional model")
+
+
+def _stub_conditional_workdir(path, monkeypatch, num_classes=3):
+    """A workdir with one checkpoint of a stub trainer whose 4x4 images are uniformly grey at level
+    label / (K - 1) (in [-1, 1]: 2 * label / (K - 1) - 1) except pixel (0, 0), which carries the noise."""
+    import types
+
+    import jax
+    import jax.numpy as jnp
+
+    from jaxgen import config as config_lib
+    from jaxgen import trainers
+    from jaxgen.engine import checkpoint, loop
+
+    def generate(state, rng, n, labels=None):
+        level = 2.0 * jnp.asarray(labels, jnp.float32) / (num_classes - 1) - 1.0
+        images = jnp.broadcast_to(level[:, None, None, None], (n, 4, 4, 1))
+        return images.at[:, 0, 0, 0].set(jax.random.uniform(rng, (n,), minval=-1, maxval=1)) * state["scale"]
+
+    def create_task(config, info, mesh):
+        return loop.Task(init=lambda rng: {"scale": jnp.ones((), jnp.float32)}, step=None, generate=generate,
+                         num_classes=num_classes)
+
+    monkeypatch.setattr(trainers, "get", lambda name: types.SimpleNamespace(create_task=create_task))
+    path.mkdir()
+    (path / "config.json").write_text(config_lib.to_json(config_lib.from_json('{"trainer": "stub"}')))
+    (path / "run.json").write_text("{}")
+    saver = checkpoint.Checkpointer(str(path / "checkpoints"))
+    saver.save(1, {"scale": jnp.ones((), jnp.float32)})
+    saver.close()
+    return str(path)
+
+
+def test_sample_label_and_class_rows(tmp_path, monkeypatch, capsys):
+    """`jaxgen sample` on a conditional model (stub trainer): --label L draws class L only; without --label,
+    one row per class with ceil(num / K) columns; bad labels are one-line errors; same seed, same bytes."""
+    from PIL import Image
+
+    workdir = _stub_conditional_workdir(tmp_path / "run", monkeypatch)
+    grey = {0: 0, 1: 128, 2: 255}  # class -> pixel value (level in [-1, 1] mapped to 0..255)
+    out = str(tmp_path / "label.png")
+    assert cli.main(["sample", "--workdir", workdir, "--num", "4", "--label", "2", "--out", out]) == 0
+    grid = np.asarray(Image.open(out))
+    assert grid.shape == (2 * 6 + 2, 2 * 6 + 2)  # 4 images of 4x4, 2x2 grid, padding 2
+    cells = [grid[2 + 6 * r: 6 + 6 * r, 2 + 6 * c: 6 + 6 * c] for r in range(2) for c in range(2)]
+    assert all(np.all(cell.ravel()[1:] == grey[2]) for cell in cells)
+
+    rows = [str(tmp_path / f"rows{i}.png") for i in range(3)]
+    for path, seed in zip(rows, ("0", "0", "1")):
+        assert cli.main(["sample", "--workdir", workdir, "--num", "5", "--seed", seed, "--out", path]) == 0
+    assert "wrote 6 samples (3 classes x 2)" in capsys.readouterr().out
+    grid = np.asarray(Image.open(rows[0]))
+    assert grid.shape == (3 * 6 + 2, 2 * 6 + 2)  # one row per class, ceil(5 / 3) = 2 columns
+    for r in range(3):
+        for c in range(2):
+            cell = grid[2 + 6 * r: 6 + 6 * r, 2 + 6 * c: 6 + 6 * c]
+            assert np.all(cell.ravel()[1:] == grey[r])
+    assert np.all(grid[2, 2::6][:2] == grid[2 + 6, 2::6][:2])  # each column shares its noise across classes
+    data = [open(p, "rb").read() for p in rows]
+    assert data[0] == data[1] and data[0] != data[2]
+
+    for label in ("3", "-1"):
+        assert cli.main(["sample", "--workdir", workdir, "--label", label]) == cli.EXIT_USAGE
+        _one_line_error(capsys, f"--label {label} is out of range: the model has 3 classes (0..2)")
+
+
+def test_conditional_train_then_sample(tmp_path, capsys):
+    """End to end on mnist5k (10 classes) with a projection discriminator and spectral norm; needs the
+    trainer's conditioning support in jaxgen/trainers/gan.py."""
+    from PIL import Image
+
+    workdir = str(tmp_path / "run")
+    assert cli.main(["train", "--config", TINY, "--workdir", workdir, "--config.model.conditioning=projection",
+                     "--config.model.spectral_norm=true", "--config.model.d_norm=none"]) == 0
+    # the training grids: tiny num_samples = 16 -> 10 rows (classes) x 2 columns of 28x28 digits
+    assert Image.open(os.path.join(workdir, "samples", "step_0000004.png")).size == (2 * 30 + 2, 10 * 30 + 2)
+    outs = [str(tmp_path / f"{name}.png") for name in ("a", "b", "rows")]
+    for out in outs[:2]:
+        assert cli.main(["sample", "--workdir", workdir, "--num", "6", "--label", "3", "--out", out]) == 0
+    assert open(outs[0], "rb").read() == open(outs[1], "rb").read()
+    assert Image.open(outs[0]).size == (3 * 30 + 2, 2 * 30 + 2)
+    assert cli.main(["sample", "--workdir", workdir, "--num", "20", "--out", outs[2]]) == 0
+    assert Image.open(outs[2]).size == (2 * 30 + 2, 10 * 30 + 2)
+    capsys.readouterr()
+    assert cli.main(["sample", "--workdir", workdir, "--label", "10"]) == cli.EXIT_USAGE
+    _one_line_error(capsys, "--label 10 is out of range: the model has 10 classes (0..9)")
 
 
 def subprocess_env():

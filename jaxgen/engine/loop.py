@@ -42,14 +42,36 @@ class Task:
     """A training regime, as pure functions of the state.
 
     init:     rng -> state, placed on the mesh (params replicated).
-    step:     (state, next_batch, rng) -> (state, metrics); `next_batch()` returns the next global
-              batch (dict of arrays sharded over "data"); metrics are scalar arrays.
-    generate: (state, rng, n) -> images [n, H, W, C] in [-1, 1] (for sample grids and `jaxgen sample`).
+    step:     (state, next_batch, rng, step) -> (state, metrics); `next_batch()` returns the next global
+              batch (dict of arrays sharded over "data"); `step` (int) is the number of steps done before
+              this one (for host-side schedules such as lazy regularisation); metrics are scalar arrays.
+    generate: (state, rng, n, labels=None) -> images [n, H, W, C] in [-1, 1] (for sample grids and
+              `jaxgen sample`); `labels` int32 [n] for a class-conditional task, else None.
+    num_classes: the number of classes a conditional task's generator takes; None if unconditional.
     """
 
     init: Callable[[jax.Array], State]
-    step: Callable[[State, Callable[[], dict], jax.Array], tuple[State, dict]]
-    generate: Callable[[State, jax.Array, int], jax.Array]
+    step: Callable[[State, Callable[[], dict], jax.Array, int], tuple[State, dict]]
+    generate: Callable[..., jax.Array]
+    num_classes: int | None = None
+
+
+def sample_grid(task: Task, state: State, rng: jax.Array, num: int,
+                label: int | None = None) -> tuple[np.ndarray, int | None]:
+    """Host images [M, H, W, C] for a sample grid, and its column count (None: a square-ish grid).
+
+    Unconditional task: `num` images. Conditional task with `label`: `num` images of that class.
+    Conditional task without `label`: one row per class and `writers.per_class_columns(num, K)` columns;
+    every row is drawn with the same `rng`, so column j has the same noise in every row and the rows differ
+    only in their class. The same (state, rng, num, label) give the same images.
+    """
+    if task.num_classes is None:
+        return np.asarray(jax.device_get(task.generate(state, rng, num))), None
+    if label is not None:
+        return np.asarray(jax.device_get(task.generate(state, rng, num, np.full((num,), label, np.int32)))), None
+    ncol = writers.per_class_columns(num, task.num_classes)
+    rows = [task.generate(state, rng, ncol, np.full((ncol,), c, np.int32)) for c in range(task.num_classes)]
+    return np.concatenate([np.asarray(r) for r in jax.device_get(rows)]), ncol
 
 
 class Interrupted(JaxgenError):
@@ -179,10 +201,9 @@ def train(config, workdir: str, task: Task, loader, mesh, info: dict,
         checkpointer.save(at_step, state, {"iterator": pipeline.iterator_state_to_json(data_iter)})
 
     def write_samples(at_step):
-        images = np.asarray(jax.device_get(task.generate(state, jax.random.fold_in(root, SAMPLE_STREAM),
-                                                         config.get("num_samples", 64))))
+        images, ncol = sample_grid(task, state, jax.random.fold_in(root, SAMPLE_STREAM), config.get("num_samples", 64))
         if is_main:
-            path = writers.save_grid(os.path.join(workdir, "samples", f"step_{at_step:07d}.png"), images)
+            path = writers.save_grid(os.path.join(workdir, "samples", f"step_{at_step:07d}.png"), images, ncol)
             writer.write_image(at_step, "samples", path)
 
     train_key = jax.random.fold_in(root, TRAIN_STREAM)
@@ -194,7 +215,7 @@ def train(config, workdir: str, task: Task, loader, mesh, info: dict,
             if step == 0:
                 write_samples(0)
             while step < config.num_steps:
-                state, metrics = task.step(state, next_batch, jax.random.fold_in(train_key, step))
+                state, metrics = task.step(state, next_batch, jax.random.fold_in(train_key, step), step)
                 step += 1
                 if pending is not None:  # read the previous step's metrics while this one runs
                     _account(pending, sums, checkpointer)
@@ -208,7 +229,7 @@ def train(config, workdir: str, task: Task, loader, mesh, info: dict,
                     pending = None
                 if due_log:
                     now = time.perf_counter()
-                    means = {k: v / count for k, v in sums.items()}
+                    means = {k: total / n for k, (total, n) in sums.items()}
                     means["steps_per_sec"] = count / (now - t_log)
                     writer.write(step, means)
                     progress.set_postfix({k: f"{v:.3g}" for k, v in means.items()}, refresh=False)
@@ -229,8 +250,11 @@ def train(config, workdir: str, task: Task, loader, mesh, info: dict,
 
 
 def _account(pending, sums, checkpointer) -> None:
+    """Adds a step's metrics to `sums` (key -> [sum, count]: some metrics come only on some steps)."""
     step, metrics = pending
     values = {k: float(v) for k, v in jax.device_get(metrics).items()}
     _check_finite(step, values, checkpointer)
     for k, v in values.items():
-        sums[k] = sums.get(k, 0.0) + v
+        total = sums.setdefault(k, [0.0, 0])
+        total[0] += v
+        total[1] += 1

@@ -31,6 +31,12 @@ def image_grid(images: np.ndarray, ncol: int | None = None, pad: int = 2) -> np.
     return grid
 
 
+def per_class_columns(num: int, num_classes: int) -> int:
+    """Columns of a grid with one row per class that shows at least `num` images: ceil(num / num_classes)
+    (64 samples of 10 classes: 10 rows x 7 columns)."""
+    return max(1, -(-num // num_classes))
+
+
 def save_grid(path: str, images: np.ndarray, ncol: int | None = None, scale: int = 1) -> str:
     """Writes `images` ([N,H,W,C] in [-1,1]) as one PNG grid; the same input gives the same bytes."""
     grid = image_grid(images, ncol)

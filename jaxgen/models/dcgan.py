@@ -22,7 +22,26 @@ PyTorch); False uses ``flax.linen.ConvTranspose``. ``cfg.use_fast_downsample`` (
 :class:`jaxgen.nn.StridedConv` for D (``flax.linen.Conv``'s parameters and numbers, sub-pixel input gradient
 instead of XLA:CPU's slow lhs-dilated convolution). Both are ``custom_jvp``: nested ``grad`` (R1, WGAN-GP)
 and ``jvp`` work. For speed on CPU also jit with ``jaxgen.nn.cpu_compiler_options()``.
-The model is unconditional: ``num_classes`` is accepted for interface uniformity and ignored.
+
+Class conditioning, ``cfg.conditioning`` (default ``"none"``; needs labelled data, ``num_classes``; see
+:mod:`jaxgen.nn.conditioning`). G's input is ``[z; onehot(y)]`` for every conditional mode (Mirza & Osindero
+2014, arXiv:1411.1784). D:
+
+* ``"concat"``: ``onehot(y)`` broadcast to ``K`` constant channels concatenated to the image
+  (``[N, H, W, C + K]`` into the first conv; Mirza & Osindero 2014 adapted to convolutions);
+* ``"projection"``: ``logit = psi(phi(x)) + <embed(y), phi(x)>``, ``phi(x)`` the flattened last feature map
+  (``[N, base*base*C_last]``), ``psi`` the usual ``logit`` Dense, ``embed`` a ``[K, F]`` table initialised
+  ``N(0, 0.02)`` (Miyato & Koyama 2018, "cGANs with Projection Discriminator", arXiv:1802.05637);
+* ``"acgan"``: D does not see ``y`` and returns ``(logits [N], class_logits [N, K])``, a second Dense head
+  on ``phi(x)`` (Odena, Olah & Shlens 2017, "Conditional Image Synthesis with Auxiliary Classifier GANs",
+  arXiv:1610.09585).
+
+``cfg.spectral_norm`` (default False): every conv and dense layer of D (and the projection embedding) is
+divided by its largest singular value, estimated by one power-iteration step per call (Miyato, Kataoka,
+Koyama & Yoshida 2018, "Spectral Normalization for GANs", arXiv:1802.05957) with ``flax.linen.SpectralNorm``;
+the vectors ``u`` live in D's ``"batch_stats"`` and are updated when ``train=True`` (apply with
+``mutable=["batch_stats"]``). Works with :class:`jaxgen.nn.StridedConv` and under nested ``grad``; the
+paper's D has no BatchNorm (``d_norm="none"``), but ``d_norm="batch"`` is allowed.
 """
 
 from __future__ import annotations
@@ -33,6 +52,7 @@ import ml_collections
 from flax import linen as nn
 
 from jaxgen.errors import ConfigError
+from jaxgen.nn import conditioning as cond
 from jaxgen.nn.init import dcgan_bn_scale, dcgan_normal
 from jaxgen.nn.upsample import IMPLS as UPSAMPLE_IMPLS
 from jaxgen.nn.upsample import ConvTranspose, StridedConv
@@ -54,6 +74,8 @@ def default_config() -> ml_collections.ConfigDict:
     cfg.use_fast_downsample = True  # D's strided convs: jaxgen.nn.StridedConv (sub-pixel input gradient)
     cfg.base_size = 0  # spatial size of G's first feature map; 0 = from the image size (see layout())
     cfg.bn_momentum = 0.9  # flax convention (PyTorch momentum=0.1)
+    cfg.conditioning = "none"  # "none" | "concat" | "projection" | "acgan" (class-conditional; labelled data)
+    cfg.spectral_norm = False  # spectral normalisation of every conv/dense layer of D (Miyato et al. 2018)
     return cfg
 
 
@@ -117,7 +139,7 @@ def _bn(train: bool, momentum: float, name: str | None = None):
 
 
 class Generator(nn.Module):
-    """``z [N, z_dim] -> images [N, H, W, C]`` in ``[-1, 1]``."""
+    """``z [N, z_dim]`` (, ``labels`` int32 ``[N]`` iff ``num_classes``) ``-> images [N, H, W, C]`` in ``[-1, 1]``."""
 
     image_shape: tuple[int, int, int]
     width: int = 64
@@ -126,9 +148,13 @@ class Generator(nn.Module):
     fast_upsample: bool = True
     upsample_impl: str = "fast"
     bn_momentum: float = 0.9
+    num_classes: int | None = None  # conditional: z is concatenated with onehot(labels)
 
     @nn.compact
-    def __call__(self, z, *, train: bool):
+    def __call__(self, z, labels=None, *, train: bool):
+        cond.check_labels(labels, self.num_classes, "dcgan Generator")
+        if self.num_classes is not None:
+            z = cond.concat_one_hot(z, labels, self.num_classes)
         channels = self.image_shape[-1]
         ch = self.width * 2 ** (self.n_up - 1)
         x = nn.Dense(self.base * self.base * ch, use_bias=False, kernel_init=dcgan_normal, name="project")(z)
@@ -154,16 +180,24 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
-    """``images [N, H, W, C] -> logits [N]``."""
+    """``images [N, H, W, C]`` (, ``labels`` int32 ``[N]``) ``-> logits [N]``; ``(logits, class_logits [N, K])``
+    for ``conditioning="acgan"`` (which ignores ``labels``)."""
 
     width: int = 64
     n_down: int = 2
     norm: str = "batch"
     bn_momentum: float = 0.9
     fast_downsample: bool = True
+    conditioning: str = "none"
+    num_classes: int | None = None
+    spectral_norm: bool = False
 
     @nn.compact
-    def __call__(self, x, *, train: bool):
+    def __call__(self, x, labels=None, *, train: bool):
+        if self.conditioning != "acgan":
+            cond.check_labels(labels, self.num_classes, "dcgan Discriminator")
+        if self.conditioning == "concat":
+            x = cond.concat_one_hot(x, labels, self.num_classes)
         ch = self.width
         for i in range(self.n_down):
             use_bn = i > 0 and self.norm == "batch"
@@ -176,17 +210,21 @@ class Discriminator(nn.Module):
                 kernel_init=dcgan_normal,
                 name=f"down{i}",
             )
-            x = StridedConv(**kw)(x) if self.fast_downsample else nn.Conv(**kw)(x)
+            conv = StridedConv(**kw) if self.fast_downsample else nn.Conv(**kw)
+            x = cond.spectral(conv, self.spectral_norm, train)(x)
             if use_bn:
                 x = _bn(train, self.bn_momentum, f"down{i}_bn")(x)
             x = nn.leaky_relu(x, 0.2)
             ch *= 2
-        x = x.reshape(x.shape[0], -1)
-        return nn.Dense(1, kernel_init=dcgan_normal, name="logit")(x)[:, 0]
+        return cond.discriminator_head(x.reshape(x.shape[0], -1), labels, conditioning=self.conditioning,
+                                       num_classes=self.num_classes, kernel_init=dcgan_normal,
+                                       spectral_norm=self.spectral_norm, train=train)
 
 
 def generator(cfg, image_shape, num_classes=None) -> nn.Module:
-    del num_classes  # unconditional
+    """The Generator of ``cfg``; ``num_classes`` (the data's class count, None if unlabelled) is used iff
+    ``cfg.conditioning != "none"``."""
+    classes = cond.conditional_classes(lambda key: _get(cfg, key), num_classes)
     base, n = layout(image_shape, _get(cfg, "base_size"))
     impl = _get(cfg, "upsample_impl")
     if impl not in UPSAMPLE_IMPLS:
@@ -199,21 +237,27 @@ def generator(cfg, image_shape, num_classes=None) -> nn.Module:
         fast_upsample=bool(_get(cfg, "use_fast_upsample")),
         upsample_impl=impl,
         bn_momentum=float(_get(cfg, "bn_momentum")),
+        num_classes=classes,
     )
 
 
 def discriminator(cfg, image_shape, num_classes=None) -> nn.Module:
-    del num_classes  # unconditional
+    """The Discriminator of ``cfg`` (see :func:`generator` for ``num_classes``)."""
+    classes = cond.conditional_classes(lambda key: _get(cfg, key), num_classes)
     _, n = layout(image_shape, _get(cfg, "base_size"))
     norm = _get(cfg, "d_norm")
     if norm not in D_NORMS:
-        raise ConfigError(f"model.d_norm={norm!r}; choose one of {D_NORMS}")
+        raise ConfigError(f"model.d_norm={norm!r}; choose one of {D_NORMS} "
+                          f"(spectral normalisation is model.spectral_norm=True)")
     return Discriminator(
         width=int(_get(cfg, "width")),
         n_down=n,
         norm=norm,
         bn_momentum=float(_get(cfg, "bn_momentum")),
         fast_downsample=bool(_get(cfg, "use_fast_downsample")),
+        conditioning=_get(cfg, "conditioning"),
+        num_classes=classes,
+        spectral_norm=bool(_get(cfg, "spectral_norm")),
     )
 
 

@@ -13,7 +13,24 @@ Differences, on purpose: G's output is ``tanh`` for data in ``[-1, 1]`` (the pap
 ``cfg.noise``: ``"gaussian"`` (default; ``N(0, 1)`` is what ``adversarial.Generator`` draws when, as in
 ``mnist.yaml``, no noise is configured), ``"uniform"`` (``U(-1, 1)``, the usual reading of the paper) or
 ``"uniform_unit"`` (``U(-sqrt 3, sqrt 3)``, pylearn2's ``noise: "uniform"``).
-The model is unconditional: ``num_classes`` is accepted and ignored.
+
+Class conditioning, ``cfg.conditioning`` (default ``"none"``; needs labelled data; see
+:mod:`jaxgen.nn.conditioning`). G's input is ``[z; onehot(y)]`` for every conditional mode, as in the
+conditional MLP GAN of Mirza & Osindero 2014 ("Conditional Generative Adversarial Nets", arXiv:1411.1784;
+they first map z and y through separate hidden layers, which a dense layer on the concatenation contains).
+D's features ``phi(x)`` are the last maxout layer's output (after its dropout):
+
+* ``"concat"``: ``onehot(y)`` concatenated to the flattened image after the input dropout (labels are not
+  dropped), so the first maxout layer sees ``[x; onehot(y)]`` (Mirza & Osindero 2014);
+* ``"projection"``: ``logit = psi(phi(x)) + <embed(y), phi(x)>`` (Miyato & Koyama 2018, "cGANs with
+  Projection Discriminator", arXiv:1802.05637), ``embed`` a ``[K, units]`` table with D's initialiser;
+* ``"acgan"``: D does not see ``y`` and returns ``(logits [N], class_logits [N, K])`` (Odena, Olah & Shlens
+  2017, "Conditional Image Synthesis with Auxiliary Classifier GANs", arXiv:1610.09585).
+
+``cfg.spectral_norm`` (default False): D's dense layers (each maxout layer's ``Dense(units * pieces)``, the
+heads and the projection embedding) are spectrally normalised with ``flax.linen.SpectralNorm`` (Miyato,
+Kataoka, Koyama & Yoshida 2018, arXiv:1802.05957); power-iteration state in ``"batch_stats"``, updated when
+``train=True``.
 """
 
 from __future__ import annotations
@@ -26,6 +43,7 @@ import ml_collections
 from flax import linen as nn
 
 from jaxgen.errors import ConfigError
+from jaxgen.nn import conditioning as cond
 from jaxgen.nn.init import uniform_range
 
 __all__ = ["Generator", "Discriminator", "Maxout", "generator", "discriminator", "latent", "default_config"]
@@ -46,6 +64,8 @@ def default_config() -> ml_collections.ConfigDict:
     cfg.d_hidden_keep = 0.5
     cfg.g_init_range = 0.05
     cfg.d_init_range = 0.005
+    cfg.conditioning = "none"  # "none" | "concat" | "projection" | "acgan" (class-conditional; labelled data)
+    cfg.spectral_norm = False  # spectral normalisation of D's dense layers (Miyato et al. 2018)
     return cfg
 
 
@@ -69,15 +89,19 @@ class Maxout(nn.Module):
 
 
 class Generator(nn.Module):
+    """``z [N, z_dim]`` (, ``labels`` int32 ``[N]`` iff ``num_classes``) ``-> images [N, H, W, C]`` in ``[-1, 1]``."""
+
     image_shape: tuple[int, int, int]
     hidden: tuple[int, ...] = (1200, 1200)
     init_range: float = 0.05
+    num_classes: int | None = None  # conditional: z is concatenated with onehot(labels)
 
     @nn.compact
-    def __call__(self, z, *, train: bool):
+    def __call__(self, z, labels=None, *, train: bool):
         del train  # no dropout or BN in G
+        cond.check_labels(labels, self.num_classes, "gan_mlp Generator")
         init = uniform_range(self.init_range)
-        x = z
+        x = z if self.num_classes is None else cond.concat_one_hot(z, labels, self.num_classes)
         for i, h in enumerate(self.hidden):
             x = nn.relu(nn.Dense(h, kernel_init=init, name=f"h{i}")(x))
         x = nn.Dense(math.prod(self.image_shape), kernel_init=init, name="out")(x)
@@ -85,40 +109,56 @@ class Generator(nn.Module):
 
 
 class Discriminator(nn.Module):
+    """``images [N, H, W, C]`` (, ``labels`` int32 ``[N]``) ``-> logits [N]``; ``(logits, class_logits [N, K])``
+    for ``conditioning="acgan"`` (which ignores ``labels``)."""
+
     units: tuple[int, ...] = (240, 240)
     pieces: int = 5
     dropout: bool = True
     input_keep: float = 0.8
     hidden_keep: float = 0.5
     init_range: float = 0.005
+    conditioning: str = "none"
+    num_classes: int | None = None
+    spectral_norm: bool = False
 
     @nn.compact
-    def __call__(self, x, *, train: bool):
+    def __call__(self, x, labels=None, *, train: bool):
+        if self.conditioning != "acgan":
+            cond.check_labels(labels, self.num_classes, "gan_mlp Discriminator")
         init = uniform_range(self.init_range)
         x = x.reshape(x.shape[0], -1)
         for i, u in enumerate(self.units):
             if self.dropout:
                 keep = self.input_keep if i == 0 else self.hidden_keep
                 x = nn.Dropout(rate=1.0 - keep, deterministic=not train)(x)
-            x = Maxout(u, self.pieces, kernel_init=init, name=f"h{i}")(x)
+            if i == 0 and self.conditioning == "concat":
+                x = cond.concat_one_hot(x, labels, self.num_classes)
+            x = cond.spectral(Maxout(u, self.pieces, kernel_init=init, name=f"h{i}"), self.spectral_norm, train)(x)
         if self.dropout:
             x = nn.Dropout(rate=1.0 - self.hidden_keep, deterministic=not train)(x)
-        return nn.Dense(1, kernel_init=init, name="logit")(x)[:, 0]
+        return cond.discriminator_head(x, labels, conditioning=self.conditioning, num_classes=self.num_classes,
+                                       kernel_init=init, spectral_norm=self.spectral_norm, train=train)
 
 
 def generator(cfg, image_shape, num_classes=None) -> nn.Module:
-    del num_classes
+    """The Generator of ``cfg``; ``num_classes`` (the data's class count, None if unlabelled) is used iff
+    ``cfg.conditioning != "none"``."""
+    classes = cond.conditional_classes(lambda key: _get(cfg, key), num_classes)
     if len(image_shape) != 3:
         raise ConfigError(f"gan_mlp needs images [H, W, C]; got {tuple(image_shape)} (data.image_size)")
     return Generator(
         image_shape=tuple(int(s) for s in image_shape),
         hidden=tuple(int(h) for h in _get(cfg, "g_hidden")),
         init_range=float(_get(cfg, "g_init_range")),
+        num_classes=classes,
     )
 
 
 def discriminator(cfg, image_shape, num_classes=None) -> nn.Module:
-    del num_classes, image_shape
+    """The Discriminator of ``cfg`` (see :func:`generator` for ``num_classes``)."""
+    del image_shape
+    classes = cond.conditional_classes(lambda key: _get(cfg, key), num_classes)
     for key in ("d_input_keep", "d_hidden_keep"):
         if not 0.0 < float(_get(cfg, key)) <= 1.0:
             raise ConfigError(f"model.{key}={_get(cfg, key)!r} must be in (0, 1]")
@@ -129,6 +169,9 @@ def discriminator(cfg, image_shape, num_classes=None) -> nn.Module:
         input_keep=float(_get(cfg, "d_input_keep")),
         hidden_keep=float(_get(cfg, "d_hidden_keep")),
         init_range=float(_get(cfg, "d_init_range")),
+        conditioning=_get(cfg, "conditioning"),
+        num_classes=classes,
+        spectral_norm=bool(_get(cfg, "spectral_norm")),
     )
 
 

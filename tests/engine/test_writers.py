@@ -33,3 +33,13 @@ def test_metric_writer_jsonl_and_tensorboard(tmp_path):
     rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert [(r["step"], r["loss"]) for r in rows] == [(10, 1.5), (20, 0.5)]
     assert list((tmp_path / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_one_row_per_class_grid():
+    assert [writers.per_class_columns(n, 10) for n in (64, 80, 81, 3)] == [7, 8, 9, 1]
+    per, classes = writers.per_class_columns(5, 3), 3
+    images = np.repeat(np.linspace(-1, 1, classes), per)[:, None, None, None] * np.ones((1, 2, 2, 1))
+    grid = writers.image_grid(images, ncol=per, pad=1)
+    assert grid.shape == (classes * 3 + 1, per * 3 + 1, 1)
+    for row, value in enumerate((0, 128, 255)):  # class c fills grid row c
+        assert all(grid[1 + 3 * row, 1 + 3 * col, 0] == value for col in range(per))

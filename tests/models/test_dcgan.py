@@ -31,14 +31,17 @@ def _key(seed=0):
     return jax.random.key(seed, impl="rbg")
 
 
-def _fake_variables(module, x, seed=0):
+def _fake_variables(module, *inputs, seed=0):
     """Variables with the module's tree and shapes (jax.eval_shape: no compilation), filled with numpy noise;
-    BatchNorm scales ~1, running variances 1: enough for shape/range/mode tests."""
-    shapes = jax.eval_shape(lambda: module.init(_key(), x, train=False))
+    BatchNorm scales ~1, running variances 1, spectral-norm vectors u ~ N(0, 1): enough for shape/range/mode
+    tests."""
+    shapes = jax.eval_shape(lambda: module.init(_key(), *inputs, train=False))
     rng = np.random.default_rng(seed)
 
     def fill(path, s):
         name = jax.tree_util.keystr(path)
+        if name.endswith("/u']"):
+            return jnp.asarray(rng.standard_normal(s.shape), jnp.float32)
         if "batch_stats" in name:
             return jnp.ones(s.shape) if "var" in name else jnp.zeros(s.shape)
         base = 1.0 if "scale" in name else 0.0
@@ -171,6 +174,39 @@ def test_fast_layers_equal_flax_layers():
 
     with jax.default_matmul_precision("highest"):
         got, ref = jax.jit(lambda: (run(fast_g, fast_d), run(slow_g, slow_d)))()
+    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(ref)):
+        np.testing.assert_allclose(a, b, atol=1e-4 * (1 + float(jnp.max(jnp.abs(b)))), rtol=1e-4)
+
+
+def test_spectral_norm_with_fast_conv_equals_flax_conv_under_nested_grad():
+    """A spectrally normalised projection D (with BatchNorm too) built on jaxgen.nn.StridedConv gives the
+    flax.linen.Conv version's logits, power-iteration updates and R1-style second-order parameter gradients."""
+    shape = (8, 8, 3)
+    cfg = {"width": 8, "d_norm": "batch", "spectral_norm": True, "conditioning": "projection"}
+    fast_d = dcgan.discriminator(_cfg(**cfg), shape, 3)
+    slow_d = dcgan.discriminator(_cfg(use_fast_downsample=False, **cfg), shape, 3)
+    x = jnp.asarray(np.random.default_rng(1).uniform(-1, 1, (4,) + shape), jnp.float32)
+    y = jnp.asarray([0, 2, 1, 1], jnp.int32)
+    dv = _fake_variables(fast_d, x, y)
+    assert {"down1_bn", "down0_sn", "down1_sn", "logit_sn", "embed_sn"} <= set(dv["batch_stats"])
+
+    def run(d):
+        def penalty(params):
+            def total(x):
+                logits, upd = d.apply({**dv, "params": params}, x, y, train=True, mutable=["batch_stats"])
+                return jnp.sum(logits), upd
+
+            grad_x, upd = jax.grad(total, has_aux=True)(x)
+            return jnp.sum(grad_x**2), upd
+
+        return jax.value_and_grad(penalty, has_aux=True)(dv["params"])
+
+    with jax.default_matmul_precision("highest"):
+        got, ref = jax.jit(lambda: (run(fast_d), run(slow_d)))()
+    (_, upd), grads = got
+    u = "down0/kernel/u"
+    assert not np.allclose(upd["batch_stats"]["down0_sn"][u], dv["batch_stats"]["down0_sn"][u])  # power iteration ran
+    assert all(float(jnp.max(jnp.abs(g))) > 0 for g in jax.tree.leaves(grads) if g.ndim >= 2)  # the matrices
     for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(ref)):
         np.testing.assert_allclose(a, b, atol=1e-4 * (1 + float(jnp.max(jnp.abs(b)))), rtol=1e-4)
 
