@@ -2,7 +2,7 @@
 
 G: 100-d Gaussian noise (as the paper's released code draws it) -> 1200 ReLU -> 1200 ReLU -> 784 (tanh,
 for data in [-1, 1]); D: two maxout layers (240 units × 5 pieces) with dropout -> logit. Algorithm 1 with
-k = d_steps discriminator updates per generator update. Optimiser: Adam (2e-4, beta1 0.5) for both nets,
+k = n_critic discriminator updates per generator update. Optimiser: Adam (2e-4, beta1 0.5) for both nets,
 not the paper's SGD with momentum (try it with --config.optimizer.d.name=sgd
 --config.optimizer.d.learning_rate=0.1 --config.optimizer.d.momentum=0.5, and the same for optimizer.g).
 

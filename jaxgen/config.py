@@ -1,6 +1,7 @@
 """Experiment configs: Python files with `get_config(arg=None) -> ConfigDict`.
 
-`load("configs/dcgan_mnist.py:tiny", ["model.width=32"])` imports the file, calls `get_config("tiny")`,
+`load("configs/dcgan_mnist.py:tiny", ["model.width=32"])` imports the file (which may import modules
+beside it, e.g. a shared base), calls `get_config("tiny")`,
 applies `key=value` overrides (dotted keys, values parsed as Python literals and checked against the
 type of the default) and validates the keys every experiment shares. Unknown keys and bad values raise
 `ConfigError` naming the key and what is expected.
@@ -13,6 +14,7 @@ import difflib
 import importlib.util
 import json
 import os
+import sys
 
 import ml_collections
 
@@ -39,10 +41,13 @@ def load(spec: str, overrides: list[str] | tuple[str, ...] = ()) -> ml_collectio
         raise ConfigError(f"config file not found: {path!r} (expected a file like configs/dcgan_mnist.py[:tiny])")
     module_spec = importlib.util.spec_from_file_location(f"jaxgen_config_{abs(hash(path))}", path)
     module = importlib.util.module_from_spec(module_spec)
+    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))  # configs may import a shared base beside them
     try:
         module_spec.loader.exec_module(module)
     except Exception as e:  # a syntax or import error in the user's config file
         raise ConfigError(f"config file {path!r} failed to load: {type(e).__name__}: {e}") from e
+    finally:
+        sys.path.pop(0)
     if not hasattr(module, "get_config"):
         raise ConfigError(f"config file {path!r} defines no get_config(arg=None) function")
     try:

@@ -74,8 +74,8 @@ def test_ctrl_c_saves_and_resume_is_exact(uninterrupted, tmp_path, one_device_me
         task = create_task(*args)
         inner = task.step
 
-        def step(state, next_batch, rng):
-            out = inner(state, next_batch, rng)
+        def step(state, next_batch, rng, step_index):
+            out = inner(state, next_batch, rng, step_index)
             if int(out[0]["step"]) == 3:
                 os.kill(os.getpid(), signal.SIGINT)
             return out
@@ -107,19 +107,20 @@ def test_fused_phases_match_separate(uninterrupted, tmp_path, one_device_mesh):
 
 def test_k_discriminator_steps(tmp_path, one_device_mesh):
     """With k = 3, D's Adam has taken 3 steps per G step, and 3 batches were read per step."""
-    state = gan.train_and_evaluate(_config("d_steps=3", "num_steps=2"), str(tmp_path), mesh=one_device_mesh)
+    state = gan.train_and_evaluate(_config("n_critic=3", "num_steps=2"), str(tmp_path), mesh=one_device_mesh)
     assert int(state["opt"]["d"][0].count) == 6 and int(state["opt"]["g"][0].count) == 2
 
 
 def test_minimax_mlp_gan_trains(tmp_path, one_device_mesh):
-    config = _config("loss.generator=minimax", spec="configs/gan_mnist.py:tiny")
+    config = _config("loss.objective=mm", spec="configs/gan_mnist.py:tiny")
     state = gan.train_and_evaluate(config, str(tmp_path), mesh=one_device_mesh)
     assert int(state["step"]) == 4
 
 
 def test_non_finite_loss_stops_with_last_good_checkpoint(tmp_path, one_device_mesh, monkeypatch):
     gan.train_and_evaluate(_config("num_steps=2"), str(tmp_path), mesh=one_device_mesh)
-    monkeypatch.setattr(gan_losses, "discriminator_loss", lambda r, f: jnp.mean(r) * jnp.nan)
+    nan_d_loss = gan_losses.Objective(lambda r, f: jnp.mean(r) * jnp.nan, gan_losses.non_saturating_g_loss)
+    monkeypatch.setitem(gan_losses.OBJECTIVES, "ns", nan_d_loss)
     with pytest.raises(loop.NonFiniteLoss, match=r"d_loss.*at step 3.*last good checkpoint is step 2"):
         gan.train_and_evaluate(_config(), str(tmp_path), mesh=one_device_mesh)
     assert sorted(os.listdir(os.path.join(tmp_path, "checkpoints"))) == ["2"]
@@ -133,7 +134,8 @@ def test_changed_config_is_refused(uninterrupted, one_device_mesh):
 def test_each_phase_is_traced_once(tmp_path, one_device_mesh, monkeypatch):
     """Four steps of k = 2 discriminator updates: the D phase is traced (compiled) once, not eight times."""
     traces = []
-    loss = gan_losses.discriminator_loss
-    monkeypatch.setattr(gan_losses, "discriminator_loss", lambda r, f: traces.append(1) or loss(r, f))
-    gan.train_and_evaluate(_config("d_steps=2"), str(tmp_path), mesh=one_device_mesh)
+    ns = gan_losses.OBJECTIVES["ns"]
+    counting = gan_losses.Objective(lambda r, f: traces.append(1) or ns.d_loss(r, f), ns.g_loss)
+    monkeypatch.setitem(gan_losses.OBJECTIVES, "ns", counting)
+    gan.train_and_evaluate(_config("n_critic=2"), str(tmp_path), mesh=one_device_mesh)
     assert len(traces) == 1
