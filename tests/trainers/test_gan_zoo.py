@@ -147,3 +147,20 @@ def test_began_k_follows_the_proportional_control(one_device_mesh):
         assert float(s["loss_state"]["k"]) == pytest.approx(k, rel=1e-5, abs=1e-7)
         assert float(m["m_global"]) == pytest.approx(m["d_real"] + abs(2.0 * m["d_real"] - m["d_fake"]), rel=1e-5)
     assert k > 0
+
+
+@pytest.mark.parametrize("aux_weight", [0.0, 1.0])
+def test_acgan_class_head_trains_only_through_the_auxiliary_loss(aux_weight, one_device_mesh):
+    config = _config("ns", "model.conditioning='acgan'", f"loss.aux_weight={aux_weight}")
+    task, state, batch = _task(config, one_device_mesh)
+    head = jax.device_get(state["params"]["d"]["class_logits"])
+    state, history = _run(task, state, batch, 1)
+    moved = jax.tree.map(lambda a, b: float(np.max(np.abs(a - b))), jax.device_get(state["params"]["d"]["class_logits"]),
+                         head)
+    assert {"d_aux", "g_aux"} <= set(history[0][1])
+    assert (max(jax.tree.leaves(moved)) > 0) == (aux_weight > 0)
+    assert task.num_classes == 10
+    one, two = task.generate(state, jax.random.key(0), 2, jnp.asarray([1, 1])), task.generate(
+        state, jax.random.key(0), 2, jnp.asarray([1, 7]))
+    np.testing.assert_array_equal(one[0], two[0])
+    assert not np.allclose(one[1], two[1])
