@@ -1,13 +1,18 @@
-"""Times the compiled train step of each registered config; optionally beside PyTorch eager.
+"""Times the compiled train step of registered configs, optionally beside PyTorch eager.
 
+    python tools/bench.py --torch --losses all             # every loss-zoo row on DCGAN-MNIST beside PyTorch
+    python tools/bench.py --torch --losses wgan_gp r1      # some rows
     python tools/bench.py                                  # every configs/*.py, default variant
-    python tools/bench.py --configs dcgan_mnist --torch    # DCGAN beside tools/torch_dcgan.py, interleaved
+    python tools/bench.py --configs dcgan_mnist --torch    # one config beside tools/torch_dcgan.py
 
-A step is one full training iteration (k discriminator updates and one generator update) on a fixed
-random batch of the config's shape: data loading is not timed. Times are medians over `--rounds` rounds
-of `--steps` steps each, after warm-up (compilation); with --torch the JAX and PyTorch rounds alternate
-so that drift on a shared machine hits both alike. Writes JSON (default docs/bench.json) and prints a
-Markdown table.
+A step is one full training iteration (``n_critic`` D updates, a penalty where the row has one, and one G
+update) on a fixed random batch of the config's shape: data loading is not timed. With ``--losses`` each
+row runs its ``configs/<loss>_mnist.py`` with ``n_critic = 1`` (``--n-critic``) so that every row times one
+D and one G update; the PyTorch step (``tools/torch_dcgan.py``) is built from the same config (objective,
+penalty and weight, D normalisation, optimizers, WGAN clipping, BEGAN's autoencoder D). Times are medians
+over ``--rounds`` rounds of ``--steps`` steps each, after warm-up (compilation); with ``--torch`` the JAX and
+PyTorch rounds alternate so that drift on a shared machine hits both alike. Writes JSON (default
+docs/bench.json) and prints a Markdown table. Run it on an otherwise idle machine.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import argparse
 import glob
 import json
 import os
+import pathlib
 import platform
 import statistics
 import sys
@@ -49,19 +55,29 @@ def jax_stepper(config_path: str, overrides=()):
 
     def run(n):
         for _ in range(n):
-            holder["state"], metrics = task.step(holder["state"], lambda: batch, jax.random.fold_in(key, holder["i"]))
+            i = holder["i"]
+            holder["state"], metrics = task.step(holder["state"], lambda: batch, jax.random.fold_in(key, i), i)
             holder["i"] += 1
         jax.block_until_ready((holder["state"], metrics))
 
     return run, config.batch_size, config
 
 
-def torch_stepper(config, freeze_d_in_g: bool):
+def has_torch_reference(config) -> bool:
+    """tools/torch_dcgan.py mirrors unconditional DCGAN (and BEGAN) GAN configs."""
+    return (config.trainer == "gan" and config.model.name in ("dcgan", "began")
+            and config.model.get("conditioning", "none") == "none" and config.loss.reg_every == 1)
+
+
+def torch_stepper(config, freeze_d_in_g: bool, threads: int | None = None):
     import torch
     import torch_dcgan
 
-    step = torch_dcgan.make_step(width=config.model.width, z_dim=config.model.z_dim, batch=config.batch_size,
-                                 freeze_d_in_g=freeze_d_in_g)
+    step = torch_dcgan.make_step(
+        width=config.model.width, z_dim=config.model.z_dim, batch=config.batch_size, threads=threads,
+        freeze_d_in_g=freeze_d_in_g, loss=config.loss, d_norm=config.model.d_norm,
+        optimizer={name: config.optimizer[name].to_dict() for name in ("g", "d")},
+        n_critic=config.n_critic, code_dim=config.model.get("code_dim", 64))
 
     def run(n):
         for _ in range(n):
@@ -71,48 +87,78 @@ def torch_stepper(config, freeze_d_in_g: bool):
 
 
 def time_rounds(runners: dict, steps: int, rounds: int, warmup: int) -> dict:
-    """Median ms/step of each runner, measured in alternating rounds."""
+    """``{name: (wall ms/step, process CPU ms/step)}``, medians over alternating rounds. The CPU time (all
+    threads) is the work done; unlike the wall time it barely moves when other processes share the cores."""
     for run in runners.values():
         run(warmup)
-    per_step = {name: [] for name in runners}
+    wall, cpu = {name: [] for name in runners}, {name: [] for name in runners}
     for _ in range(rounds):
         for name, run in runners.items():
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             run(steps)
-            per_step[name].append((time.perf_counter() - start) * 1e3 / steps)
-    return {name: statistics.median(v) for name, v in per_step.items()}
+            wall[name].append((time.perf_counter() - start) * 1e3 / steps)
+            cpu[name].append((time.process_time() - start_cpu) * 1e3 / steps)
+    return {name: (statistics.median(wall[name]), statistics.median(cpu[name])) for name in runners}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--configs", nargs="*", help="config names (default: every configs/*.py)")
-    parser.add_argument("--torch", action="store_true", help="also time tools/torch_dcgan.py beside DCGAN configs")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--configs", nargs="*", help="config names (default: every configs/*.py)")
+    which.add_argument("--losses", nargs="+", help="loss-zoo rows ('all' = every row of jaxgen.losses.zoo.ROWS); "
+                                                   "each runs configs/<loss>_mnist.py")
+    parser.add_argument("--n-critic", type=int, default=1, help="with --losses: D updates per step (default 1)")
+    parser.add_argument("--torch", action="store_true",
+                        help="also time tools/torch_dcgan.py where it mirrors the config")
     parser.add_argument("--torch-freeze-d-in-g", action="store_true",
                         help="PyTorch skips D's weight gradients in the G phase (as jax.grad w.r.t. G does); "
                              "default: computes and discards them, as the PyTorch DCGAN example does")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="PyTorch intra-op threads (default: every core). On a shared machine, compare CPU "
+                             "times of `taskset -c 0 python tools/bench.py ... --threads 1` instead of wall times: "
+                             "PyTorch's OpenMP threads spin when descheduled")
     parser.add_argument("--steps", type=int, default=20, help="steps per round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--out", default=os.path.join(REPO, "docs", "bench.json"))
     parser.add_argument("overrides", nargs="*", help="config overrides key=value applied to every config")
     args = parser.parse_args(argv)
-    names = args.configs or sorted(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(REPO, "configs", "*.py")))
+    overrides = list(args.overrides)
+    if args.losses:
+        from jaxgen.losses import zoo
+
+        losses = list(zoo.ROWS) if args.losses == ["all"] else args.losses
+        unknown = sorted(set(losses) - set(zoo.ROWS))
+        if unknown:
+            parser.error(f"unknown loss(es) {unknown}; choose from {list(zoo.ROWS)} or 'all'")
+        names = [f"{loss}_mnist" for loss in losses]
+        overrides.append(f"n_critic={args.n_critic}")
+    else:
+        names = args.configs or sorted(  # the files that define a config (not shared bases)
+            os.path.basename(p)[:-3] for p in glob.glob(os.path.join(REPO, "configs", "*.py"))
+            if "def get_config(" in pathlib.Path(p).read_text())
     rows = []
     for name in names:
-        run, images, config = jax_stepper(os.path.join(REPO, "configs", f"{name}.py"), args.overrides)
+        run, images, config = jax_stepper(os.path.join(REPO, "configs", f"{name}.py"), overrides)
         runners = {"jax": run}
         torch_version = None
-        if args.torch and config.model.name == "dcgan":
-            runners["torch"], torch_version = torch_stepper(config, args.torch_freeze_d_in_g)
-        ms = time_rounds(runners, args.steps, args.rounds, args.warmup)
-        row = {"config": name, "batch_size": images, "jax_ms": round(ms["jax"], 2),
-               "jax_images_per_s": round(images * 1e3 / ms["jax"], 1)}
-        if "torch" in ms:
-            row.update(torch_freeze_d_in_g=args.torch_freeze_d_in_g, torch_ms=round(ms["torch"], 2), torch_images_per_s=round(images * 1e3 / ms["torch"], 1),
-                       speedup_vs_torch=round(ms["torch"] / ms["jax"], 2), torch_version=torch_version)
+        if args.torch and has_torch_reference(config):
+            runners["torch"], torch_version = torch_stepper(config, args.torch_freeze_d_in_g, args.threads)
+        times = time_rounds(runners, args.steps, args.rounds, args.warmup)
+        (ms, cpu_ms) = times["jax"]
+        row = {"config": name, "loss": config.get("loss", {}).get("name"), "n_critic": config.get("n_critic"),
+               "batch_size": images, "jax_ms": round(ms, 2), "jax_cpu_ms": round(cpu_ms, 2),
+               "jax_images_per_s": round(images * 1e3 / ms, 1)}
+        if "torch" in times:
+            (t_ms, t_cpu_ms) = times["torch"]
+            row.update(torch_freeze_d_in_g=args.torch_freeze_d_in_g, torch_ms=round(t_ms, 2),
+                       torch_cpu_ms=round(t_cpu_ms, 2), torch_images_per_s=round(images * 1e3 / t_ms, 1),
+                       speedup_vs_torch=round(t_ms / ms, 2), cpu_speedup_vs_torch=round(t_cpu_ms / cpu_ms, 2),
+                       torch_version=torch_version)
         rows.append(row)
         print(json.dumps(row), flush=True)
-    result = {"machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
+    result = {"machine": {"cpu_count": os.cpu_count(), "cpus_allowed": len(os.sched_getaffinity(0)),
+                          "torch_threads": args.threads, "platform": platform.platform(),
                           "processor": platform.processor(), "jax": jax.__version__,
                           "device": jax.devices()[0].device_kind, "device_count": jax.device_count()},
               "command": "python tools/bench.py " + " ".join(argv if argv is not None else sys.argv[1:]),
@@ -120,11 +166,14 @@ def main(argv=None):
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(result, f, indent=2)
-    print("\n| config | batch | JAX ms/step | JAX img/s | PyTorch ms/step | PyTorch img/s | JAX speed-up |")
-    print("|---|---|---|---|---|---|---|")
+    print("\n| config | batch | JAX ms/step | JAX img/s | PyTorch ms/step | PyTorch img/s | JAX speed-up "
+          "| JAX CPU ms/step | PyTorch CPU ms/step | CPU-time ratio |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['config']} | {r['batch_size']} | {r['jax_ms']} | {r['jax_images_per_s']} | "
-              f"{r.get('torch_ms', '–')} | {r.get('torch_images_per_s', '–')} | {r.get('speedup_vs_torch', '–')} |")
+        cells = [r["config"], r["batch_size"], r["jax_ms"], r["jax_images_per_s"]]
+        cells += [r.get(k, "–") for k in ("torch_ms", "torch_images_per_s", "speedup_vs_torch")]
+        cells += [r["jax_cpu_ms"], r.get("torch_cpu_ms", "–"), r.get("cpu_speedup_vs_torch", "–")]
+        print("| " + " | ".join(str(c) for c in cells) + " |")
 
 
 if __name__ == "__main__":

@@ -1,19 +1,21 @@
-"""PyTorch eager reference of the DCGAN train step (the baseline for ``tools/bench.py``).
+"""PyTorch eager reference of the GAN train step of every loss-zoo row (the baseline for ``tools/bench.py``).
 
-Same architecture, initialisation and BatchNorm settings as ``jaxgen/models/dcgan.py`` and the same step as
-the JAX adversarial trainer (Goodfellow et al. 2014, Algorithm 1 with k=1, non-saturating G loss, Adam
-lr 2e-4, betas (0.5, 0.999) for both nets):
+Same architecture, initialisation and BatchNorm settings as ``jaxgen/models/dcgan.py`` (BEGAN: the
+autoencoder D of ``jaxgen/models/began.py``) and the same step as the JAX adversarial trainer
+(``jaxgen/trainers/gan.py``; Goodfellow et al. 2014, Algorithm 1 with k = ``n_critic``):
 
-    D phase: z1 ~ N(0, 1); fake = G(z1)  (G in train mode: batch statistics, running stats updated; no grad)
-             d_loss = BCE(D(real), 1) + BCE(D(fake), 0)   (D called separately: two BatchNorm batches)
-             optD.step()
-    G phase: z2 ~ N(0, 1); g_loss = BCE(D(G(z2)), 1)   (D in train mode); backward through D into G;
+    D phase (n_critic times): z ~ N(0, 1); fake = G(z)  (G in train mode; no grad)
+             d_loss = objective(D(real), D(fake))   (D called separately: two BatchNorm batches)
+                      [+ weight * penalty: input gradient with autograd.grad(create_graph=True)]
+             optD.step()   [WGAN: clamp D's parameters; BEGAN: update k_t]
+    G phase: z ~ N(0, 1); g_loss = G objective(D(G(z)))   (D in train mode); backward through D into G;
              optG.step()   (the D gradients of this pass are computed and discarded, as in the PyTorch DCGAN
              example; ``freeze_d_in_g=True`` skips them, like ``jax.grad`` w.r.t. G's parameters does)
 
-Importable: ``make_step(width=64, z_dim=100, batch=64, threads=None) -> step()`` runs one full step on a fixed
-random batch. Runnable: ``python tools/torch_dcgan.py --batch 64 --steps 50`` prints median ms/step and
-images/s as JSON.
+The objectives and penalties mirror ``jaxgen.losses.gan`` and ``jaxgen.losses.penalties``.
+Importable: ``make_step(width=64, z_dim=100, batch=64, threads=None, ..., loss="ns") -> step()`` runs one full
+step on a fixed random batch. Runnable: ``python tools/torch_dcgan.py --loss wgan_gp --batch 64 --steps 50``
+prints median ms/step and images/s as JSON.
 """
 
 from __future__ import annotations
@@ -100,6 +102,93 @@ def build_models(width=64, z_dim=100, image_size=28, channels=1, d_norm="batch",
     return g, d
 
 
+# The objectives of jaxgen.losses.gan in PyTorch, on D's raw outputs [N] (logits, critic values, energies).
+D_LOSSES = {
+    "mm": lambda real, fake: F.softplus(-real).mean() + F.softplus(fake).mean(),
+    "wgan": lambda real, fake: fake.mean() - real.mean(),
+    "lsgan": lambda real, fake: 0.5 * (real - 1).pow(2).mean() + 0.5 * fake.pow(2).mean(),
+    "hinge": lambda real, fake: F.relu(1 - real).mean() + F.relu(1 + fake).mean(),
+}
+D_LOSSES["ns"] = D_LOSSES["mm"]
+G_LOSSES = {
+    "mm": lambda fake: -F.softplus(fake).mean(),
+    "ns": lambda fake: F.softplus(-fake).mean(),
+    "wgan": lambda fake: -fake.mean(),
+    "hinge": lambda fake: -fake.mean(),
+    "lsgan": lambda fake: 0.5 * (fake - 1).pow(2).mean(),
+    "began": lambda fake: fake.mean(),
+}
+
+
+def input_gradients(d, x: torch.Tensor) -> torch.Tensor:
+    """``d sum_i D(x_i) / d x`` flattened to ``[N, -1]``, kept in the graph (``create_graph=True``)."""
+    x = x.detach().requires_grad_(True)
+    (grads,) = torch.autograd.grad(d(x).sum(), x, create_graph=True)
+    return grads.flatten(1)
+
+
+def penalty_at(name: str, d, points: torch.Tensor) -> torch.Tensor:
+    """The term of penalty ``name`` at given points: ``E[(||grad D|| - 1)^2]`` (WGAN-GP, DRAGAN) or
+    ``1/2 E[||grad D||^2]`` (R1, R2); double-backward through ``d`` when the result is differentiated."""
+    grads = input_gradients(d, points)
+    if name in ("r1", "r2"):
+        return 0.5 * grads.pow(2).sum(1).mean()
+    if name in ("wgan_gp", "dragan"):
+        return (grads.norm(dim=1) - 1).pow(2).mean()
+    raise ValueError(f"unknown penalty {name!r}")
+
+
+def penalty_points(name: str, real: torch.Tensor, fake: torch.Tensor, dragan_c: float = 0.5) -> torch.Tensor:
+    """Where penalty ``name`` is evaluated (``jaxgen.losses.penalties``' samplers; torch's random numbers)."""
+    if name == "wgan_gp":
+        eps = torch.rand(real.shape[0], 1, 1, 1)
+        return eps * real + (1 - eps) * fake
+    if name == "dragan":
+        return real + dragan_c * real.std() * torch.randn_like(real)
+    return real if name == "r1" else fake
+
+
+class AutoencoderDiscriminator(nn.Module):
+    """BEGAN's D as ``jaxgen/models/began.py``: ``[Conv(4, s2, p1) -> ELU] * n -> Linear(code)``, then
+    ``Linear -> ELU -> [ConvT(4, s2, p1) -> ELU] * (n-1) -> ConvT(4, s2, p1)``; returns the per-example mean
+    absolute reconstruction error ``[N]``."""
+
+    def __init__(self, width=64, image_size=28, channels=1, code_dim=64):
+        super().__init__()
+        self.base, n = layout(image_size)
+        self.ch = width * 2 ** (n - 1)
+        enc: list[nn.Module] = []
+        ch_in = channels
+        for i in range(n):
+            enc += [nn.Conv2d(ch_in, width * 2**i, 4, 2, 1), nn.ELU()]
+            ch_in = width * 2**i
+        self.enc = nn.Sequential(*enc, nn.Flatten(), nn.Linear(self.base * self.base * self.ch, code_dim))
+        self.dec_in = nn.Linear(code_dim, self.base * self.base * self.ch)
+        dec: list[nn.Module] = []
+        ch = self.ch
+        for i in range(n):
+            last = i == n - 1
+            dec.append(nn.ConvTranspose2d(ch, channels if last else ch // 2, 4, 2, 1))
+            if not last:
+                dec.append(nn.ELU())
+                ch //= 2
+        self.dec = nn.Sequential(*dec)
+
+    def forward(self, x):
+        h = F.elu(self.dec_in(self.enc(x))).view(x.shape[0], self.ch, self.base, self.base)
+        return (x - self.dec(h)).abs().flatten(1).mean(1)
+
+
+def _optimizer(params, cfg: dict | None):
+    """Adam(2e-4, 0.5, 0.999) by default; ``cfg`` as a jaxgen ``optimizer.g``/``optimizer.d`` block."""
+    cfg = {"name": "adam", "learning_rate": 2e-4, "b1": 0.5, "b2": 0.999} if cfg is None else dict(cfg)
+    if cfg["name"] == "adam":
+        return torch.optim.Adam(params, lr=cfg["learning_rate"], betas=(cfg["b1"], cfg["b2"]))
+    if cfg["name"] == "rmsprop":
+        return torch.optim.RMSprop(params, lr=cfg["learning_rate"], alpha=cfg["b1"])
+    raise ValueError(f"optimizer {cfg['name']!r} has no PyTorch reference here")
+
+
 def make_step(
     width=64,
     z_dim=100,
@@ -110,39 +199,73 @@ def make_step(
     channels_last=False,
     freeze_d_in_g=False,
     seed=0,
+    loss="ns",
+    d_norm=None,
+    optimizer=None,
+    n_critic=1,
+    code_dim=64,
 ):
-    """One full D-then-G train step on a fixed random batch; returns ``step() -> (d_loss, g_loss)`` floats-to-be."""
+    """One train step (``n_critic`` D updates, then one G update) of the loss-zoo row ``loss`` on a fixed random
+    batch; returns ``step() -> (d_loss, g_loss)`` tensors.
+
+    ``loss``: a row name of ``jaxgen.losses.zoo.ROWS`` or a ``config.loss`` block (objective, penalty,
+    penalty_weight, clip, dragan_c, began_*; ``reg_every`` must be 1). ``d_norm``: D's normalisation, default
+    ``"none"`` under a penalty, else ``"batch"`` (BEGAN: the autoencoder D, no normalisation).
+    ``optimizer``: ``{"g": block, "d": block}`` as jaxgen's ``config.optimizer`` (default Adam 2e-4, 0.5, 0.999).
+    """
+    from jaxgen.losses import zoo
+
+    lc = zoo.loss_config(loss) if isinstance(loss, str) else loss
+    if lc.reg_every != 1:
+        raise ValueError("the PyTorch reference applies the penalty every step (loss.reg_every=1)")
     torch.set_num_threads(threads or os.cpu_count())
-    g, d = build_models(width, z_dim, image_size, channels, seed=seed)
+    began = lc.objective == "began"
+    d_norm = d_norm or ("none" if lc.penalty != "none" else "batch")
+    g, d = build_models(width, z_dim, image_size, channels, d_norm, seed)
+    if began:
+        d = AutoencoderDiscriminator(width, image_size, channels, code_dim)
+        d.apply(init_weights)
     g.train()
     d.train()
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     g.to(memory_format=fmt)
     d.to(memory_format=fmt)
-    opt_g = torch.optim.Adam(g.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    optimizer = optimizer or {}
+    opt_g, opt_d = _optimizer(g.parameters(), optimizer.get("g")), _optimizer(d.parameters(), optimizer.get("d"))
     real = (torch.rand(batch, channels, image_size, image_size) * 2 - 1).contiguous(memory_format=fmt)
-    ones, zeros = torch.ones(batch), torch.zeros(batch)
     d_params = list(d.parameters())
+    g_loss_fn = G_LOSSES[lc.objective]
+    k = torch.zeros(())  # BEGAN's k_t
 
-    def step():
-        # D phase
-        z1 = torch.randn(batch, z_dim)
+    def d_update():
+        nonlocal k
         with torch.no_grad():
-            fake = g(z1)
+            fake = g(torch.randn(batch, z_dim))
         opt_d.zero_grad(set_to_none=True)
-        d_loss = F.binary_cross_entropy_with_logits(d(real), ones) + F.binary_cross_entropy_with_logits(
-            d(fake), zeros
-        )
+        real_out, fake_out = d(real), d(fake)  # two calls: two BatchNorm batches, as the JAX trainer
+        d_loss = real_out.mean() - k * fake_out.mean() if began else D_LOSSES[lc.objective](real_out, fake_out)
+        if lc.penalty != "none":
+            points = penalty_points(lc.penalty, real, fake, lc.dragan_c)
+            d_loss = d_loss + lc.penalty_weight * penalty_at(lc.penalty, d, points)
         d_loss.backward()
         opt_d.step()
-        # G phase
-        z2 = torch.randn(batch, z_dim)
+        if lc.clip > 0:
+            with torch.no_grad():
+                for p in d_params:
+                    p.clamp_(-lc.clip, lc.clip)
+        if began:
+            e_real, e_fake = real_out.detach().mean(), fake_out.detach().mean()
+            k = (k + lc.began_lambda_k * (lc.began_gamma * e_real - e_fake)).clamp(0, 1)
+        return d_loss
+
+    def step():
+        for _ in range(n_critic):
+            d_loss = d_update()
         opt_g.zero_grad(set_to_none=True)
         if freeze_d_in_g:
             for p in d_params:
                 p.requires_grad_(False)
-        g_loss = F.binary_cross_entropy_with_logits(d(g(z2)), ones)
+        g_loss = g_loss_fn(d(g(torch.randn(batch, z_dim))))
         g_loss.backward()
         if freeze_d_in_g:
             for p in d_params:
@@ -166,9 +289,12 @@ def main(argv=None):
     p.add_argument("--threads", type=int, default=None)
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--freeze-d-in-g", action="store_true", help="skip D's weight gradients in the G phase")
+    p.add_argument("--loss", default="ns", help="a row of jaxgen.losses.zoo.ROWS")
+    p.add_argument("--n-critic", type=int, default=1)
     a = p.parse_args(argv)
     step = make_step(
-        a.width, a.z_dim, a.batch, a.threads, a.image_size, a.channels, a.channels_last, a.freeze_d_in_g
+        a.width, a.z_dim, a.batch, a.threads, a.image_size, a.channels, a.channels_last, a.freeze_d_in_g,
+        loss=a.loss, n_critic=a.n_critic,
     )
     for _ in range(a.warmup):
         step()
@@ -183,7 +309,9 @@ def main(argv=None):
         json.dumps(
             {
                 "impl": "torch_eager",
-                "model": "dcgan",
+                "model": "began" if a.loss == "began" else "dcgan",
+                "loss": a.loss,
+                "n_critic": a.n_critic,
                 "image_shape": [a.image_size, a.image_size, a.channels],
                 "batch": a.batch,
                 "width": a.width,

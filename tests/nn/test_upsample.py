@@ -52,6 +52,7 @@ GRAD_CASES = [  # (impl, k, s, padding, input hw, cin, cout)
     ("phases", 5, 2, "VALID", (3, 3), 3, 5),
     ("subpixel", 3, 3, ((1, 0), (0, 2)), (3, 4), 3, 5),
     ("fast", 4, 2, ((0, 1), (-1, 3)), (4, 4), 3, 5),  # negative padding
+    ("fast", 3, 1, ((5, 6), (4, 1)), (4, 5), 3, 2),  # padding > k - 1: the kernel-gradient fallback
 ]
 
 
