@@ -47,7 +47,7 @@ def main():
         metrics = [json.loads(line) for line in open(os.path.join(workdir, "metrics.jsonl"))]
         summary[row] = {"steps": args.steps, "n_critic": config.n_critic, "wall_s": round(time.perf_counter() - start, 1),
                         "steps_per_sec": round(sum(m["steps_per_sec"] for m in metrics[-5:]) / len(metrics[-5:]), 2),
-                        "last": {k: round(v, 4) for k, v in metrics[-1].items() if k not in ("step", "steps_per_sec")},
+                        "last": {k: round(v, 4) for k, v in metrics[-1].items() if k not in ("step", "time", "steps_per_sec")},
                         "grid": os.path.join(workdir, "samples", f"step_{args.steps:07d}.png")}
         print(row, summary[row], flush=True)
         json.dump(summary, open(summary_path, "w"), indent=1)
