@@ -3,6 +3,7 @@
     jaxgen train  --config configs/dcgan_mnist.py[:tiny] --workdir runs/dcgan [--config.key=value …]
     jaxgen sample --workdir runs/dcgan --num 64 --out samples.png [--seed S] [--step N] [--label L]
     jaxgen data prepare NAME | jaxgen data list
+    jaxgen toy --losses all --dataset grid25 --seeds 10 --steps N [--pack M] [--arch pacgan] [--out DIR]
 
 Errors the user can fix are printed as one line `jaxgen: error: …` with exit status 2.
 """
@@ -10,7 +11,6 @@ Errors the user can fix are printed as one line `jaxgen: error: …` with exit s
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from jaxgen.errors import ConfigError, JaxgenError
@@ -51,6 +51,20 @@ def _parser() -> argparse.ArgumentParser:
     prepare.add_argument("--data-dir", help="TFDS data dir (default: $JAXGEN_DATA_DIR or ~/.cache/jaxgen/tensorflow_datasets)")
     listing = data_sub.add_parser("list", help="list bundled datasets and what is prepared")
     listing.add_argument("--data-dir")
+
+    toy = sub.add_parser("toy", help="mode-coverage benchmark: GAN losses x seeds on a toy mixture (PacGAN Table 1)")
+    toy.add_argument("--losses", default="all", help="'all' or a comma-separated list of loss rows (default all)")
+    toy.add_argument("--dataset", default="grid25", help="ring8 | grid25 | mixture1d (default grid25)")
+    toy.add_argument("--seeds", type=int, default=10, help="runs per loss (default 10)")
+    toy.add_argument("--first-seed", type=int, help="seeds are first-seed … first-seed + seeds - 1 (default 0)")
+    toy.add_argument("--steps", type=int, help="training steps per run (default 3000)")
+    toy.add_argument("--batch-size", type=int, help="packs per batch (default 100)")
+    toy.add_argument("--pack", type=int, help="m of PacGAN-m: D sees m samples at once (default 1)")
+    toy.add_argument("--arch", help="network preset: small (default) | pacgan | tiny")
+    toy.add_argument("--lr", type=float, help="Adam learning rate of both players (default 2e-4; PacGAN 1e-4)")
+    toy.add_argument("--b1", type=float, help="Adam beta1 (default 0.5; PacGAN 0.8)")
+    toy.add_argument("--out", help="directory for results.json, results.md and pictures (samples_<loss>.png, "
+                                   "samples_overview.png)")
     return parser
 
 
@@ -100,27 +114,17 @@ def cmd_sample(args) -> None:
     import jax
 
     from jaxgen import trainers
-    from jaxgen.engine import checkpoint, loop, sharding, writers
+    from jaxgen.engine import loop, writers
 
     if args.num < 1:
         raise JaxgenError(f"--num must be at least 1, got {args.num}")
-    config, info = loop.read_workdir(args.workdir)
-    mesh = sharding.make_mesh()
-    task = trainers.get(config.trainer).create_task(config, info, mesh)
+    _, task, state, step = trainers.restore(args.workdir, args.step)
     if args.label is not None and task.num_classes is None:
         raise ConfigError(f"--label needs a class-conditional model; {args.workdir} holds an unconditional one "
                           f"(model.conditioning='none')")
     if args.label is not None and not 0 <= args.label < task.num_classes:
         raise ConfigError(f"--label {args.label} is out of range: the model has {task.num_classes} classes "
                           f"(0..{task.num_classes - 1})")
-    shapes = jax.eval_shape(task.init, jax.random.key(0))
-    abstract = jax.tree.map(
-        lambda s: jax.ShapeDtypeStruct(s.shape, s.dtype, sharding=sharding.replicated(mesh)), shapes)
-    checkpointer = checkpoint.Checkpointer(os.path.join(args.workdir, "checkpoints"))
-    restored = checkpointer.restore(abstract, step=args.step)
-    if restored is None:
-        raise JaxgenError(f"no checkpoint in {args.workdir}/checkpoints: train first (jaxgen train … --workdir {args.workdir})")
-    step, state, _ = restored
     images, ncol = loop.sample_grid(task, state, jax.random.key(args.seed), args.num, args.label)
     writers.save_grid(args.out, images, ncol)
     layout = f" ({task.num_classes} classes x {ncol})" if ncol else ""
@@ -137,6 +141,25 @@ def cmd_data(args) -> None:
     else:
         for row in data.list_datasets(args.data_dir):
             print(row_text(row))
+
+
+def cmd_toy(args) -> None:
+    from jaxgen.trainers import toy
+
+    config = toy.default_config()
+    config.update(dataset=args.dataset, losses=args.losses, seeds=args.seeds)
+    given = {"first_seed": args.first_seed, "steps": args.steps, "batch_size": args.batch_size, "pack": args.pack}
+    config.update({k: v for k, v in given.items() if v is not None})
+    if args.arch is not None:
+        config.model.arch = args.arch
+    given = {"learning_rate": args.lr, "b1": args.b1}
+    config.optimizer.update({k: v for k, v in given.items() if v is not None})
+    result = toy.run(config, report=lambda line: print(line, file=sys.stderr, flush=True))
+    print(toy.markdown_table(result))
+    print("\n".join(toy.timing_lines(result)))
+    if args.out:
+        toy.write_outputs(result, args.out)
+        print(f"wrote results.json, results.md, samples_<loss>.png and samples_overview.png to {args.out}")
 
 
 def row_text(row: dict) -> str:
@@ -158,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
             cmd_train(args, overrides)
         elif args.command == "sample":
             cmd_sample(args)
+        elif args.command == "toy":
+            cmd_toy(args)
         else:
             cmd_data(args)
     except JaxgenError as e:

@@ -9,7 +9,9 @@ from jaxgen.errors import ConfigError
 
 
 def available() -> list[str]:
-    return sorted(m.name for m in pkgutil.iter_modules(__path__))
+    """Trainers a config can name: modules with `create_task` and `train_and_evaluate` (`toy` is CLI-only)."""
+    names = (m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+    return sorted(n for n in names if hasattr(importlib.import_module(f"jaxgen.trainers.{n}"), "train_and_evaluate"))
 
 
 def get(name: str):

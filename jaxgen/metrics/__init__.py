@@ -1,0 +1,1 @@
+"""Sample-quality metrics of generative models (mode coverage on toy mixtures; FID, KID, … to come)."""
