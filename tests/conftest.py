@@ -13,8 +13,8 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 _DATA_DIR = tempfile.mkdtemp(prefix="jaxgen-test-data-")
 os.environ["JAXGEN_DATA_DIR"] = _DATA_DIR
 
-import jax  # noqa: E402  (after XLA_FLAGS)
-import pytest  # noqa: E402
+import jax
+import pytest
 
 
 @pytest.fixture(scope="session")

@@ -19,12 +19,12 @@ import time
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from PIL import Image  # noqa: E402
+import matplotlib.pyplot as plt
+from PIL import Image
 
-from jaxgen import config as config_lib  # noqa: E402
-from jaxgen.losses import zoo  # noqa: E402
-from jaxgen.trainers import gan  # noqa: E402
+from jaxgen import config as config_lib
+from jaxgen.losses import zoo
+from jaxgen.trainers import gan
 
 
 def main():

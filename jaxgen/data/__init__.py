@@ -1,7 +1,20 @@
 """Datasets: bundled TFDS builders, the data-dir catalog and the grain input pipeline."""
 
-from jaxgen.data.catalog import BUNDLED, dataset_info, list_datasets, open_source, prepare, resolve_data_dir
-from jaxgen.data.pipeline import eval_batches, iterator_state_to_json, make_loader, output_info, restore_iterator
+from jaxgen.data.catalog import (
+    BUNDLED,
+    dataset_info,
+    list_datasets,
+    open_source,
+    prepare,
+    resolve_data_dir,
+)
+from jaxgen.data.pipeline import (
+    eval_batches,
+    iterator_state_to_json,
+    make_loader,
+    output_info,
+    restore_iterator,
+)
 
 __all__ = [
     "BUNDLED", "dataset_info", "eval_batches", "iterator_state_to_json", "list_datasets", "make_loader",

@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 import grain
 import jax
-from absl import flags
 import numpy as np
+from absl import flags
 from PIL import Image
 
 from jaxgen.data.catalog import dataset_info, open_source

@@ -23,7 +23,8 @@ WGAN-GP and DRAGAN are the ``wgan`` and ``ns`` objectives plus a penalty of
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp

@@ -21,7 +21,7 @@ be checked on given points (``tests/losses/test_penalties.py`` does, against PyT
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp

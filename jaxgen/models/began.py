@@ -22,7 +22,7 @@ from jaxgen.models import dcgan
 from jaxgen.nn.init import dcgan_normal
 from jaxgen.nn.upsample import ConvTranspose, StridedConv
 
-__all__ = ["AutoencoderDiscriminator", "generator", "discriminator", "latent", "default_config"]
+__all__ = ["AutoencoderDiscriminator", "default_config", "discriminator", "generator", "latent"]
 
 # The trainer reads this: D returns energies, not logits (only the "began" objective uses them).
 ENERGY_DISCRIMINATOR = True

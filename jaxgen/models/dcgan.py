@@ -57,7 +57,7 @@ from jaxgen.nn.init import dcgan_bn_scale, dcgan_normal
 from jaxgen.nn.upsample import IMPLS as UPSAMPLE_IMPLS
 from jaxgen.nn.upsample import ConvTranspose, StridedConv
 
-__all__ = ["Generator", "Discriminator", "generator", "discriminator", "latent", "default_config", "layout"]
+__all__ = ["Discriminator", "Generator", "default_config", "discriminator", "generator", "latent", "layout"]
 
 D_NORMS = ("batch", "none")
 

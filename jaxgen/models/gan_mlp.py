@@ -46,7 +46,7 @@ from jaxgen.errors import ConfigError
 from jaxgen.nn import conditioning as cond
 from jaxgen.nn.init import uniform_range
 
-__all__ = ["Generator", "Discriminator", "Maxout", "generator", "discriminator", "latent", "default_config"]
+__all__ = ["Discriminator", "Generator", "Maxout", "default_config", "discriminator", "generator", "latent"]
 
 NOISES = ("gaussian", "uniform", "uniform_unit")
 

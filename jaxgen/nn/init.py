@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-__all__ = ["dcgan_normal", "dcgan_bn_scale", "normal_around", "uniform_range"]
+__all__ = ["dcgan_bn_scale", "dcgan_normal", "normal_around", "uniform_range"]
 
 
 def normal_around(mean: float, stddev: float):

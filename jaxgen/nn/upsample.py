@@ -67,13 +67,13 @@ __all__ = [
     "StridedConv",
     "conv",
     "conv_transpose",
-    "cpu_compiler_options",
     "conv_transpose_subpixel",
+    "cpu_compiler_options",
     "depth_to_space",
     "space_to_depth",
     "subpixel_kernel",
-    "transpose_padding",
     "torch_padding",
+    "transpose_padding",
 ]
 
 Array = jax.Array

@@ -9,7 +9,13 @@ import pytest
 from ml_collections import ConfigDict
 
 from jaxgen import data
-from jaxgen.data.pipeline import eval_batches, iterator_state_to_json, make_loader, output_info, restore_iterator
+from jaxgen.data.pipeline import (
+    eval_batches,
+    iterator_state_to_json,
+    make_loader,
+    output_info,
+    restore_iterator,
+)
 from jaxgen.errors import ConfigError, DataError
 
 

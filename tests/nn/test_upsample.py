@@ -11,8 +11,15 @@ import pytest
 from flax import linen as nn
 from jax import lax
 
-from jaxgen.nn import ConvTranspose, StridedConv, conv, conv_transpose, cpu_compiler_options
-from jaxgen.nn import depth_to_space, space_to_depth
+from jaxgen.nn import (
+    ConvTranspose,
+    StridedConv,
+    conv,
+    conv_transpose,
+    cpu_compiler_options,
+    depth_to_space,
+    space_to_depth,
+)
 from jaxgen.nn.upsample import IMPLS, torch_padding, transpose_padding
 
 FAST_IMPLS = [i for i in IMPLS if i != "lax"]  # fast, subpixel, window, phases

@@ -104,7 +104,7 @@ def test_lazy_penalty_step_is_scaled_by_the_interval(one_device_mesh):
     disc = gan.models.get("dcgan").discriminator(config.model, INFO["image_shape"])
 
     def reg_loss(p):
-        d_fn = lambda x: disc.apply({"params": p, **before["model_state"]["d"]}, x, train=True)  # noqa: E731
+        d_fn = lambda x: disc.apply({"params": p, **before["model_state"]["d"]}, x, train=True)
         return 4 * config.loss.penalty_weight * penalties.r1(d_fn, batch["image"])
 
     expected = jax.tree.map(lambda p, g: p - (0.01 * 4 / 5) * g, d_params, jax.grad(reg_loss)(d_params))
