@@ -45,8 +45,9 @@ from flax import linen as nn
 from jaxgen.errors import ConfigError
 from jaxgen.nn import conditioning as cond
 from jaxgen.nn.init import uniform_range
+from jaxgen.nn.maxout import Maxout
 
-__all__ = ["Discriminator", "Generator", "Maxout", "default_config", "discriminator", "generator", "latent"]
+__all__ = ["Discriminator", "Generator", "default_config", "discriminator", "generator", "latent"]
 
 NOISES = ("gaussian", "uniform", "uniform_unit")
 
@@ -73,19 +74,6 @@ def _get(cfg, key):
     if cfg is not None and key in cfg:
         return cfg[key]
     return default_config()[key]
-
-
-class Maxout(nn.Module):
-    """``Dense(units * pieces)`` then the max over each unit's ``pieces`` consecutive outputs (pylearn2 layout)."""
-
-    units: int
-    pieces: int
-    kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
-
-    @nn.compact
-    def __call__(self, x):
-        z = nn.Dense(self.units * self.pieces, kernel_init=self.kernel_init, name="linear")(x)
-        return z.reshape(z.shape[:-1] + (self.units, self.pieces)).max(axis=-1)
 
 
 class Generator(nn.Module):

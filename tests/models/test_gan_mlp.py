@@ -67,20 +67,6 @@ def test_shapes_and_ranges(shape):
     assert logits.shape == (4,) and logits.dtype == jnp.float32
 
 
-def test_maxout_matches_numpy():
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((5, 7)).astype(np.float32)
-    w = rng.standard_normal((7, 4 * 3)).astype(np.float32)
-    b = rng.standard_normal((4 * 3,)).astype(np.float32)
-    layer = gan_mlp.Maxout(units=4, pieces=3)
-    got = layer.apply({"params": {"linear": {"kernel": w, "bias": b}}}, x)
-    z = x.astype(np.float64) @ w + b
-    # pylearn2: unit u is the max of the pieces z[:, u*pieces : (u+1)*pieces]
-    want = np.stack([z[:, u * 3 : (u + 1) * 3].max(axis=1) for u in range(4)], axis=1)
-    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
-    assert got.shape == (5, 4)
-
-
 def test_dropout_only_in_training():
     cfg = _cfg(d_units=(16, 16), d_pieces=2)
     d = gan_mlp.discriminator(cfg, (8, 8, 1), None)

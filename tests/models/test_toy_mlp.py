@@ -45,21 +45,6 @@ def test_pacgan_sizes():
     assert set(dv) == {"params"}  # no BatchNorm in D
 
 
-def test_maxout_is_interleaved_maxout_up_to_a_column_permutation():
-    """Pieces-major maxout == pylearn2/Blocks interleaved maxout (gan_mlp.Maxout) with permuted columns,
-    and == a NumPy max over pieces."""
-    units, pieces = 7, 3
-    x = jnp.asarray(np.random.default_rng(1).normal(size=(5, 4)), jnp.float32)
-    fast = toy_mlp.Maxout(units, pieces)
-    params = _noise_params(fast, x)
-    kernel, bias = (np.asarray(params["params"]["linear"][k]) for k in ("kernel", "bias"))
-    z = np.asarray(x) @ kernel + bias
-    np.testing.assert_allclose(fast.apply(params, x), z.reshape(5, pieces, units).max(1), rtol=1e-5)
-    perm = np.arange(units * pieces).reshape(pieces, units).T.reshape(-1)  # interleaved column j*pieces+p
-    slow = {"params": {"linear": {"kernel": kernel[:, perm], "bias": bias[perm]}}}
-    np.testing.assert_allclose(gan_mlp.Maxout(units, pieces).apply(slow, x), fast.apply(params, x), rtol=1e-5)
-
-
 def test_pack():
     x = jnp.arange(24.0).reshape(12, 2)
     packed = toy_mlp.pack(x, 3)
