@@ -15,6 +15,7 @@ import pytest
 from jaxgen.errors import ConfigError
 from jaxgen.models import dcgan, gan_mlp
 from jaxgen.nn import conditioning as cond
+from tests.models.variables import key, noise_variables
 
 K = 3  # classes
 SHAPE = (8, 8, 1)
@@ -35,25 +36,9 @@ def _cfg(name, **kw):
     return cfg
 
 
-def _key(seed=0):
-    return jax.random.key(seed, impl="rbg")  # fast to compile on XLA:CPU
-
-
 def _variables(module, *args, seed=0):
-    """The module's variable tree (jax.eval_shape: no compilation) filled with numpy noise: weights N(0, 0.3),
-    spectral-norm vectors u N(0, 1), sigma 1, BatchNorm mean 0 / var 1."""
-    shapes = jax.eval_shape(lambda: module.init(_key(), *args, train=False))
-    rng = np.random.default_rng(seed)
-
-    def fill(path, s):
-        name = jax.tree_util.keystr(path)
-        if name.endswith("/u']"):
-            return jnp.asarray(rng.standard_normal(s.shape), jnp.float32)
-        if "batch_stats" in name:
-            return jnp.ones(s.shape) if ("var" in name or "sigma" in name) else jnp.zeros(s.shape)
-        return jnp.asarray(0.3 * rng.standard_normal(s.shape), jnp.float32)
-
-    return jax.tree_util.tree_map_with_path(fill, shapes)
+    """Noise variables, weights (BatchNorm scales too) N(0, 0.3)."""
+    return noise_variables(module, *args, seed=seed, std=0.3, scales_around_one=False)
 
 
 def _inputs(seed=0):
@@ -180,14 +165,14 @@ def test_config_and_label_errors(family):
     z, x, y = _inputs()
     g = fam.generator(_cfg(family, conditioning="concat"), SHAPE, K)
     with pytest.raises(ValueError, match="needs labels"):
-        jax.eval_shape(lambda: g.init(_key(), z, train=False))
+        jax.eval_shape(lambda: g.init(key(), z, train=False))
     g0 = fam.generator(_cfg(family), SHAPE, K)  # unconditional: the data's class count is ignored
     assert g0.num_classes is None
     with pytest.raises(ValueError, match="unconditional"):
-        jax.eval_shape(lambda: g0.init(_key(), z, y, train=False))
+        jax.eval_shape(lambda: g0.init(key(), z, y, train=False))
     d = fam.discriminator(_cfg(family, conditioning="projection"), SHAPE, K)
     with pytest.raises(ValueError, match="needs labels"):
-        jax.eval_shape(lambda: d.init(_key(), x, train=False))
+        jax.eval_shape(lambda: d.init(key(), x, train=False))
 
 
 def _top_singular_value(w):
@@ -208,7 +193,7 @@ def test_spectral_norm_converges_to_unit_top_singular_value(family, mode):
     v = _variables(d, x, labels)
     assert set(v) == {"params", "batch_stats"}
     assert jax.tree.structure(v["params"]) == jax.tree.structure(
-        jax.eval_shape(lambda: d_plain.init(_key(), x, labels, train=False))["params"])  # SN adds no params
+        jax.eval_shape(lambda: d_plain.init(key(), x, labels, train=False))["params"])  # SN adds no params
 
     normalised = jax.tree.map(lambda w: w / _top_singular_value(w) if w.ndim >= 2 else w, v["params"])
 
@@ -216,7 +201,7 @@ def test_spectral_norm_converges_to_unit_top_singular_value(family, mode):
     def run(v):
         def body(_, stats):
             return d.apply({**v, "batch_stats": stats}, x, labels, train=True, mutable=["batch_stats"],
-                           rngs={"dropout": _key(1)})[1]["batch_stats"]
+                           rngs={"dropout": key(1)})[1]["batch_stats"]
 
         stats = jax.lax.fori_loop(0, 300, body, v["batch_stats"])
         out, unchanged = d.apply({**v, "batch_stats": stats}, x, labels, train=False, mutable=["batch_stats"])

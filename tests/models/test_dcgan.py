@@ -12,6 +12,7 @@ import pytest
 from jaxgen import models
 from jaxgen.errors import ConfigError
 from jaxgen.models import dcgan
+from tests.models.variables import key, noise_variables
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -26,28 +27,9 @@ def _count(tree):
     return sum(math.prod(a.shape) for a in jax.tree.leaves(tree))
 
 
-def _key(seed=0):
-    # rbg keys: flax init with threefry keys takes seconds to compile on XLA:CPU
-    return jax.random.key(seed, impl="rbg")
-
-
 def _fake_variables(module, *inputs, seed=0):
-    """Variables with the module's tree and shapes (jax.eval_shape: no compilation), filled with numpy noise;
-    BatchNorm scales ~1, running variances 1, spectral-norm vectors u ~ N(0, 1): enough for shape/range/mode
-    tests."""
-    shapes = jax.eval_shape(lambda: module.init(_key(), *inputs, train=False))
-    rng = np.random.default_rng(seed)
-
-    def fill(path, s):
-        name = jax.tree_util.keystr(path)
-        if name.endswith("/u']"):
-            return jnp.asarray(rng.standard_normal(s.shape), jnp.float32)
-        if "batch_stats" in name:
-            return jnp.ones(s.shape) if "var" in name else jnp.zeros(s.shape)
-        base = 1.0 if "scale" in name else 0.0
-        return jnp.asarray(base + 0.05 * rng.standard_normal(s.shape), jnp.float32)
-
-    return jax.tree_util.tree_map_with_path(fill, shapes)
+    """Noise variables with BatchNorm scales ~1: enough for shape/range/mode tests."""
+    return noise_variables(module, *inputs, seed=seed, std=0.05)
 
 
 def test_get_by_name():
@@ -107,7 +89,7 @@ def test_shapes_and_ranges(shape):
 
 
 def test_latent():
-    z = dcgan.latent(_key(1), 500, _cfg(z_dim=16))
+    z = dcgan.latent(key(1), 500, _cfg(z_dim=16))
     assert z.shape == (500, 16) and z.dtype == jnp.float32
     assert abs(float(jnp.std(z)) - 1.0) < 0.05
 
@@ -135,7 +117,7 @@ def test_init_statistics():
             d.init(k, jnp.zeros((1, 28, 28, 1)), train=False)["params"],
         )
 
-    gp, dp = init(_key())
+    gp, dp = init(key())
     assert abs(float(jnp.std(gp["up0"]["kernel"])) - 0.02) < 1e-3
     assert abs(float(jnp.std(dp["down1"]["kernel"])) - 0.02) < 1e-3
     assert abs(float(jnp.mean(gp["project_bn"]["scale"])) - 1.0) < 0.01
@@ -155,7 +137,7 @@ def test_fast_layers_equal_flax_layers():
     slow_d = dcgan.discriminator(_cfg(width=8, d_norm="none", use_fast_downsample=False), shape, None)
     z = jnp.asarray(np.random.default_rng(0).standard_normal((4, 100)), jnp.float32)
     gv = _fake_variables(fast_g, z)
-    slow_shapes = jax.eval_shape(lambda: slow_g.init(_key(), z, train=False))
+    slow_shapes = jax.eval_shape(lambda: slow_g.init(key(), z, train=False))
     assert jax.tree.map(jnp.shape, gv) == jax.tree.map(jnp.shape, slow_shapes)
     x = jnp.asarray(np.random.default_rng(1).uniform(-1, 1, (4,) + shape), jnp.float32)
     dv = _fake_variables(fast_d, x)
