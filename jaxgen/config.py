@@ -29,9 +29,15 @@ COMMON_KEYS = {
     "sample_every": int,
     "log_every": int,
 }
-# Keys that may differ between a workdir's saved config and a resumed run: they change how often
-# the run reports or saves, or how long it runs, never the trajectory of the parameters.
-RESUMABLE_KEYS = ("num_steps", "checkpoint_every", "sample_every", "log_every", "keep_checkpoints")
+# Keys (and groups) that may differ between a workdir's saved config and a resumed run: they change how
+# often the run reports, evaluates or saves, or how long it runs, never the trajectory of the parameters.
+RESUMABLE_KEYS = ("num_steps", "checkpoint_every", "sample_every", "log_every", "keep_checkpoints", "eval")
+
+
+def is_resumable(key: str) -> bool:
+    """Whether dotted config key `key` may change between a workdir's saved config and a resumed run
+    (it is, or lies in a group of, `RESUMABLE_KEYS`: `eval.every` does, as does the whole `eval` group)."""
+    return any(key == k or key.startswith(k + ".") for k in RESUMABLE_KEYS)
 
 
 def load(spec: str, overrides: list[str] | tuple[str, ...] = ()) -> ml_collections.ConfigDict:

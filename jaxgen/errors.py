@@ -11,3 +11,7 @@ class ConfigError(JaxgenError):
 
 class DataError(JaxgenError):
     """A dataset that is missing, unprepared or malformed."""
+
+
+class MetricError(JaxgenError):
+    """Inputs a metric cannot give an honest number for (too few samples, NaN features, shape mismatch)."""

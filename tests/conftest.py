@@ -12,6 +12,9 @@ os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 _DATA_DIR = tempfile.mkdtemp(prefix="jaxgen-test-data-")
 os.environ["JAXGEN_DATA_DIR"] = _DATA_DIR
+_CACHE_DIR = tempfile.mkdtemp(prefix="jaxgen-test-cache-")  # feature networks, reference statistics
+os.environ["JAXGEN_CACHE_DIR"] = _CACHE_DIR
+os.environ.pop("JAXGEN_INCEPTION_WEIGHTS", None)  # the metric tests choose their feature network
 
 import jax
 import pytest
@@ -38,5 +41,17 @@ def eight_device_mesh():
     return sharding.make_mesh(jax.devices())
 
 
+@pytest.fixture(scope="session")
+def tiny_lenet(tmp_path_factory, data_dir, one_device_mesh):
+    """A workdir holding a tiny LeNet trained for 4 steps on mnist5k: feature network `lenet:<workdir>`."""
+    from jaxgen import config as config_lib
+    from jaxgen.trainers import classifier
+
+    workdir = str(tmp_path_factory.mktemp("tiny_lenet"))
+    classifier.train_and_evaluate(config_lib.load("configs/lenet_mnist.py:tiny"), workdir, mesh=one_device_mesh)
+    return workdir
+
+
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_DATA_DIR, ignore_errors=True)
+    shutil.rmtree(_CACHE_DIR, ignore_errors=True)

@@ -2,8 +2,9 @@
 
 A trainer describes its regime as a `Task` (initial state, one training step, a sampler); `train` runs it:
 workdir checks, automatic resume (model state and data iterator state), progress bar, metrics,
-fixed-noise sample grids, periodic and final checkpoints, a checkpoint on Ctrl-C, and a stop with a
-clear message on a non-finite loss.
+fixed-noise sample grids, periodic evaluation (``config.eval.every``) with a best checkpoint by
+``config.eval.best_metric``, periodic and final checkpoints, a checkpoint on Ctrl-C, and a stop with a clear
+message on a non-finite loss.
 
 Randomness: the key of step s is `fold_in(key(seed), s)`, so a run is a pure function of
 (config, seed, data order, device count) and a resumed run replays exactly the uninterrupted one.
@@ -35,7 +36,7 @@ from jaxgen.errors import ConfigError, JaxgenError
 
 State = Any
 # Stream tags folded into the run's root key, one per use, so the streams never collide.
-INIT_STREAM, TRAIN_STREAM, SAMPLE_STREAM = 0, 1, 2
+INIT_STREAM, TRAIN_STREAM, SAMPLE_STREAM, EVAL_STREAM = 0, 1, 2, 3
 
 
 @dataclasses.dataclass
@@ -47,14 +48,18 @@ class Task:
               batch (dict of arrays sharded over "data"); `step` (int) is the number of steps done before
               this one (for host-side schedules such as lazy regularisation); metrics are scalar arrays.
     generate: (state, rng, n, labels=None) -> images [n, H, W, C] in [-1, 1] (for sample grids and
-              `jaxgen sample`); `labels` int32 [n] for a class-conditional task, else None.
+              `jaxgen sample`); `labels` int32 [n] for a class-conditional task, else None. None for a
+              task that draws no samples (a classifier).
     num_classes: the number of classes a conditional task's generator takes; None if unconditional.
+    evaluate: (state, rng) -> {metric name: float}, run every `config.eval.every` steps and at the end
+              (None: no evaluation); names as `jaxgen.metrics.names`.
     """
 
     init: Callable[[jax.Array], State]
     step: Callable[[State, Callable[[], dict], jax.Array, int], tuple[State, dict]]
-    generate: Callable[..., jax.Array]
+    generate: Callable[..., jax.Array] | None
     num_classes: int | None = None
+    evaluate: Callable[[State, jax.Array], dict] | None = None
 
 
 def sample_grid(task: Task, state: State, rng: jax.Array, num: int,
@@ -111,7 +116,7 @@ def prepare_workdir(workdir: str, config, info: dict, allow_config_change: bool 
         with open(config_path) as f:
             saved = json.load(f)
         changed = [d for d in config_lib.differences(saved, config.to_dict())
-                   if d.split(":")[0] not in config_lib.RESUMABLE_KEYS]
+                   if not config_lib.is_resumable(d.split(":")[0])]
         if changed and not allow_config_change:
             raise ConfigError(
                 f"workdir {workdir} holds a run with a different config ({'; '.join(changed)}); "
@@ -202,10 +207,22 @@ def train(config, workdir: str, task: Task, loader, mesh, info: dict,
         checkpointer.save(at_step, state, {"iterator": pipeline.iterator_state_to_json(data_iter)})
 
     def write_samples(at_step):
+        if task.generate is None:
+            return
         images, ncol = sample_grid(task, state, jax.random.fold_in(root, SAMPLE_STREAM), config.get("num_samples", 64))
         if is_main:
             path = writers.save_grid(os.path.join(workdir, "samples", f"step_{at_step:07d}.png"), images, ncol)
             writer.write_image(at_step, "samples", path)
+
+    eval_config = config.get("eval") or {}
+    best = BestCheckpoint(workdir, eval_config.get("best_metric", ""))
+    eval_every = eval_config.get("every", 0) if task.evaluate is not None else 0
+
+    def run_eval(at_step):
+        results = task.evaluate(state, jax.random.fold_in(root, EVAL_STREAM))
+        writer.write(at_step, results)
+        progress.write(f"step {at_step}: " + ", ".join(f"{k} {v:.5g}" for k, v in results.items()))
+        best.update(at_step, results, state)
 
     train_key = jax.random.fold_in(root, TRAIN_STREAM)
     progress = tqdm.tqdm(total=config.num_steps, initial=step, disable=not is_main, unit="step", dynamic_ncols=True,
@@ -237,6 +254,8 @@ def train(config, workdir: str, task: Task, loader, mesh, info: dict,
                     sums, count, t_log = {}, 0, now
                 if step % config.sample_every == 0 or step == config.num_steps:
                     write_samples(step)
+                if eval_every and (step % eval_every == 0 or step == config.num_steps):
+                    run_eval(step)
                 if due_ckpt or step == config.num_steps:
                     save(step)
                 if stop.requested:
@@ -247,7 +266,45 @@ def train(config, workdir: str, task: Task, loader, mesh, info: dict,
         progress.close()
         writer.close()
         checkpointer.close()
+        best.close()
     return state
+
+
+class BestCheckpoint:
+    """Keeps `workdir/checkpoints_best/<step>`: the state of the evaluation with the best `metric` so far.
+
+    The best value and its step live in `workdir/best.json` (`{"metric", "value", "step"}`), which a resumed
+    run reads back; `metric` "" disables it. Larger or smaller is better as `jaxgen.metrics.names` says.
+    """
+
+    def __init__(self, workdir: str, metric: str):
+        from jaxgen.metrics import names
+
+        self.metric, self.path = metric, os.path.join(workdir, "best.json")
+        self.higher = names.higher_is_better(metric) if metric else True
+        self.record = json.load(open(self.path)) if metric and os.path.exists(self.path) else None
+        if self.record is not None and self.record.get("metric") != metric:
+            self.record = None  # the run now selects by another metric: start over
+        self._checkpointer = checkpoint_lib.Checkpointer(os.path.join(workdir, "checkpoints_best"), 1) if metric else None
+
+    def update(self, step: int, results: dict, state) -> None:
+        if not self.metric:
+            return
+        if self.metric not in results:
+            raise ConfigError(f"config key 'eval.best_metric' is {self.metric!r}, but the evaluation reports only "
+                              f"{sorted(results)}; set it to one of them (or '' to keep no best checkpoint)")
+        value = float(results[self.metric])
+        old = None if self.record is None else self.record["value"]
+        if old is None or (value > old if self.higher else value < old):
+            self._checkpointer.save(step, state)
+            self.record = {"metric": self.metric, "value": value, "step": step}
+            if jax.process_index() == 0:
+                with open(self.path, "w") as f:
+                    json.dump(self.record, f)
+
+    def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
 
 
 def _account(pending, sums, checkpointer) -> None:

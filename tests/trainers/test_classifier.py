@@ -1,0 +1,89 @@
+"""The classifier trainer (LeNet feature networks): augmentation, evaluation, best checkpoint, exact resume."""
+
+import json
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxgen import config as config_lib
+from jaxgen.errors import ConfigError
+from jaxgen.trainers import classifier
+
+TINY = "configs/lenet_mnist.py:tiny"
+
+
+def _config(*overrides):
+    return config_lib.load(TINY, list(overrides))
+
+
+def test_shift_images_is_a_translation_filled_with_background():
+    images = jnp.asarray(np.random.default_rng(0).uniform(-1, 1, (16, 6, 7, 2)), jnp.float32)
+    shifted = np.asarray(classifier.shift_images(jax.random.key(3), images, 2))
+    seen = set()
+    for img, out in zip(np.asarray(images), shifted):
+        matches = []
+        for dy in range(-2, 3):
+            for dx in range(-2, 3):
+                expected = np.full_like(img, -1.0)
+                ys, xs = slice(max(dy, 0), 6 + min(dy, 0)), slice(max(dx, 0), 7 + min(dx, 0))
+                yt, xt = slice(max(-dy, 0), 6 + min(-dy, 0)), slice(max(-dx, 0), 7 + min(-dx, 0))
+                expected[yt, xt] = img[ys, xs]  # out[y, x] = img[y + dy, x + dx]
+                if np.array_equal(out, expected):
+                    matches.append((dy, dx))
+        assert len(matches) == 1
+        seen.add(matches[0])
+    assert len(seen) > 3  # every image draws its own offset
+    np.testing.assert_array_equal(classifier.shift_images(jax.random.key(3), images, 0), images)
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory, data_dir, one_device_mesh):
+    workdir = str(tmp_path_factory.mktemp("cls"))
+    config = _config("eval.best_metric=test_accuracy")
+    state = classifier.train_and_evaluate(config, workdir, mesh=one_device_mesh)
+    return workdir, jax.device_get(state)
+
+
+def test_evaluation_is_the_accuracy_on_the_whole_test_split(tiny_run, one_device_mesh):
+    workdir, state = tiny_run
+    rows = [json.loads(line) for line in open(os.path.join(workdir, "metrics.jsonl"))]
+    evals = [r for r in rows if "test_accuracy" in r]
+    assert [r["step"] for r in evals] == [2, 4]
+    config = _config()
+    info = {"image_shape": (28, 28, 1), "num_classes": 10}
+    net = classifier.network(config, 10)
+    images, labels = classifier.load_split(config.data, "test")
+    assert images.shape == (1000, 28, 28, 1) and labels.shape == (1000,)
+    logits = np.asarray(net.apply({"params": state["params"]}, images)["logits"])
+    assert evals[-1]["test_accuracy"] == pytest.approx(np.mean(logits.argmax(-1) == labels))
+    task = classifier.create_task(config, info, one_device_mesh)
+    assert task.generate is None and not os.path.exists(os.path.join(workdir, "samples"))
+
+
+def test_best_checkpoint_holds_the_best_evaluation(tiny_run):
+    workdir, _ = tiny_run
+    rows = [json.loads(line) for line in open(os.path.join(workdir, "metrics.jsonl"))]
+    evals = [(r["test_accuracy"], -r["step"]) for r in rows if "test_accuracy" in r]
+    value, neg_step = max(evals)  # the first step that reached the best accuracy
+    best = json.load(open(os.path.join(workdir, "best.json")))
+    assert best == {"metric": "test_accuracy", "value": value, "step": -neg_step}
+    assert os.listdir(os.path.join(workdir, "checkpoints_best")) == [str(-neg_step)]
+
+
+def test_resume_is_exact(tiny_run, tmp_path, one_device_mesh):
+    classifier.train_and_evaluate(_config("num_steps=2", "eval.best_metric=test_accuracy"), str(tmp_path),
+                                  mesh=one_device_mesh)
+    state = classifier.train_and_evaluate(_config("eval.best_metric=test_accuracy"), str(tmp_path),
+                                          mesh=one_device_mesh)
+    for x, y in zip(jax.tree.leaves(jax.device_get(state)), jax.tree.leaves(tiny_run[1])):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    assert json.load(open(tmp_path / "best.json")) == json.load(open(os.path.join(tiny_run[0], "best.json")))
+
+
+def test_unknown_best_metric_names_the_choices(tmp_path, one_device_mesh):
+    with pytest.raises(ConfigError, match=r"eval.best_metric.*'fid5k_test_lenet'.*test_accuracy"):
+        classifier.train_and_evaluate(_config("eval.best_metric=fid5k_test_lenet"), str(tmp_path),
+                                      mesh=one_device_mesh)
