@@ -1,5 +1,16 @@
 """Layers shared by several model families."""
 
+from jaxgen.nn.inception import (
+    FID_WEIGHTS_FILE,
+    FID_WEIGHTS_URL,
+    INCEPTION_WEIGHTS_ENV,
+    InceptionV3,
+    fid_inception_weights_path,
+    load_fid_inception,
+    load_torch_state_dict,
+    resize_bilinear,
+    variables_from_state_dict,
+)
 from jaxgen.nn.upsample import (
     ConvTranspose,
     StridedConv,
@@ -13,11 +24,20 @@ from jaxgen.nn.upsample import (
 
 __all__ = [
     "ConvTranspose",
+    "FID_WEIGHTS_FILE",
+    "FID_WEIGHTS_URL",
+    "INCEPTION_WEIGHTS_ENV",
+    "InceptionV3",
     "StridedConv",
     "conv",
     "conv_transpose",
     "conv_transpose_subpixel",
     "cpu_compiler_options",
     "depth_to_space",
+    "fid_inception_weights_path",
+    "load_fid_inception",
+    "load_torch_state_dict",
+    "resize_bilinear",
     "space_to_depth",
+    "variables_from_state_dict",
 ]
