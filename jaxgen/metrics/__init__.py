@@ -1,1 +1,1 @@
-"""Sample-quality metrics of generative models (mode coverage on toy mixtures; FID, KID, … to come)."""
+"""Sample-quality metrics: FID, KID, IS, precision/recall, density/coverage, Parzen LL, nearest neighbours, modes."""
