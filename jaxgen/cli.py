@@ -2,6 +2,8 @@
 
     jaxgen train  --config configs/dcgan_mnist.py[:tiny] --workdir runs/dcgan [--config.key=value …]
     jaxgen sample --workdir runs/dcgan --num 64 --out samples.png [--seed S] [--step N] [--label L]
+    jaxgen eval   --workdir runs/dcgan --metrics fid,kid,is,pr,parzen,nn --num-samples 5000 [--step N]
+    jaxgen eval   --samples samples.npz --dataset mnist5k --metrics fid,kid
     jaxgen data prepare NAME | jaxgen data list
     jaxgen toy --losses all --dataset grid25 --seeds 10 --steps N [--pack M] [--arch pacgan] [--out DIR]
 
@@ -43,6 +45,23 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--step", type=int, help="checkpoint step (default: the newest)")
     sample.add_argument("--label", type=int,
                         help="class-conditional model: every sample of class L (default: one row per class)")
+
+    ev = sub.add_parser("eval", help="evaluate a trained workdir (or an array of samples) with named metrics",
+                        epilog="Prints one JSON line; with --workdir also appends it to the workdir's metrics.jsonl.")
+    source = ev.add_mutually_exclusive_group(required=True)
+    source.add_argument("--workdir", help="a trained generative workdir (samples are drawn from its checkpoint)")
+    source.add_argument("--samples", help=".npz/.npy of images [N, H, W, C] (uint8 0..255 or float in [-1, 1])")
+    ev.add_argument("--dataset", help="reference dataset for --samples (e.g. mnist5k)")
+    ev.add_argument("--metrics", default="fid,kid,is,pr",
+                    help="comma-separated from fid, kid, is, pr, parzen, nn, or 'all' (default fid,kid,is,pr)")
+    ev.add_argument("--num-samples", type=int, help="samples to draw from the workdir (default 5000; all of --samples)")
+    ev.add_argument("--split", default="test", help="reference split (default test)")
+    ev.add_argument("--features", default="auto",
+                    help="auto | lenet | lenet:WORKDIR | inception | inception:FILE (default auto: Inception if "
+                         "its weights are present, else the dataset's LeNet)")
+    ev.add_argument("--step", type=int, help="checkpoint step (default: the newest)")
+    ev.add_argument("--seed", type=int, default=0, help="noise seed of the samples (default 0)")
+    ev.add_argument("--out", help="directory for the nearest-neighbour PNGs (default WORKDIR/eval or .)")
 
     data = sub.add_parser("data", help="prepare or list datasets")
     data_sub = data.add_subparsers(dest="data_command", required=True)
@@ -131,6 +150,48 @@ def cmd_sample(args) -> None:
     print(f"wrote {len(images)} samples{layout} from checkpoint {step} to {args.out}")
 
 
+def cmd_eval(args) -> None:
+    import json
+    import os
+
+    import jax
+    import ml_collections
+
+    from jaxgen.metrics import evaluate
+
+    num = 5000 if args.num_samples is None else args.num_samples
+    if args.workdir:
+        from jaxgen import trainers
+        from jaxgen.engine import writers
+
+        if args.dataset:
+            raise JaxgenError("--dataset goes with --samples; a workdir evaluates against its own config.data")
+        config, task, state, step = trainers.restore(args.workdir, args.step)
+        protocol = evaluate.Protocol.parse(args.metrics, num_samples=num, split=args.split, features=args.features)
+        samples = evaluate.generate_samples(task, state, num, jax.random.key(args.seed))
+        out_dir = args.out or os.path.join(args.workdir, "eval")
+        results = evaluate.evaluate(samples, config.data, protocol, out_dir, tag=f"step_{step:07d}")
+        writer = writers.MetricWriter(args.workdir)
+        writer.write(step, {**results, "eval_seed": args.seed})
+        writer.close()
+        line = {"step": step, "workdir": args.workdir, **results}
+    else:
+        if not args.dataset:
+            raise JaxgenError("--samples needs --dataset, the reference dataset (e.g. --dataset mnist5k)")
+        samples = evaluate.load_samples(args.samples)
+        if args.num_samples is not None:
+            if args.num_samples > len(samples):
+                raise JaxgenError(f"--num-samples {args.num_samples} is more than the {len(samples)} images in "
+                                  f"{args.samples}")
+            samples = samples[:args.num_samples]
+        protocol = evaluate.Protocol.parse(args.metrics, num_samples=len(samples), split=args.split,
+                                           features=args.features)
+        data_cfg = ml_collections.ConfigDict(dict(name=args.dataset, data_dir=None, image_size=None, pad=0))
+        results = evaluate.evaluate(samples, data_cfg, protocol, args.out or ".", tag="samples")
+        line = {"samples": args.samples, **results}
+    print(json.dumps(line))
+
+
 def cmd_data(args) -> None:
     from jaxgen import data
 
@@ -183,6 +244,8 @@ def main(argv: list[str] | None = None) -> int:
             cmd_sample(args)
         elif args.command == "toy":
             cmd_toy(args)
+        elif args.command == "eval":
+            cmd_eval(args)
         else:
             cmd_data(args)
     except JaxgenError as e:

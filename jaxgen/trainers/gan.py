@@ -62,7 +62,18 @@ def default_config(model: str, loss: str = "ns") -> ml_collections.ConfigDict:
     config.fuse_phases = True  # with n_critic = 1, run D-main and G-main as one jitted program
     config.ema_decay = 0.0  # 0 = off; e.g. 0.999: sample from an EMA of G's parameters
     config.optimizer = ml_collections.ConfigDict(dict(g=optimizers.adam_config(), d=optimizers.adam_config()))
+    config.eval = eval_config()
     return config
+
+
+def eval_config() -> ml_collections.ConfigDict:
+    """`config.eval`: metrics every `every` steps (0 = never) and a best checkpoint by `best_metric`.
+
+    `metrics` as `jaxgen eval --metrics`; `best_metric` a full protocol name such as "fid2k_test_lenet"
+    ("" = keep none); see :mod:`jaxgen.metrics.evaluate`. May change when a run is resumed.
+    """
+    return ml_collections.ConfigDict(dict(every=0, metrics="fid,kid", num_samples=2000, split="test",
+                                          features="auto", best_metric=""))
 
 
 def _check(config, family) -> None:
@@ -290,8 +301,25 @@ def create_task(config, info: dict, mesh) -> loop.Task:
             labels = jnp.arange(n, dtype=jnp.int32) % num_classes
         return _generate(state, rng, n, labels if conditional else None)
 
-    return loop.Task(init=jax.jit(init, out_shardings=replicated), step=step, generate=generate,
+    task = loop.Task(init=jax.jit(init, out_shardings=replicated), step=step, generate=generate,
                      num_classes=num_classes)
+    if config.eval.every > 0:
+        task.evaluate = _evaluator(config, task)
+    return task
+
+
+def _evaluator(config, task):
+    """(state, rng) -> the metrics of `config.eval` for `config.eval.num_samples` samples of the state."""
+    from jaxgen.metrics import evaluate
+
+    ev = config.eval
+    protocol = evaluate.Protocol.parse(ev.metrics, num_samples=ev.num_samples, split=ev.split, features=ev.features)
+
+    def run(state, rng):
+        samples = evaluate.generate_samples(task, state, protocol.num_samples, rng)
+        return evaluate.evaluate(samples, config.data, protocol)
+
+    return run
 
 
 def train_and_evaluate(config, workdir: str, allow_config_change: bool = False, mesh=None):

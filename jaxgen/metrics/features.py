@@ -1,0 +1,150 @@
+"""Feature networks behind FID, KID, IS and precision/recall, behind one interface.
+
+`FeatureNet.extract(images)` maps images `[N, H, W, C]` in [-1, 1] to `{"pool": [N, D], "logits": [N, K]}`
+in batches with one jitted forward. Two networks:
+
+- `lenet`: jaxgen's domain classifier (`jaxgen.nn.LeNet`, 128-d pool features, 10 logits), trained by
+  jaxgen on a bundled digit dataset's train split. `get("lenet", dataset)` reads the workdir
+  `<cache>/features/lenet_<dataset>` and, if nothing is there yet, trains it once with
+  `jaxgen.trainers.classifier.default_config(dataset)` (= `configs/lenet_<dataset>.py`). `lenet:<workdir>`
+  names any other trained classifier workdir.
+- `inception`: InceptionV3, FID variant (`jaxgen.nn.inception`, 2048-d pool, 1008 logits, 299x299 bilinear
+  resize), from the weight file the user supplies (see `jaxgen.nn.inception.load_fid_inception`).
+
+`auto` picks `inception` when its weights are present, else `lenet` for the bundled digit datasets.
+`<cache>` is `$JAXGEN_CACHE_DIR`, default `~/.cache/jaxgen`. Every network has a `fingerprint` (a hash of its
+weights) that keys the reference-statistics cache, so retraining a LeNet never reuses stale statistics.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import sys
+from collections.abc import Callable
+
+import jax
+import numpy as np
+
+from jaxgen.errors import MetricError
+
+LENET_DATASETS = ("mnist5k", "digits")  # bundled datasets with a LeNet config (configs/lenet_<dataset>.py)
+
+
+def cache_dir(*parts: str) -> str:
+    """`$JAXGEN_CACHE_DIR` (default `~/.cache/jaxgen`) joined with `parts`."""
+    root = os.environ.get("JAXGEN_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache"), "jaxgen")
+    return os.path.abspath(os.path.expanduser(os.path.join(root, *parts)))
+
+
+def fingerprint(tree) -> str:
+    """12 hex digits of a SHA-256 over the leaves of a weight pytree (shapes, dtypes and bytes)."""
+    digest = hashlib.sha256()
+    for leaf in jax.tree.leaves(jax.device_get(tree)):
+        leaf = np.ascontiguousarray(leaf)
+        digest.update(f"{leaf.shape}{leaf.dtype}".encode())
+        digest.update(leaf.tobytes())
+    return digest.hexdigest()[:12]
+
+
+@dataclasses.dataclass
+class FeatureNet:
+    """name: the protocol name in metric names ("lenet", "inception"); input_shape: the (H, W, C) it takes
+    (None: any size, it resizes); apply: jitted images [B, H, W, C] -> {"pool", "logits"}."""
+
+    name: str
+    fingerprint: str
+    input_shape: tuple[int, int, int] | None
+    apply: Callable[[jax.Array], dict]
+    batch_size: int = 500
+
+    def check_images(self, images: np.ndarray, what: str) -> None:
+        if images.ndim != 4:
+            raise MetricError(f"{what} must be images [N, H, W, C], got shape {images.shape}")
+        if self.input_shape is not None and tuple(images.shape[1:]) != tuple(self.input_shape):
+            raise MetricError(
+                f"{what} are {images.shape[1:]} images but the {self.name} feature network takes "
+                f"{tuple(self.input_shape)}: evaluate against the dataset the network was trained on, or use "
+                f"--features inception")
+
+    def extract(self, images: np.ndarray, what: str = "images") -> dict[str, np.ndarray]:
+        """`{"pool": float32 [N, D], "logits": float32 [N, K]}` of images [N, H, W, C] in [-1, 1]."""
+        images = np.asarray(images, np.float32)
+        self.check_images(images, what)
+        bad = ~np.isfinite(images).reshape(len(images), -1).all(axis=1)
+        if bad.any():
+            raise MetricError(f"{int(bad.sum())} of {len(images)} {what} contain NaN or Inf pixels")
+        outs = []
+        for i in range(0, len(images), self.batch_size):
+            chunk = images[i:i + self.batch_size]
+            pad = self.batch_size - len(chunk)  # one compiled shape: pad the last batch
+            out = self.apply(np.pad(chunk, ((0, pad), (0, 0), (0, 0), (0, 0))) if pad else chunk)
+            outs.append({k: np.asarray(v)[:len(chunk)] for k, v in jax.device_get(out).items()})
+        return {k: np.concatenate([o[k] for o in outs]).astype(np.float32) for k in ("pool", "logits")}
+
+
+def _lenet(workdir: str) -> FeatureNet:
+    from jaxgen import nn as jaxgen_nn
+    from jaxgen import trainers
+    from jaxgen.engine import loop
+    from jaxgen.trainers import classifier
+
+    config, info = loop.read_workdir(workdir)
+    if config.trainer != "classifier":
+        raise MetricError(f"{workdir} holds a {config.trainer!r} run, not a classifier: give a LeNet workdir")
+    _, task, state, _ = trainers.restore(workdir)
+    net = classifier.network(config, task.num_classes)
+    params = state["params"]
+    forward = jax.jit(lambda x: net.apply({"params": params}, x), compiler_options=jaxgen_nn.cpu_compiler_options())
+    return FeatureNet("lenet", fingerprint(params), tuple(info["image_shape"]), forward)
+
+
+def lenet_workdir(dataset: str) -> str:
+    """The LeNet feature network of bundled `dataset`, trained into the cache on first use."""
+    workdir = cache_dir("features", f"lenet_{dataset}")
+    if not os.path.isdir(os.path.join(workdir, "checkpoints")) or not os.listdir(os.path.join(workdir, "checkpoints")):
+        from jaxgen.trainers import classifier
+
+        print(f"training the LeNet feature network of {dataset} once, into {workdir} "
+              f"(the config of configs/lenet_{dataset}.py; a few minutes on a CPU)", file=sys.stderr)
+        classifier.train_and_evaluate(classifier.default_config(dataset), workdir)
+    return workdir
+
+
+def _inception(path: str | None) -> FeatureNet:
+    from jaxgen import nn as jaxgen_nn
+    from jaxgen.nn import inception
+
+    module, variables = inception.load_fid_inception(path)
+    forward = jax.jit(lambda x: module.apply(variables, x), compiler_options=jaxgen_nn.cpu_compiler_options())
+    return FeatureNet("inception", fingerprint(variables), None, forward, batch_size=50)
+
+
+def inception_available(path: str | None = None) -> bool:
+    from jaxgen.nn import inception
+
+    return inception.fid_inception_weights_path(path).exists()
+
+
+def get(spec: str, dataset: str | None) -> FeatureNet:
+    """The feature network `spec` ("auto", "lenet", "lenet:<workdir>", "inception", "inception:<file>")."""
+    kind, _, where = spec.partition(":")
+    if kind == "auto":
+        if inception_available():
+            return _inception(None)
+        kind = "lenet"
+        if dataset not in LENET_DATASETS:
+            raise MetricError(
+                f"no feature network for dataset {dataset!r}: InceptionV3 weights are absent and jaxgen trains LeNet "
+                f"features only for {', '.join(LENET_DATASETS)}; supply the Inception file (see --features inception)")
+    if kind == "lenet":
+        if not where and dataset not in LENET_DATASETS:
+            raise MetricError(f"--features lenet needs a LeNet workdir for dataset {dataset!r} "
+                              f"(lenet:<workdir>); jaxgen trains its own only for {', '.join(LENET_DATASETS)}")
+        return _lenet(where or lenet_workdir(dataset))
+    if kind == "inception":
+        return _inception(where or None)
+    raise MetricError(f"unknown feature network {spec!r}: use auto, lenet, lenet:<workdir>, inception or "
+                      f"inception:<weights file>")
