@@ -76,10 +76,10 @@ class FeatureNet:
         bad = ~np.isfinite(images).reshape(len(images), -1).all(axis=1)
         if bad.any():
             raise MetricError(f"{int(bad.sum())} of {len(images)} {what} contain NaN or Inf pixels")
-        outs = []
-        for i in range(0, len(images), self.batch_size):
-            chunk = images[i:i + self.batch_size]
-            pad = self.batch_size - len(chunk)  # one compiled shape: pad the last batch
+        outs, size = [], min(self.batch_size, len(images))
+        for i in range(0, len(images), size):
+            chunk = images[i:i + size]
+            pad = size - len(chunk)  # one compiled shape: pad the last batch
             out = self.apply(np.pad(chunk, ((0, pad), (0, 0), (0, 0), (0, 0))) if pad else chunk)
             outs.append({k: np.asarray(v)[:len(chunk)] for k, v in jax.device_get(out).items()})
         return {k: np.concatenate([o[k] for o in outs]).astype(np.float32) for k in ("pool", "logits")}

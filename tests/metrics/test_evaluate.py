@@ -91,6 +91,25 @@ def test_fid_with_too_few_samples_is_refused(tiny_lenet):
         evaluate.evaluate(samples, _data(), evaluate.Protocol(metrics=("fid",), features=f"lenet:{tiny_lenet}"))
 
 
+def test_inception_features_through_the_pipeline_match_torch(tmp_path, monkeypatch):
+    """The whole feature path (grey -> 3 channels, resize to 299, network) against the PyTorch reference."""
+    import torch
+
+    from tests.nn.torch_inception import FIDInceptionV3, randomize_
+
+    model = randomize_(FIDInceptionV3(), seed=1).eval()
+    torch.save(model.state_dict(), tmp_path / "w.pth")
+    monkeypatch.setenv("JAXGEN_INCEPTION_WEIGHTS", str(tmp_path / "w.pth"))
+    net = features.get("auto", "mnist5k")
+    assert net.name == "inception" and net.input_shape is None
+    images = reference.real_images(_data(), "test", 2)
+    out = net.extract(images)
+    with torch.no_grad():
+        pool, logits = model(torch.from_numpy(images).permute(0, 3, 1, 2).repeat(1, 3, 1, 1))
+    for ours, theirs in ((out["pool"], pool.numpy()), (out["logits"], logits.numpy())):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4 * np.abs(theirs).max())
+
+
 def test_auto_features_without_inception_weights(monkeypatch):
     with pytest.raises(MetricError, match="InceptionV3 weights are absent"):
         features.get("auto", "cifar10")
