@@ -26,6 +26,7 @@ from collections.abc import Callable
 
 import jax
 import numpy as np
+import tqdm
 
 from jaxgen.errors import MetricError
 
@@ -77,7 +78,9 @@ class FeatureNet:
         if bad.any():
             raise MetricError(f"{int(bad.sum())} of {len(images)} {what} contain NaN or Inf pixels")
         outs, size = [], min(self.batch_size, len(images))
-        for i in range(0, len(images), size):
+        starts = range(0, len(images), size)
+        for i in tqdm.tqdm(starts, desc=f"{self.name} features of {len(images)} {what}", unit="batch",
+                           disable=len(starts) < 4, file=sys.stderr, leave=False):
             chunk = images[i:i + size]
             pad = size - len(chunk)  # one compiled shape: pad the last batch
             out = self.apply(np.pad(chunk, ((0, pad), (0, 0), (0, 0), (0, 0))) if pad else chunk)

@@ -1,0 +1,108 @@
+"""The real-vs-real floors of the metrics and the FID-vs-number-of-samples curve, for docs/evaluation.md.
+
+    python tools/eval_floors.py                       # every bundled digit dataset, LeNet features
+    python tools/eval_floors.py --datasets mnist5k --features lenet --draws 5
+
+Floor: the whole train split plays the generator and is scored against the test split with the same
+protocol as a model (FID, KID, PR, density/coverage, and the Inception Score of the real test and train
+images), plus the Parzen log-likelihood of the test split under the train images. A model is judged by its
+distance to these numbers, not to zero. Curve: FID and KID of N train images (N from 150 to the whole
+split, `--draws` random subsets each, mean ± std) against the whole test split: FID's bias in N (Bińkowski
+et al. 2018; Chong & Forsyth 2020) and KID's lack of it. Writes docs/eval_floors.json and
+docs/images/fid_vs_num_samples.png.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import ml_collections
+import numpy as np
+
+from jaxgen.metrics import evaluate, features, frechet, inception_score, kid, reference
+
+
+def data_config(name: str) -> ml_collections.ConfigDict:
+    return ml_collections.ConfigDict(dict(name=name, split="train", data_dir=None, image_size=None, pad=0))
+
+
+def floor(name: str, feature_spec: str) -> dict:
+    cfg = data_config(name)
+    train = reference.real_images(cfg, "train")
+    results = evaluate.evaluate(train, cfg, evaluate.Protocol(metrics=("fid", "kid", "is", "pr", "parzen"),
+                                                              features=feature_spec))
+    net = features.get(feature_spec, name)
+    test_logits = reference.real_features(cfg, "test", net)["logits"]
+    mean, std = inception_score.inception_score(test_logits)
+    results[f"is_real_test_{net.name}"], results[f"is_real_test_{net.name}_std"] = mean, std
+    return results
+
+
+def curve(name: str, feature_spec: str, draws: int) -> dict:
+    cfg = data_config(name)
+    net = features.get(feature_spec, name)
+    train = reference.real_features(cfg, "train", net)["pool"]
+    test = reference.real_features(cfg, "test", net)["pool"]
+    dim = train.shape[1]
+    sizes = [n for n in (150, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 4000) if dim < n <= len(train)]
+    rng = np.random.default_rng(0)
+    rows = []
+    for n in sizes:
+        fids, kids = [], []
+        for _ in range(draws if n < len(train) else 1):
+            subset = train[rng.choice(len(train), n, replace=False)]
+            fids.append(frechet.fid_from_features(test, subset))
+            kids.append(kid.kid(test, subset, subset_size=min(1000, n))[0])
+        rows.append({"n": n, "fid_mean": float(np.mean(fids)), "fid_std": float(np.std(fids)),
+                     "kid_mean": float(np.mean(kids)), "kid_std": float(np.std(kids)), "draws": len(fids)})
+        print(name, rows[-1], file=sys.stderr, flush=True)
+    return {"features": net.name, "dim": dim, "reference": f"test ({len(test)})", "rows": rows}
+
+
+def plot(curves: dict, path: str) -> None:
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for name, c in curves.items():
+        n = [r["n"] for r in c["rows"]]
+        for ax, key in zip(axes, ("fid", "kid")):
+            ax.errorbar(n, [r[f"{key}_mean"] for r in c["rows"]], yerr=[r[f"{key}_std"] for r in c["rows"]],
+                        marker="o", capsize=3, label=f"{name} train vs test ({c['features']}, {c['dim']}-d)")
+    axes[0].set(xscale="log", xlabel="number of samples N", ylabel="FID", title="FID of real data vs N")
+    axes[1].set(xscale="log", xlabel="number of samples N", ylabel="KID", title="KID of real data vs N")
+    axes[1].axhline(0, color="grey", lw=0.5)
+    for ax in axes:
+        ax.legend(fontsize=8)
+    fig.suptitle("Real-vs-real: FID falls with N (biased), KID does not (unbiased)")
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fig.savefig(path, dpi=100)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--datasets", default=",".join(features.LENET_DATASETS))
+    parser.add_argument("--features", default="lenet")
+    parser.add_argument("--draws", type=int, default=5, help="random subsets per N on the curve")
+    parser.add_argument("--out", default="docs")
+    args = parser.parse_args()
+    out = {"command": "python tools/eval_floors.py " + " ".join(sys.argv[1:]), "floors": {}, "curves": {}}
+    for name in args.datasets.split(","):
+        start = time.perf_counter()
+        out["floors"][name] = floor(name, args.features)
+        out["curves"][name] = curve(name, args.features, args.draws)
+        print(name, json.dumps(out["floors"][name]), f"{time.perf_counter() - start:.0f} s", flush=True)
+    with open(os.path.join(args.out, "eval_floors.json"), "w") as f:
+        json.dump(out, f, indent=1)
+    plot(out["curves"], os.path.join(args.out, "images", "fid_vs_num_samples.png"))
+    print("wrote", os.path.join(args.out, "eval_floors.json"), os.path.join(args.out, "images", "fid_vs_num_samples.png"))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""Evaluates trained GAN workdirs with the full protocol and writes the table of docs/evaluation.md.
+
+    python tools/eval_gans.py runs/dcgan runs/gan runs/zoo/mm runs/zoo/lsgan …   # writes docs/eval_gans.json
+
+Per workdir (newest checkpoint, sample seed 0): FID, KID, IS, precision/recall and density/coverage of
+`--num` samples (default 4,000: the size of the train split, so that the numbers sit beside the
+real-vs-real floor of tools/eval_floors.py with the same N), then the Parzen log-likelihood of the test split
+under `--parzen-num` samples (default 10,000, Goodfellow et al.'s protocol) and the nearest-neighbour grids
+(into `<workdir>/eval/`). Each result is also appended to the workdir's metrics.jsonl, as `jaxgen eval` does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import jax
+
+from jaxgen import trainers
+from jaxgen.engine import writers
+from jaxgen.metrics import evaluate
+
+
+def run(workdir: str, args) -> dict:
+    config, task, state, step = trainers.restore(workdir)
+    start = time.perf_counter()
+    results = {}
+    for metrics, num in (("fid,kid,is,pr", args.num), ("parzen,nn", args.parzen_num)):
+        protocol = evaluate.Protocol.parse(metrics, num_samples=num, features=args.features)
+        samples = evaluate.generate_samples(task, state, num, jax.random.key(0))
+        results.update(evaluate.evaluate(samples, config.data, protocol, os.path.join(workdir, "eval"),
+                                         tag=f"step_{step:07d}"))
+    writer = writers.MetricWriter(workdir)
+    writer.write(step, results)
+    writer.close()
+    return {"workdir": workdir, "step": step, "model": config.model.name,
+            "loss": config.loss.objective + ("" if config.loss.penalty == "none" else f"+{config.loss.penalty}"),
+            "eval_s": round(time.perf_counter() - start, 1), **results}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("workdirs", nargs="+")
+    parser.add_argument("--num", type=int, default=4000)
+    parser.add_argument("--parzen-num", type=int, default=10000)
+    parser.add_argument("--features", default="auto")
+    parser.add_argument("--out", default="docs/eval_gans.json")
+    args = parser.parse_args()
+    rows = []
+    for workdir in args.workdirs:
+        rows.append(run(workdir, args))
+        print(json.dumps(rows[-1]), flush=True)
+    with open(args.out, "w") as f:
+        json.dump({"command": "python tools/eval_gans.py " + " ".join(sys.argv[1:]), "rows": rows}, f, indent=1)
+    print("wrote", args.out)
+
+
+if __name__ == "__main__":
+    main()
