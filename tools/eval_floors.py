@@ -5,7 +5,8 @@
 
 Floor: the whole train split plays the generator and is scored against the test split with the same
 protocol as a model (FID, KID, PR, density/coverage, and the Inception Score of the real test and train
-images), plus the Parzen log-likelihood of the test split under the train images. A model is judged by its
+images), plus the Parzen log-likelihood of the test split under the train images other than the first
+1,000 (on which the bandwidth is chosen). A model is judged by its
 distance to these numbers, not to zero. Curve: FID and KID of N train images (N from 150 to the whole
 split, `--draws` random subsets each, mean ± std) against the whole test split: FID's bias in N (Bińkowski
 et al. 2018; Chong & Forsyth 2020) and KID's lack of it. Writes docs/eval_floors.json and
@@ -24,6 +25,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import matplotlib.ticker
 import ml_collections
 import numpy as np
 
@@ -37,11 +39,13 @@ def data_config(name: str) -> ml_collections.ConfigDict:
 def floor(name: str, feature_spec: str) -> dict:
     cfg = data_config(name)
     train = reference.real_images(cfg, "train")
-    results = evaluate.evaluate(train, cfg, evaluate.Protocol(metrics=("fid", "kid", "is", "pr", "parzen"),
-                                                              features=feature_spec))
+    results = evaluate.evaluate(train, cfg, evaluate.Protocol(metrics=("fid", "kid", "is", "pr"), features=feature_spec))
+    # Parzen: the bandwidth is chosen on train[:1000], so those images must not be window centres too
+    protocol = evaluate.Protocol(metrics=("parzen",), parzen_valid_split="train[:1000]")
+    results.update(evaluate.evaluate(train[1000:], cfg, protocol))
     net = features.get(feature_spec, name)
     test_logits = reference.real_features(cfg, "test", net)["logits"]
-    mean, std = inception_score.inception_score(test_logits)
+    mean, std = inception_score.inception_score(test_logits, shuffle_seed=0)
     results[f"is_real_test_{net.name}"], results[f"is_real_test_{net.name}_std"] = mean, std
     return results
 
@@ -52,7 +56,7 @@ def curve(name: str, feature_spec: str, draws: int) -> dict:
     train = reference.real_features(cfg, "train", net)["pool"]
     test = reference.real_features(cfg, "test", net)["pool"]
     dim = train.shape[1]
-    sizes = [n for n in (150, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 4000) if dim < n <= len(train)]
+    sizes = [n for n in (150, 200, 300, 500, 750, 1000, 1500, 2000, 3000) if dim < n < len(train)] + [len(train)]
     rng = np.random.default_rng(0)
     rows = []
     for n in sizes:
@@ -78,6 +82,9 @@ def plot(curves: dict, path: str) -> None:
     axes[1].set(xscale="log", xlabel="number of samples N", ylabel="KID", title="KID of real data vs N")
     axes[1].axhline(0, color="grey", lw=0.5)
     for ax in axes:
+        ax.xaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+        ax.set_xticks([150, 300, 500, 1000, 2000, 4000])
         ax.legend(fontsize=8)
     fig.suptitle("Real-vs-real: FID falls with N (biased), KID does not (unbiased)")
     fig.tight_layout()
@@ -98,6 +105,7 @@ def main():
         out["floors"][name] = floor(name, args.features)
         out["curves"][name] = curve(name, args.features, args.draws)
         print(name, json.dumps(out["floors"][name]), f"{time.perf_counter() - start:.0f} s", flush=True)
+    os.makedirs(args.out, exist_ok=True)
     with open(os.path.join(args.out, "eval_floors.json"), "w") as f:
         json.dump(out, f, indent=1)
     plot(out["curves"], os.path.join(args.out, "images", "fid_vs_num_samples.png"))

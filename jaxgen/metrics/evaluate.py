@@ -9,8 +9,9 @@
   reference split (Heusel et al. 2017).
 - `kid`: unbiased MMD² with the cubic polynomial kernel over random subsets, mean and `_std` (Bińkowski et
   al. 2018).
-- `is`: Inception Score of the samples' class predictions in 10 splits, mean and `_std` (Salimans et al.
-  2016); with LeNet the classes are the ten digits (so at most 10).
+- `is`: Inception Score of the samples' class predictions in 10 splits (of the samples in a seeded random
+  order, so that class-ordered inputs do not bias it), mean and `_std` (Salimans et al. 2016); with LeNet the
+  classes are the ten digits (so at most 10).
 - `pr`: improved precision and recall, k = 3 (Kynkäänniemi et al. 2019), and density and coverage, k = 5
   (Naeem et al. 2020), against the reference split's features.
 - `parzen`: Gaussian Parzen-window log-likelihood of the reference split under the samples, in pixel space
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import sys
 
 import jax
 import numpy as np
@@ -159,7 +161,7 @@ def evaluate(samples: np.ndarray, data_cfg, protocol: Protocol, out_dir: str | N
                             seed=p.seed)
         results[name("kid")], results[name("kid") + "_std"] = mean, std
     if "is" in p.metrics:
-        mean, std = inception_score.inception_score(fake["logits"], splits=p.is_splits)
+        mean, std = inception_score.inception_score(fake["logits"], splits=p.is_splits, shuffle_seed=p.seed)
         results[name("is", None)], results[name("is", None) + "_std"] = mean, std
     if "pr" in p.metrics:
         for metric, value in precision_recall.prdc(real["pool"], fake["pool"], k_pr=p.pr_k, k_dc=p.dc_k).items():
@@ -168,6 +170,11 @@ def evaluate(samples: np.ndarray, data_cfg, protocol: Protocol, out_dir: str | N
         valid = reference.real_images(data_cfg, p.parzen_valid_split)
         test = reference.real_images(data_cfg, split)
         out = parzen.parzen_protocol(_pixels01(samples), _pixels01(valid), _pixels01(test), sigmas=p.parzen_sigmas)
+        if len(p.parzen_sigmas) > 1 and out["sigma"] in (min(p.parzen_sigmas), max(p.parzen_sigmas)):
+            print(f"WARNING: the Parzen bandwidth chosen on {p.parzen_valid_split}, sigma = {out['sigma']:.3g}, is "
+                  f"at the edge of the grid [{min(p.parzen_sigmas):.3g}, {max(p.parzen_sigmas):.3g}]: the best "
+                  f"window may lie outside it (the default grid is Goodfellow et al.'s for 28x28 MNIST)",
+                  file=sys.stderr)
         key = name("parzen", feats="pixels")
         results[key], results[key + "_se"], results[key + "_sigma"] = (
             out["log_likelihood"], out["std_error"], out["sigma"])

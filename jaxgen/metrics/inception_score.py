@@ -9,6 +9,10 @@ the score is ``(mean, std)`` of the ``IS_j`` (``np.std``, ddof = 0, as the refer
 Computed in log space in float64 on the host, one chunk at a time: ``log p(y|x) = log_softmax(logits)``,
 ``log p_j(y) = logsumexp_i log p(y|x_i) - log n_j``, so no probability is rounded to 0 before its log.
 The usual protocol: 50,000 samples, Inception-v3 logits of the 1008 (TF) or 1000 (torchvision) classes, 10 splits.
+
+The chunks assume the rows come in random order. Rows sorted by class (a dataset stored class by class,
+samples generated label by label) make every chunk nearly one class and the score nearly 1: pass
+``shuffle_seed`` to permute the rows first (``jaxgen eval`` always does, with its seed).
 """
 
 from __future__ import annotations
@@ -35,7 +39,10 @@ def split_scores(logits, splits: int = 10) -> np.ndarray:
     return np.asarray(scores)
 
 
-def inception_score(logits, splits: int = 10) -> tuple[float, float]:
-    """``(mean, std)`` of :func:`split_scores` of ``logits [N, K]`` (``N >= splits``)."""
+def inception_score(logits, splits: int = 10, shuffle_seed: int | None = None) -> tuple[float, float]:
+    """``(mean, std)`` of :func:`split_scores` of ``logits [N, K]`` (``N >= splits``), after a seeded random
+    permutation of the rows if ``shuffle_seed`` is given."""
+    if shuffle_seed is not None:
+        logits = np.asarray(logits)[np.random.default_rng(shuffle_seed).permutation(len(logits))]
     scores = split_scores(logits, splits)
     return float(np.mean(scores)), float(np.std(scores))
