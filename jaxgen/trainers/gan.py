@@ -303,7 +303,7 @@ def create_task(config, info: dict, mesh) -> loop.Task:
 
     task = loop.Task(init=jax.jit(init, out_shardings=replicated), step=step, generate=generate,
                      num_classes=num_classes)
-    if config.eval.every > 0:
+    if config.get("eval") is not None and config.eval.every > 0:  # workdirs from before jaxgen 0.1 have no eval
         task.evaluate = _evaluator(config, task)
     return task
 
