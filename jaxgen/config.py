@@ -40,6 +40,22 @@ def is_resumable(key: str) -> bool:
     return any(key == k or key.startswith(k + ".") for k in RESUMABLE_KEYS)
 
 
+def experiment_config(trainer: str, *, num_steps: int, batch_size: int, log_every: int, sample_every: int,
+                      checkpoint_every: int, dataset: str = "mnist5k") -> ml_collections.ConfigDict:
+    """The keys every experiment has (`COMMON_KEYS`, `trainer`, `keep_checkpoints`, `data`); trainers add theirs.
+
+    `data`: `name`, `split` ("train"), `data_dir` (None: `$JAXGEN_DATA_DIR`), `image_size` (None: as stored),
+    `pad` (0), `num_workers` (0); see `jaxgen.data.pipeline`.
+    """
+    config = ml_collections.ConfigDict(dict(
+        trainer=trainer, seed=0, num_steps=num_steps, batch_size=batch_size, log_every=log_every,
+        sample_every=sample_every, checkpoint_every=checkpoint_every, keep_checkpoints=3))
+    config.data = ml_collections.ConfigDict(dict(
+        name=dataset, split="train", data_dir=ml_collections.FieldReference(None, field_type=str),
+        image_size=ml_collections.FieldReference(None, field_type=int), pad=0, num_workers=0))
+    return config
+
+
 def load(spec: str, overrides: list[str] | tuple[str, ...] = ()) -> ml_collections.ConfigDict:
     """Loads `path[:arg]`, applies `key=value` overrides, validates; returns a locked ConfigDict."""
     path, _, arg = spec.partition(":")

@@ -307,6 +307,17 @@ class BestCheckpoint:
             self._checkpointer.close()
 
 
+def train_from_config(config, workdir: str, create_task, allow_config_change: bool = False, mesh=None) -> State:
+    """A trainer's `train_and_evaluate`: the data loader of `config.data`, `create_task(config, info, mesh)`,
+    then `train`. `mesh` defaults to a ("data",) mesh over every device of every process."""
+    mesh = sharding.make_mesh() if mesh is None else mesh
+    sharding.check_batch_size(config.batch_size, mesh)
+    info = pipeline.output_info(config.data)
+    loader = pipeline.make_loader(config.data, global_batch_size=config.batch_size, seed=config.seed)
+    task = create_task(config, info, mesh)
+    return train(config, workdir, task, loader, mesh, info, allow_config_change)
+
+
 def _account(pending, sums, checkpointer) -> None:
     """Adds a step's metrics to `sums` (key -> [sum, count]: some metrics come only on some steps)."""
     step, metrics = pending

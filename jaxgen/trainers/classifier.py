@@ -28,22 +28,13 @@ from jaxgen.nn.lenet import LeNet
 
 def default_config(dataset: str = "mnist5k", arg=None) -> ml_collections.ConfigDict:
     """LeNet on a bundled digit dataset's train split: Adam 1e-3, batch 64, 3,000 steps, shifts of 2 pixels."""
-    config = ml_collections.ConfigDict()
-    config.trainer = "classifier"
-    config.seed = 0
-    config.num_steps = 3000
-    config.batch_size = 64
-    config.log_every = 100
-    config.sample_every = 3000  # unused: a classifier draws no samples
-    config.checkpoint_every = 1000
-    config.keep_checkpoints = 3
+    config = config_lib.experiment_config("classifier", num_steps=3000, batch_size=64, log_every=100,
+                                          sample_every=3000,  # unused: a classifier draws no samples
+                                          checkpoint_every=1000, dataset=dataset)
     config.eval = ml_collections.ConfigDict(dict(
         every=500, split="test",
         best_metric=""))  # e.g. "test_accuracy" keeps checkpoints_best/ (selecting on test is optimistic)
     config.augment_shift = 2  # random translation of up to this many pixels (0 = off)
-    config.data = ml_collections.ConfigDict(dict(
-        name=dataset, split="train", data_dir=ml_collections.FieldReference(None, field_type=str),
-        image_size=ml_collections.FieldReference(None, field_type=int), pad=0, num_workers=0))
     config.model = ml_collections.ConfigDict(dict(name="lenet", widths=(32, 64), hidden=128, dropout=0.5))
     config.optimizer = optimizers.adam_config(1e-3, 0.9, 0.999)
     if arg == "tiny":
@@ -140,9 +131,4 @@ def create_task(config, info: dict, mesh) -> loop.Task:
 
 def train_and_evaluate(config, workdir: str, allow_config_change: bool = False, mesh=None):
     """Trains the classifier of `config` in `workdir` (resuming if it holds checkpoints); returns the state."""
-    mesh = sharding.make_mesh() if mesh is None else mesh
-    sharding.check_batch_size(config.batch_size, mesh)
-    info = data_lib.output_info(config.data)
-    loader = data_lib.make_loader(config.data, global_batch_size=config.batch_size, seed=config.seed)
-    task = create_task(config, info, mesh)
-    return loop.train(config, workdir, task, loader, mesh, info, allow_config_change)
+    return loop.train_from_config(config, workdir, create_task, allow_config_change, mesh)

@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
-from jaxgen import data as data_lib
+from jaxgen import config as config_lib
 from jaxgen import models
 from jaxgen import nn as jaxgen_nn
 from jaxgen.engine import loop, optimizers, sharding
@@ -42,19 +42,9 @@ from jaxgen.losses import penalties, zoo
 
 def default_config(model: str, loss: str = "ns") -> ml_collections.ConfigDict:
     """The keys of a GAN experiment, with the defaults of the DCGAN paper (Adam 2e-4, beta1 0.5)."""
-    config = ml_collections.ConfigDict()
-    config.trainer = "gan"
-    config.seed = 0
-    config.num_steps = 5000
-    config.batch_size = 64
-    config.log_every = 50
-    config.sample_every = 500
-    config.checkpoint_every = 1000
-    config.keep_checkpoints = 3
+    config = config_lib.experiment_config("gan", num_steps=5000, batch_size=64, log_every=50, sample_every=500,
+                                          checkpoint_every=1000)
     config.num_samples = 64  # images in each sample grid (fixed noise)
-    config.data = ml_collections.ConfigDict(dict(
-        name="mnist5k", split="train", data_dir=ml_collections.FieldReference(None, field_type=str),
-        image_size=ml_collections.FieldReference(None, field_type=int), pad=0, num_workers=0))
     config.model = models.get(model).default_config()
     config.model.name = model
     config.loss = zoo.loss_config(loss)
@@ -327,10 +317,4 @@ def train_and_evaluate(config, workdir: str, allow_config_change: bool = False, 
 
     `mesh` defaults to a ("data",) mesh over every device of every process.
     """
-    mesh = sharding.make_mesh() if mesh is None else mesh
-    sharding.check_batch_size(config.batch_size, mesh)
-    info = data_lib.output_info(config.data)
-    loader = data_lib.make_loader(config.data, global_batch_size=config.batch_size,
-                                  seed=config.seed)
-    task = create_task(config, info, mesh)
-    return loop.train(config, workdir, task, loader, mesh, info, allow_config_change)
+    return loop.train_from_config(config, workdir, create_task, allow_config_change, mesh)
