@@ -6,7 +6,8 @@
 Floor: the whole train split plays the generator and is scored against the test split with the same
 protocol as a model (FID, KID, PR, density/coverage, and the Inception Score of the real test and train
 images), plus the Parzen log-likelihood of the test split under the train images other than the first
-1,000 (on which the bandwidth is chosen). A model is judged by its
+1,000 (on which the bandwidth is chosen), and, as a control of KID's noise, the KID between a random
+quarter of the train split and the rest (8 draws). A model is judged by its
 distance to these numbers, not to zero. Curve: FID and KID of N train images (N from 150 to the whole
 split, `--draws` random subsets each, mean ± std) against the whole test split: FID's bias in N (Bińkowski
 et al. 2018; Chong & Forsyth 2020) and KID's lack of it. Writes docs/eval_floors.json and
@@ -47,6 +48,14 @@ def floor(name: str, feature_spec: str) -> dict:
     test_logits = reference.real_features(cfg, "test", net)["logits"]
     mean, std = inception_score.inception_score(test_logits, shuffle_seed=0)
     results[f"is_real_test_{net.name}"], results[f"is_real_test_{net.name}_std"] = mean, std
+    # KID's noise when both sets come from one split: 8 random splits of train (a quarter vs the rest)
+    train_pool = reference.real_features(cfg, "train", net)["pool"]
+    rng, quarter, kids = np.random.default_rng(1), len(train_pool) // 4, []
+    for i in range(8):
+        perm = rng.permutation(len(train_pool))
+        kids.append(kid.kid(train_pool[perm[:quarter]], train_pool[perm[quarter:]], seed=i,
+                            subset_size=min(1000, quarter))[0])
+    results["kid_train_quarter_vs_rest_mean"], results["kid_train_quarter_vs_rest_std"] = np.mean(kids), np.std(kids)
     return results
 
 

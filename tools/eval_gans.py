@@ -21,7 +21,7 @@ import jax
 
 from jaxgen import trainers
 from jaxgen.engine import writers
-from jaxgen.metrics import evaluate
+from jaxgen.metrics import evaluate, names
 
 
 def run(workdir: str, args) -> dict:
@@ -55,7 +55,32 @@ def main():
         print(json.dumps(rows[-1]), flush=True)
     with open(args.out, "w") as f:
         json.dump({"command": "python tools/eval_gans.py " + " ".join(sys.argv[1:]), "rows": rows}, f, indent=1)
+    print(markdown(rows, args.num, args.parzen_num))
     print("wrote", args.out)
+
+
+def markdown(rows: list[dict], num: int, parzen_num: int) -> str:
+    """The table of docs/evaluation.md: one row per workdir, metrics named by their protocol."""
+    n, p = names.count(num), names.count(parzen_num)
+    feats = next((k.split("_")[-1] for k in rows[0] if k.startswith(f"fid{n}_test_")), "lenet")
+    cols = [(f"fid{n}_test_{feats}", "FID", "{:.1f}"), (f"kid{n}_test_{feats}", "KID", "{:.1f}"),
+            (f"is{n}_{feats}", "IS", "{:.2f}"), (f"precision{n}_test_{feats}", "precision", "{:.3f}"),
+            (f"recall{n}_test_{feats}", "recall", "{:.3f}"), (f"density{n}_test_{feats}", "density", "{:.3f}"),
+            (f"coverage{n}_test_{feats}", "coverage", "{:.3f}"),
+            (f"parzen{p}_test_pixels", "Parzen (nats)", "{:.1f}"), (f"nn{p}_train_pixels", "NN ratio", "{:.2f}")]
+    lines = ["| run | step | " + " | ".join(f"{label} `{key}`" for key, label, _ in cols) + " |",
+             "|---" * (len(cols) + 2) + "|"]
+    for r in rows:
+        cells = []
+        for key, _, fmt in cols:
+            text = fmt.format(r[key]) if key in r else "–"
+            if key + "_std" in r:
+                text += " ± " + fmt.format(r[key + "_std"])
+            if key + "_se" in r:
+                text += " ± " + fmt.format(r[key + "_se"])
+            cells.append(text)
+        lines.append(f"| {r['workdir']} ({r['model']}, {r['loss']}) | {r['step']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
