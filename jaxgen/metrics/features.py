@@ -12,7 +12,7 @@ in batches with one jitted forward. Two networks:
   resize), from the weight file the user supplies (see `jaxgen.nn.inception.load_fid_inception`).
 
 `auto` picks `inception` when its weights are present, else `lenet` for the bundled digit datasets.
-`<cache>` is `$JAXGEN_CACHE_DIR`, default `~/.cache/jaxgen`. Every network has a `fingerprint` (a hash of its
+`<cache>` is `jaxgen.cache.cache_dir()` (`$JAXGEN_CACHE_DIR`, default `~/.cache/jaxgen`). Every network has a `fingerprint` (a hash of its
 weights) that keys the reference-statistics cache, so retraining a LeNet never reuses stale statistics.
 """
 
@@ -28,16 +28,10 @@ import jax
 import numpy as np
 import tqdm
 
+from jaxgen.cache import cache_dir
 from jaxgen.errors import MetricError
 
 LENET_DATASETS = ("mnist5k", "digits")  # bundled datasets with a LeNet config (configs/lenet_<dataset>.py)
-
-
-def cache_dir(*parts: str) -> str:
-    """`$JAXGEN_CACHE_DIR` (default `~/.cache/jaxgen`) joined with `parts`."""
-    root = os.environ.get("JAXGEN_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache"), "jaxgen")
-    return os.path.abspath(os.path.expanduser(os.path.join(root, *parts)))
 
 
 def fingerprint(tree) -> str:

@@ -15,6 +15,7 @@ import re
 
 import numpy as np
 
+from jaxgen.cache import cache_dir
 from jaxgen.metrics import features as features_lib
 
 
@@ -39,7 +40,7 @@ def real_features(data_cfg, split: str, net: features_lib.FeatureNet, limit: int
     if limit is None:  # the count is part of the key: read the split once to know it
         images = real_images(data_cfg, split)
         limit = len(images)
-    path = features_lib.cache_dir("reference_stats", cache_key(data_cfg, split, net, limit) + ".npz")
+    path = cache_dir("reference_stats", cache_key(data_cfg, split, net, limit) + ".npz")
     if os.path.exists(path):
         with np.load(path) as f:
             return {k: f[k] for k in f.files}

@@ -56,6 +56,7 @@ import numpy as np
 from flax import linen as nn
 from flax import traverse_util
 
+from jaxgen.cache import cache_dir
 from jaxgen.errors import MetricError
 
 __all__ = [
@@ -522,9 +523,10 @@ def variables_from_state_dict(state_dict: Mapping[str, np.ndarray]) -> dict[str,
 
 def fid_inception_weights_path(path: str | os.PathLike | None = None) -> Path:
     """The weight file: ``path``, else ``$JAXGEN_INCEPTION_WEIGHTS``, else
-    ``~/.cache/jaxgen/weights/pt_inception-2015-12-05-6726825d.pth`` (not checked for existence)."""
+    ``<cache>/weights/pt_inception-2015-12-05-6726825d.pth`` with ``<cache>`` = ``$JAXGEN_CACHE_DIR`` or
+    ``~/.cache/jaxgen`` (:func:`jaxgen.cache.cache_dir`); not checked for existence."""
     if path is None:
-        path = os.environ.get(INCEPTION_WEIGHTS_ENV) or Path.home() / ".cache/jaxgen/weights" / FID_WEIGHTS_FILE
+        path = os.environ.get(INCEPTION_WEIGHTS_ENV) or cache_dir("weights", FID_WEIGHTS_FILE)
     return Path(path).expanduser()
 
 
@@ -538,7 +540,7 @@ def load_fid_inception(path: str | os.PathLike | None = None) -> tuple[Inception
     if not file.is_file():
         raise MetricError(
             f"InceptionV3 weights not found at {file}. FID needs pytorch-fid's {FID_WEIGHTS_FILE} "
-            f"(download {FID_WEIGHTS_URL}); put it at ~/.cache/jaxgen/weights/{FID_WEIGHTS_FILE}, or point "
+            f"(download {FID_WEIGHTS_URL}); put it at {cache_dir('weights', FID_WEIGHTS_FILE)}, or point "
             f"{INCEPTION_WEIGHTS_ENV} (or the path argument) at it"
         )
     return InceptionV3(), variables_from_state_dict(load_torch_state_dict(file))

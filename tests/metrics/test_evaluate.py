@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from jaxgen import cli
+from jaxgen.cache import cache_dir
 from jaxgen.errors import MetricError
 from jaxgen.metrics import evaluate, features, frechet, kid, names, parzen, reference
 
@@ -47,7 +48,7 @@ def test_reference_features_are_cached_under_a_key_that_names_the_protocol(lenet
     first = reference.real_features(_data(), "test", lenet, 300)
     key = reference.cache_key(_data(), "test", lenet, 300)
     assert key == f"mnist5k_test_lenet-{lenet.fingerprint}_sizeorig-pad0_300"
-    assert os.path.exists(features.cache_dir("reference_stats", key + ".npz"))
+    assert os.path.exists(cache_dir("reference_stats", key + ".npz"))
     monkeypatch.setattr(lenet, "apply", None)  # a second call must not run the network
     again = reference.real_features(_data(), "test", lenet, 300)
     np.testing.assert_array_equal(first["pool"], again["pool"])

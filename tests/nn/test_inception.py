@@ -190,17 +190,22 @@ def test_missing_unexpected_and_misshapen_keys_are_named(state_dict):
 def test_missing_file_says_what_to_download_and_where(tmp_path, monkeypatch):
     absent = tmp_path / "nowhere.pth"
     monkeypatch.setenv(INCEPTION_WEIGHTS_ENV, str(absent))
+    monkeypatch.setenv("JAXGEN_CACHE_DIR", str(tmp_path / "cache"))
+    default = tmp_path / "cache" / "weights" / FID_WEIGHTS_FILE
     with pytest.raises(MetricError) as e:
         load_fid_inception()
     msg = str(e.value)
-    for part in (str(absent), FID_WEIGHTS_FILE, FID_WEIGHTS_URL, INCEPTION_WEIGHTS_ENV, "~/.cache/jaxgen/weights/"):
+    for part in (str(absent), FID_WEIGHTS_FILE, FID_WEIGHTS_URL, INCEPTION_WEIGHTS_ENV, str(default)):
         assert part in msg
 
     monkeypatch.delenv(INCEPTION_WEIGHTS_ENV)
-    monkeypatch.setenv("HOME", str(tmp_path))
-    default = tmp_path / ".cache" / "jaxgen" / "weights" / FID_WEIGHTS_FILE
     assert fid_inception_weights_path() == default
-    with pytest.raises(MetricError, match=str(default)):
+    monkeypatch.delenv("JAXGEN_CACHE_DIR")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    home_default = tmp_path / ".cache" / "jaxgen" / "weights" / FID_WEIGHTS_FILE
+    assert fid_inception_weights_path() == home_default
+    with pytest.raises(MetricError, match=str(home_default)):
         load_fid_inception()
 
 
