@@ -185,6 +185,12 @@ def _check_finite(step: int, metrics: dict, checkpointer) -> None:
 def train(config, workdir: str, task: Task, loader, mesh, info: dict,
           allow_config_change: bool = False) -> State:
     """Trains `task` for `config.num_steps` steps in `workdir`, resuming from its newest checkpoint."""
+    eval_config = config.get("eval") or {}
+    eval_every = eval_config.get("every", 0) if task.evaluate is not None else 0
+    best_metric = eval_config.get("best_metric", "")
+    if best_metric and not eval_every:
+        raise ConfigError(f"config key 'eval.best_metric' is {best_metric!r} but nothing is evaluated: set "
+                          f"eval.every to a positive number of steps (or eval.best_metric='')")
     prepare_workdir(workdir, config, run_info(info), allow_config_change)
     checkpointer = checkpoint_lib.Checkpointer(os.path.join(workdir, "checkpoints"), config.get("keep_checkpoints", 3))
     root = jax.random.key(config.seed)
@@ -214,9 +220,7 @@ def train(config, workdir: str, task: Task, loader, mesh, info: dict,
             path = writers.save_grid(os.path.join(workdir, "samples", f"step_{at_step:07d}.png"), images, ncol)
             writer.write_image(at_step, "samples", path)
 
-    eval_config = config.get("eval") or {}
-    best = BestCheckpoint(workdir, eval_config.get("best_metric", ""))
-    eval_every = eval_config.get("every", 0) if task.evaluate is not None else 0
+    best = BestCheckpoint(workdir, best_metric)
 
     def run_eval(at_step):
         results = task.evaluate(state, jax.random.fold_in(root, EVAL_STREAM))
@@ -282,7 +286,10 @@ class BestCheckpoint:
 
         self.metric, self.path = metric, os.path.join(workdir, "best.json")
         self.higher = names.higher_is_better(metric) if metric else True
-        self.record = json.load(open(self.path)) if metric and os.path.exists(self.path) else None
+        self.record = None
+        if metric and os.path.exists(self.path):
+            with open(self.path) as f:
+                self.record = json.load(f)
         if self.record is not None and self.record.get("metric") != metric:
             self.record = None  # the run now selects by another metric: start over
         self._checkpointer = checkpoint_lib.Checkpointer(os.path.join(workdir, "checkpoints_best"), 1) if metric else None

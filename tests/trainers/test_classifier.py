@@ -87,3 +87,10 @@ def test_unknown_best_metric_names_the_choices(tmp_path, one_device_mesh):
     with pytest.raises(ConfigError, match=r"eval.best_metric.*'fid5k_test_lenet'.*test_accuracy"):
         classifier.train_and_evaluate(_config("eval.best_metric=fid5k_test_lenet"), str(tmp_path),
                                       mesh=one_device_mesh)
+
+
+def test_best_metric_without_evaluation_is_refused(tmp_path, one_device_mesh):
+    with pytest.raises(ConfigError, match=r"eval.best_metric.*nothing is evaluated.*eval.every"):
+        classifier.train_and_evaluate(_config("eval.best_metric=test_accuracy", "eval.every=0"), str(tmp_path),
+                                      mesh=one_device_mesh)
+    assert not os.listdir(tmp_path)  # refused before the workdir is touched
