@@ -99,14 +99,17 @@ def _lenet(workdir: str) -> FeatureNet:
 
 
 def lenet_workdir(dataset: str) -> str:
-    """The LeNet feature network of bundled `dataset`, trained into the cache on first use."""
-    workdir = cache_dir("features", f"lenet_{dataset}")
-    if not os.path.isdir(os.path.join(workdir, "checkpoints")) or not os.listdir(os.path.join(workdir, "checkpoints")):
-        from jaxgen.trainers import classifier
+    """The LeNet feature network of bundled `dataset`, trained into the cache on first use (a run cut short
+    is resumed to its full `num_steps` before its features are used)."""
+    from jaxgen.trainers import classifier
 
+    workdir, config = cache_dir("features", f"lenet_{dataset}"), classifier.default_config(dataset)
+    folder = os.path.join(workdir, "checkpoints")
+    steps = [int(d) for d in os.listdir(folder) if d.isdigit()] if os.path.isdir(folder) else []
+    if max(steps, default=0) < config.num_steps:
         print(f"training the LeNet feature network of {dataset} once, into {workdir} "
               f"(the config of configs/lenet_{dataset}.py; a few minutes on a CPU)", file=sys.stderr)
-        classifier.train_and_evaluate(classifier.default_config(dataset), workdir)
+        classifier.train_and_evaluate(config, workdir)
     return workdir
 
 

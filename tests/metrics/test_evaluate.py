@@ -111,6 +111,20 @@ def test_inception_features_through_the_pipeline_match_torch(tmp_path, monkeypat
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4 * np.abs(theirs).max())
 
 
+def test_lenet_is_trained_once_on_first_use(tmp_path, monkeypatch, data_dir):
+    from jaxgen.trainers import classifier
+
+    monkeypatch.setenv("JAXGEN_CACHE_DIR", str(tmp_path))
+    tiny = classifier.default_config("digits", "tiny")
+    monkeypatch.setattr(classifier, "default_config", lambda dataset, arg=None: tiny)
+    trained = []
+    train = classifier.train_and_evaluate
+    monkeypatch.setattr(classifier, "train_and_evaluate", lambda *a, **k: trained.append(1) or train(*a, **k))
+    net = features.get("lenet", "digits")
+    assert trained == [1] and net.input_shape == (8, 8, 1)
+    assert features.lenet_workdir("digits") == str(tmp_path / "features" / "lenet_digits") and trained == [1]
+
+
 def test_auto_features_without_inception_weights(monkeypatch):
     with pytest.raises(MetricError, match="InceptionV3 weights are absent"):
         features.get("auto", "cifar10")
