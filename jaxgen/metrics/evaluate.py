@@ -132,11 +132,20 @@ def _pixels01(images: np.ndarray) -> np.ndarray:
     return ((images.reshape(len(images), -1) + 1.0) / 2.0).astype(np.float32)
 
 
+def feature_net(protocol: Protocol, dataset: str) -> features_lib.FeatureNet | None:
+    """The feature network `protocol` needs for `dataset` (None if none of its metrics uses features); resolve
+    it once before drawing samples, so that a missing weight file is reported at once, and reuse it."""
+    if not any(m in FEATURE_METRICS for m in protocol.metrics):
+        return None
+    return features_lib.get(protocol.features, dataset)
+
+
 def evaluate(samples: np.ndarray, data_cfg, protocol: Protocol, out_dir: str | None = None,
-             tag: str = "") -> dict[str, float]:
+             tag: str = "", net: features_lib.FeatureNet | None = None) -> dict[str, float]:
     """The metrics of `protocol` for `samples` against `data_cfg`'s reference split, as {name: float}.
 
-    `out_dir` (with `tag`, e.g. "step_0003000") receives the nearest-neighbour PNGs of the `nn` metric.
+    `out_dir` (with `tag`, e.g. "step_0003000") receives the nearest-neighbour PNGs of the `nn` metric;
+    `net` is `feature_net(protocol, data_cfg.name)` if the caller has it already.
     """
     from jaxgen import data as data_lib
     from jaxgen.engine import writers
@@ -145,9 +154,9 @@ def evaluate(samples: np.ndarray, data_cfg, protocol: Protocol, out_dir: str | N
     samples = _check_samples(samples, image_shape)
     n, split, p = len(samples), protocol.split, protocol
     results: dict[str, float] = {}
-    net = fake = real = None
-    if any(m in FEATURE_METRICS for m in p.metrics):
-        net = features_lib.get(p.features, data_cfg.name)
+    fake = real = None
+    net = net or feature_net(p, data_cfg.name)
+    if net is not None:
         fake = net.extract(samples, "samples")
         real = reference.real_features(data_cfg, split, net)
 

@@ -305,9 +305,13 @@ def _evaluator(config, task):
     ev = config.eval
     protocol = evaluate.Protocol.parse(ev.metrics, num_samples=ev.num_samples, split=ev.split, features=ev.features)
 
+    nets = []  # the feature network, resolved (restored and compiled) at the first evaluation only
+
     def run(state, rng):
+        if not nets:
+            nets.append(evaluate.feature_net(protocol, config.data.name))
         samples = evaluate.generate_samples(task, state, protocol.num_samples, rng)
-        return evaluate.evaluate(samples, config.data, protocol)
+        return evaluate.evaluate(samples, config.data, protocol, net=nets[0])
 
     return run
 
