@@ -18,6 +18,9 @@ function ``(state, batch, rng) -> (state, metrics)`` jitted once, donating the s
   draws labels uniformly; with an AC-GAN discriminator both phases add ``loss.aux_weight`` times the
   cross-entropy of D's class head (Odena et al. 2017).
 
+- Evaluation: ``eval.every`` > 0 computes ``eval.metrics`` (FID, KID, … of ``eval.num_samples`` samples,
+  :mod:`jaxgen.metrics.evaluate`) every that many steps, and ``eval.best_metric`` keeps the best checkpoint.
+
 State pytree: ``{"step": int32[], "params": {"g", "d"}, "model_state": {"g", "d"}, "opt": {"g", "d"}}``
 plus ``"ema"`` (G's params) and ``"loss_state"`` (``{"k"}``, BEGAN) when used.
 """
@@ -293,7 +296,7 @@ def create_task(config, info: dict, mesh) -> loop.Task:
 
     task = loop.Task(init=jax.jit(init, out_shardings=replicated), step=step, generate=generate,
                      num_classes=num_classes)
-    if config.get("eval") is not None and config.eval.every > 0:  # workdirs from before jaxgen 0.1 have no eval
+    if config.get("eval") is not None and config.eval.every > 0:  # workdirs saved before config.eval existed have none
         task.evaluate = _evaluator(config, task)
     return task
 
