@@ -7,6 +7,8 @@ Per workdir (newest checkpoint, sample seed 0): FID, KID, IS, precision/recall a
 real-vs-real floor of tools/eval_floors.py with the same N), then the Parzen log-likelihood of the test split
 under `--parzen-num` samples (default 10,000, Goodfellow et al.'s protocol) and the nearest-neighbour grids
 (into `<workdir>/eval/`). Each result is also appended to the workdir's metrics.jsonl, as `jaxgen eval` does.
+Also draws precision vs recall and density vs coverage of every run beside the real-vs-real floor of
+docs/eval_floors.json (if present) into docs/images/eval_gans_pr.png.
 """
 
 from __future__ import annotations
@@ -56,7 +58,40 @@ def main():
     with open(args.out, "w") as f:
         json.dump({"command": "python tools/eval_gans.py " + " ".join(sys.argv[1:]), "rows": rows}, f, indent=1)
     print(markdown(rows, args.num, args.parzen_num))
-    print("wrote", args.out)
+    figure = os.path.join(os.path.dirname(os.path.abspath(args.out)), "images", "eval_gans_pr.png")
+    plot(rows, args.num, os.path.join(os.path.dirname(os.path.abspath(args.out)), "eval_floors.json"), figure)
+    print("wrote", args.out, figure)
+
+
+def plot(rows: list[dict], num: int, floors_path: str, path: str) -> None:
+    """Precision/recall and density/coverage of each run (and of real data, if the floors exist)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = names.count(num)
+    points = [(os.path.relpath(r["workdir"], "runs") if r["workdir"].startswith("runs") else r["workdir"], r)
+              for r in rows]
+    if os.path.exists(floors_path):
+        with open(floors_path) as f:
+            floor = json.load(f)["floors"].get(rows[0].get("dataset", "mnist5k"), {})
+        if f"precision{n}_test_lenet" in floor:
+            points.append(("real (train split)", floor))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.5))
+    for ax, (x, y) in zip(axes, (("recall", "precision"), ("coverage", "density"))):
+        for label, r in points:
+            ax.scatter(r[f"{x}{n}_test_lenet"], r[f"{y}{n}_test_lenet"], marker="*" if "real" in label else "o",
+                       s=120 if "real" in label else 40)
+            ax.annotate(label, (r[f"{x}{n}_test_lenet"], r[f"{y}{n}_test_lenet"]), fontsize=8,
+                        xytext=(4, 3), textcoords="offset points")
+        ax.set(xlabel=f"{x} ({n} samples, LeNet features)", ylabel=y, xlim=(-0.03, 1.08))
+        ax.grid(alpha=0.3)
+    axes[0].set_title("precision vs recall (k = 3)")
+    axes[1].set_title("density vs coverage (k = 5)")
+    fig.tight_layout()
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    fig.savefig(path, dpi=100)
 
 
 def markdown(rows: list[dict], num: int, parzen_num: int) -> str:
