@@ -2,11 +2,14 @@
 
     python tools/bench_eval.py                       # writes docs/bench_eval.json, prints a Markdown table
     python tools/bench_eval.py --num 10000 --features lenet --dataset mnist5k
+    python tools/bench_eval.py --inception weights.pth      # also InceptionV3 features of --inception-num samples
 
 The samples are the 4,000 training digits tiled to `--num` with a little Gaussian noise (a stand-in for a
 generator: the cost does not depend on what the images show). Each stage runs twice: the first call
 includes compilation, the second is the steady state. The reference is the test split (1,000 digits; its
-features come from the cache after the first run). Parzen: `--num` centres, the test split, and the
+features come from the cache after the first run). `--inception FILE` adds InceptionV3 (FID variant) features
+of `--inception-num` samples (28x28 grey -> 299x299 RGB); any weight file of the right shapes times the same,
+e.g. random weights written by `tests/nn/torch_inception.py`. Parzen: `--num` centres, the test split, and the
 10-value bandwidth grid on 1,000 validation images, in 784-d pixel space, as the protocol does.
 """
 
@@ -41,6 +44,8 @@ def main():
     parser.add_argument("--num", type=int, default=10000)
     parser.add_argument("--dataset", default="mnist5k")
     parser.add_argument("--features", default="lenet")
+    parser.add_argument("--inception", help="an InceptionV3 weight file: also time Inception features")
+    parser.add_argument("--inception-num", type=int, default=64)
     parser.add_argument("--out", default="docs/bench_eval.json")
     args = parser.parse_args()
     cfg = ml_collections.ConfigDict(dict(name=args.dataset, split="train", data_dir=None, image_size=None, pad=0))
@@ -52,9 +57,10 @@ def main():
     real = reference.real_features(cfg, "test", net)
     rows = []
 
-    def stage(name, fn):
+    def stage(name, fn, in_total=True):
+        """Times `fn` twice; `in_total`: one of the stages of the domain-network evaluation summed at the end."""
         out, (first, second) = timed(fn)
-        rows.append({"stage": name, "first_s": round(first, 3), "steady_s": round(second, 3)})
+        rows.append({"stage": name, "first_s": round(first, 3), "steady_s": round(second, 3), "in_total": in_total})
         print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
         return out
 
@@ -71,10 +77,15 @@ def main():
           lambda: nearest.nearest_neighbours(samples.reshape(args.num, -1), train.reshape(len(train), -1)))
     wide = [rng.standard_normal((args.num, 2048)).astype(np.float32) for _ in range(2)]
     stage(f"FID of {args.num} x 2048-d features (Inception's size: statistics + square root)",
-          lambda: frechet.fid_from_features(*wide))
+          lambda: frechet.fid_from_features(*wide), in_total=False)
+    if args.inception:
+        inception = features.get(f"inception:{args.inception}", args.dataset)
+        stage(f"inception features of {args.inception_num} samples (batches of {inception.batch_size})",
+              lambda: inception.extract(samples[:args.inception_num]), in_total=False)
     protocol = evaluate.Protocol(metrics=("fid", "kid", "is", "pr"), features=args.features)
-    stage("jaxgen eval pipeline: features + FID, KID, IS, PR", lambda: evaluate.evaluate(samples, cfg, protocol))
-    total = sum(r["steady_s"] for r in rows[:-2])
+    stage("jaxgen eval pipeline: features + FID, KID, IS, PR", lambda: evaluate.evaluate(samples, cfg, protocol),
+          in_total=False)
+    total = sum(r["steady_s"] for r in rows if r["in_total"])
     result = {"command": "python tools/bench_eval.py " + " ".join(sys.argv[1:]),
               "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(), "jax": jax.__version__,
                           "device": jax.devices()[0].device_kind},
