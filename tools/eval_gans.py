@@ -26,15 +26,18 @@ from jaxgen.engine import writers
 from jaxgen.metrics import evaluate, names
 
 
-def run(workdir: str, args) -> dict:
+def run(workdir: str, args, nets: dict) -> dict:
+    """The two evaluations of one workdir; `nets` keeps each dataset's feature network across workdirs."""
     config, task, state, step = trainers.restore(workdir)
     start = time.perf_counter()
     results = {}
     for metrics, num in (("fid,kid,is,pr", args.num), ("parzen,nn", args.parzen_num)):
         protocol = evaluate.Protocol.parse(metrics, num_samples=num, features=args.features)
+        if config.data.name not in nets:
+            nets[config.data.name] = evaluate.feature_net(protocol, config.data.name)
         samples = evaluate.generate_samples(task, state, num, jax.random.key(0))
         results.update(evaluate.evaluate(samples, config.data, protocol, os.path.join(workdir, "eval"),
-                                         tag=f"step_{step:07d}"))
+                                         tag=f"step_{step:07d}", net=nets[config.data.name]))
     writer = writers.MetricWriter(workdir)
     writer.write(step, results)
     writer.close()
@@ -51,9 +54,9 @@ def main():
     parser.add_argument("--features", default="auto")
     parser.add_argument("--out", default="docs/eval_gans.json")
     args = parser.parse_args()
-    rows = []
+    rows, nets = [], {}
     for workdir in args.workdirs:
-        rows.append(run(workdir, args))
+        rows.append(run(workdir, args, nets))
         print(json.dumps(rows[-1]), flush=True)
     with open(args.out, "w") as f:
         json.dump({"command": "python tools/eval_gans.py " + " ".join(sys.argv[1:]), "rows": rows}, f, indent=1)

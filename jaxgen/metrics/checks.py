@@ -23,7 +23,7 @@ def _as_array(name: str, x):
     return x
 
 
-def _non_finite_rows(x) -> int:
+def non_finite_rows(x) -> int:
     """Number of rows of ``x [N, ...]`` with at least one NaN or Inf (0 for integer arrays)."""
     if not jnp.issubdtype(x.dtype, jnp.floating):
         return 0
@@ -49,7 +49,7 @@ def check_features(name: str, x, *, min_samples: int = 2, dim: int | None = None
         raise MetricError(f"{name} have 0 dimensions (shape {tuple(x.shape)}): check the feature extraction")
     if dim is not None and d != dim:
         raise MetricError(f"{name} are {d}-d, expected {dim}-d: extract them with the same feature network")
-    bad = _non_finite_rows(x)
+    bad = non_finite_rows(x)
     if bad:
         raise MetricError(
             f"{name}: {bad} of {n} feature rows contain NaN or Inf: the generator produced non-finite "

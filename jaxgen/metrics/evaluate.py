@@ -38,6 +38,7 @@ import numpy as np
 from jaxgen.errors import MetricError
 from jaxgen.metrics import features as features_lib
 from jaxgen.metrics import frechet, inception_score, kid, names, nearest, parzen, precision_recall, reference
+from jaxgen.metrics.checks import non_finite_rows
 
 METRICS = ("fid", "kid", "is", "pr", "parzen", "nn")
 FEATURE_METRICS = ("fid", "kid", "is", "pr", "nn")
@@ -121,9 +122,9 @@ def _check_samples(samples: np.ndarray, image_shape) -> np.ndarray:
     if samples.ndim != 4 or tuple(samples.shape[1:]) != tuple(image_shape):
         raise MetricError(f"samples have shape {samples.shape}, but the reference images are {tuple(image_shape)}: "
                           f"give samples [N, {', '.join(map(str, image_shape))}] in [-1, 1]")
-    bad = ~np.isfinite(samples).reshape(len(samples), -1).all(axis=1)
-    if bad.any():
-        raise MetricError(f"{int(bad.sum())} of {len(samples)} samples contain NaN or Inf pixels: the generator "
+    bad = non_finite_rows(samples)
+    if bad:
+        raise MetricError(f"{bad} of {len(samples)} samples contain NaN or Inf pixels: the generator "
                           f"diverged; evaluate an earlier checkpoint (--step)")
     return samples
 

@@ -30,6 +30,7 @@ import tqdm
 
 from jaxgen.cache import cache_dir
 from jaxgen.errors import MetricError
+from jaxgen.metrics.checks import non_finite_rows
 
 LENET_DATASETS = ("mnist5k", "digits")  # bundled datasets with a LeNet config (configs/lenet_<dataset>.py)
 
@@ -68,9 +69,9 @@ class FeatureNet:
         """`{"pool": float32 [N, D], "logits": float32 [N, K]}` of images [N, H, W, C] in [-1, 1]."""
         images = np.asarray(images, np.float32)
         self.check_images(images, what)
-        bad = ~np.isfinite(images).reshape(len(images), -1).all(axis=1)
-        if bad.any():
-            raise MetricError(f"{int(bad.sum())} of {len(images)} {what} contain NaN or Inf pixels")
+        bad = non_finite_rows(images)
+        if bad:
+            raise MetricError(f"{bad} of {len(images)} {what} contain NaN or Inf pixels")
         outs, size = [], min(self.batch_size, len(images))
         starts = range(0, len(images), size)
         for i in tqdm.tqdm(starts, desc=f"{self.name} features of {len(images)} {what}", unit="batch",
