@@ -4,8 +4,9 @@
 examples (all if None) of `split`, preprocessed by the data pipeline exactly as training saw them
 (`data.image_size`, `data.pad`, scaled to [-1, 1]). The first call extracts and writes
 `<cache>/reference_stats/<dataset>_<split>_<net>-<fingerprint>_<preprocessing>_<count>.npz` (the features;
-KID and precision/recall need them, FID's statistics are computed from them); later calls read it. The key names everything the numbers depend on, so
-a retrained feature network or another resize never reuses stale statistics.
+KID and precision/recall need them, FID's statistics are computed from them); later calls read it. The key
+names everything the numbers depend on, so a retrained feature network or another resize never reuses stale
+statistics.
 """
 
 from __future__ import annotations
@@ -35,17 +36,17 @@ def real_images(data_cfg, split: str, limit: int | None = None) -> np.ndarray:
 
 
 def real_features(data_cfg, split: str, net: features_lib.FeatureNet, limit: int | None = None) -> dict:
-    """`{"pool", "logits"}` of the real images of `split` under `net`, cached on disk."""
-    images = None
-    if limit is None:  # the count is part of the key: read the split once to know it
-        images = real_images(data_cfg, split)
-        limit = len(images)
-    path = cache_dir("reference_stats", cache_key(data_cfg, split, net, limit) + ".npz")
+    """`{"pool", "logits"}` of the real images of `split` under `net`, cached on disk (a cached call reads no
+    image: the count in the key comes from the split's length)."""
+    from jaxgen import data as data_lib
+
+    size = len(data_lib.open_source(data_cfg.name, split, data_cfg.get("data_dir")))
+    count = size if limit is None else min(limit, size)
+    path = cache_dir("reference_stats", cache_key(data_cfg, split, net, count) + ".npz")
     if os.path.exists(path):
         with np.load(path) as f:
             return {k: f[k] for k in f.files}
-    images = real_images(data_cfg, split, limit) if images is None else images
-    out = net.extract(images, f"{data_cfg.name}/{split} images")
+    out = net.extract(real_images(data_cfg, split, count), f"{data_cfg.name}/{split} images")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = path + f".tmp{os.getpid()}.npz"
     np.savez(tmp, **out)
