@@ -115,6 +115,13 @@ def _init_distributed(args) -> None:
         jax.distributed.initialize(args.coordinator, args.num_processes, args.process_id)
     elif args.distributed:
         jax.distributed.initialize()
+    # Orbax's barriers then go through the coordination service (timeout 300 s) instead of collectives
+    # (gloo's first one on CPU gives up after 30 s). jaxgen reads no other absl flags.
+    import orbax.checkpoint  # noqa: F401  (defines the flag)
+    from absl import flags
+
+    flags.FLAGS.experimental_orbax_use_distributed_barrier = True
+    flags.FLAGS.mark_as_parsed()
 
 
 def cmd_train(args, overrides) -> None:

@@ -199,8 +199,8 @@ def test_two_processes_with_jax_distributed(tmp_path):
     procs = [_jaxgen("train", "--config", TINY, "--workdir", str(workdir), "--coordinator", f"127.0.0.1:{port}",
                      "--num-processes", "2", "--process-id", str(i)) for i in range(2)]
     outputs = [p.communicate(timeout=300) for p in procs]
-    for p, (_, err) in zip(procs, outputs):
-        assert p.returncode == 0, err
+    errors = "\n".join(f"--- process {i}, exit {p.returncode}:\n{err}" for i, (p, (_, err)) in enumerate(zip(procs, outputs)))
+    assert all(p.returncode == 0 for p in procs), errors
     assert sorted(os.listdir(workdir / "checkpoints")) == ["2", "4"]
     assert (workdir / "samples" / "step_0000004.png").exists()
     assert '"processes": 2' in (workdir / "run.json").read_text()

@@ -192,6 +192,7 @@ def train(config, workdir: str, task: Task, loader, mesh, info: dict,
         raise ConfigError(f"config key 'eval.best_metric' is {best_metric!r} but nothing is evaluated: set "
                           f"eval.every to a positive number of steps (or eval.best_metric='')")
     prepare_workdir(workdir, config, run_info(info), allow_config_change)
+    sharding.sync_processes("train_start")  # Before the first collective (the checkpointer's).
     checkpointer = checkpoint_lib.Checkpointer(os.path.join(workdir, "checkpoints"), config.get("keep_checkpoints", 3))
     root = jax.random.key(config.seed)
     state = task.init(jax.random.fold_in(root, INIT_STREAM))
@@ -319,6 +320,9 @@ def train_from_config(config, workdir: str, create_task, allow_config_change: bo
     then `train`. `mesh` defaults to a ("data",) mesh over every device of every process."""
     mesh = sharding.make_mesh() if mesh is None else mesh
     sharding.check_batch_size(config.batch_size, mesh)
+    if jax.process_index() == 0:
+        pipeline.output_info(config.data)  # Prepares a bundled dataset once, before the other processes read it.
+    sharding.sync_processes("data_ready")
     info = pipeline.output_info(config.data)
     loader = pipeline.make_loader(config.data, global_batch_size=config.batch_size, seed=config.seed)
     task = create_task(config, info, mesh)

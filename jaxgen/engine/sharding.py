@@ -41,6 +41,20 @@ def check_batch_size(batch_size: int, mesh: Mesh, key: str = "batch_size") -> No
             f"({jax.process_count()})")
 
 
+def sync_processes(name: str, timeout_s: int = 1800) -> None:
+    """Waits until every process reaches barrier `name` (a no-op with one process).
+
+    It uses the coordination service's barrier, which takes a timeout, not a collective: on CPU the first
+    gloo collective gives up after 30 s, so processes that drift apart before it (one prepares a dataset,
+    one compiles more slowly) meet here first.
+    """
+    if jax.process_count() == 1:
+        return
+    from jax._src import distributed  # The client has no public accessor (orbax reads it the same way).
+
+    distributed.global_state.client.wait_at_barrier(f"jaxgen:{name}", timeout_in_ms=timeout_s * 1000)
+
+
 def replicate(tree, mesh: Mesh):
     """Places every leaf of `tree` on every device of the mesh."""
     return jax.device_put(tree, replicated(mesh))
