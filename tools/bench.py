@@ -4,6 +4,7 @@
     python tools/bench.py --torch --losses wgan_gp r1      # some rows
     python tools/bench.py                                  # every configs/*.py, default variant
     python tools/bench.py --configs dcgan_mnist --torch    # one config beside tools/torch_dcgan.py
+    python tools/bench.py --configs vae_mnist vae_mnist:conv pixelcnn_mnist --sample 64   # + sampling time
 
 A step is one full training iteration (``n_critic`` D updates, a penalty where the row has one, and one G
 update) on a fixed random batch of the config's shape: data loading is not timed. With ``--losses`` each
@@ -11,7 +12,9 @@ row runs its ``configs/<loss>_mnist.py`` with ``n_critic = 1`` (``--n-critic``) 
 D and one G update; the PyTorch step (``tools/torch_dcgan.py``) is built from the same config (objective,
 penalty and weight, D normalisation, optimizers, WGAN clipping, BEGAN's autoencoder D). Times are medians
 over ``--rounds`` rounds of ``--steps`` steps each, after warm-up (compilation); with ``--torch`` the JAX and
-PyTorch rounds alternate so that drift on a shared machine hits both alike. Writes JSON (default
+PyTorch rounds alternate so that drift on a shared machine hits both alike. ``--sample N`` also times
+drawing N samples (``task.generate``, compiled once; an autoregressive model's whole pixel loop) per
+config. A config name may carry its variant (``vae_mnist:conv``). Writes JSON (default
 docs/bench.json) and prints a Markdown table. Run it on an otherwise idle machine.
 """
 
@@ -35,7 +38,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def jax_stepper(config_path: str, overrides=()):
-    """(run n steps, images per step, config) for the config's train step on a fixed random batch."""
+    """(run n steps, images per step, config, draw(n) samples or None) for the config's train step on a
+    fixed random batch."""
     from jaxgen import config as config_lib
     from jaxgen import data as data_lib
     from jaxgen import trainers
@@ -60,7 +64,10 @@ def jax_stepper(config_path: str, overrides=()):
             holder["i"] += 1
         jax.block_until_ready((holder["state"], metrics))
 
-    return run, config.batch_size, config
+    def draw(n):
+        return jax.block_until_ready(task.generate(holder["state"], jax.random.key(2), n))
+
+    return run, config.batch_size, config, (draw if task.generate is not None else None)
 
 
 def has_torch_reference(config) -> bool:
@@ -117,6 +124,7 @@ def main(argv=None):
                         help="PyTorch intra-op threads (default: every core). On a shared machine, compare CPU "
                              "times of `taskset -c 0 python tools/bench.py ... --threads 1` instead of wall times: "
                              "PyTorch's OpenMP threads spin when descheduled")
+    parser.add_argument("--sample", type=int, default=0, help="also time drawing this many samples (0 = no)")
     parser.add_argument("--steps", type=int, default=20, help="steps per round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=5)
@@ -139,7 +147,9 @@ def main(argv=None):
             if "def get_config(" in pathlib.Path(p).read_text())
     rows = []
     for name in names:
-        run, images, config = jax_stepper(os.path.join(REPO, "configs", f"{name}.py"), overrides)
+        file, _, variant = name.partition(":")
+        spec = os.path.join(REPO, "configs", f"{file}.py") + (f":{variant}" if variant else "")
+        run, images, config, draw = jax_stepper(spec, overrides)
         runners = {"jax": run}
         torch_version = None
         if args.torch and has_torch_reference(config):
@@ -155,6 +165,14 @@ def main(argv=None):
                        torch_cpu_ms=round(t_cpu_ms, 2), torch_images_per_s=round(images * 1e3 / t_ms, 1),
                        speedup_vs_torch=round(t_ms / ms, 2), cpu_speedup_vs_torch=round(t_cpu_ms / cpu_ms, 2),
                        torch_version=torch_version)
+        if args.sample and draw is not None:
+            draw(args.sample)  # compile
+            seconds = []
+            for _ in range(3):
+                start = time.perf_counter()
+                draw(args.sample)
+                seconds.append(time.perf_counter() - start)
+            row.update(sample_n=args.sample, sample_s=round(statistics.median(seconds), 3))
         rows.append(row)
         print(json.dumps(row), flush=True)
     result = {"machine": {"cpu_count": os.cpu_count(), "cpus_allowed": len(os.sched_getaffinity(0)),
@@ -167,12 +185,13 @@ def main(argv=None):
     with open(args.out, "w") as f:
         json.dump(result, f, indent=2)
     print("\n| config | batch | JAX ms/step | JAX img/s | PyTorch ms/step | PyTorch img/s | JAX speed-up "
-          "| JAX CPU ms/step | PyTorch CPU ms/step | CPU-time ratio |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| JAX CPU ms/step | PyTorch CPU ms/step | CPU-time ratio | s per sample batch |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         cells = [r["config"], r["batch_size"], r["jax_ms"], r["jax_images_per_s"]]
         cells += [r.get(k, "–") for k in ("torch_ms", "torch_images_per_s", "speedup_vs_torch")]
         cells += [r["jax_cpu_ms"], r.get("torch_cpu_ms", "–"), r.get("cpu_speedup_vs_torch", "–")]
+        cells += [f"{r['sample_s']} ({r['sample_n']})" if "sample_s" in r else "–"]
         print("| " + " | ".join(str(c) for c in cells) + " |")
 
 

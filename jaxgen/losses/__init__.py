@@ -1,1 +1,1 @@
-"""Pure loss functions: GAN objectives (and, later, likelihoods, VQ, perceptual losses)."""
+"""Pure loss functions: GAN objectives and penalties; likelihoods, KL, bounds and units (`likelihood`)."""

@@ -1,7 +1,13 @@
 """Model families, selected by ``config.model.name`` (one module per family, no if-chains).
 
-Each module exposes ``generator(cfg, image_shape, num_classes)``, ``discriminator(...)``,
-``latent(rng, n, cfg)`` and ``default_config()``; see ``jaxgen/models/dcgan.py`` for the contract.
+Every module exposes ``default_config()``; the rest of its contract is the trainer's:
+
+* GANs (``gan`` trainer): ``generator(cfg, image_shape, num_classes)``, ``discriminator(...)``,
+  ``latent(rng, n, cfg)``; see ``jaxgen/models/dcgan.py``.
+* Likelihood models (``likelihood`` trainer): ``density(cfg, image_shape, num_classes)`` returning a
+  :class:`jaxgen.models.density.Density`; see ``jaxgen/models/vae.py``.
+* Classical fits (``classical`` trainer): Gaussian mixtures (``gmm``) and (P)PCA (``pca``), pure functions
+  on arrays.
 """
 
 from __future__ import annotations

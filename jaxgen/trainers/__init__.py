@@ -29,10 +29,11 @@ def get(name: str):
     return importlib.import_module(f"jaxgen.trainers.{name}")
 
 
-def restore(workdir: str, step: int | None = None):
+def restore(workdir: str, step: int | None = None, edit=None):
     """`(config, task, state, step)` of a trained workdir, for sampling and evaluation (no dataset needed).
 
-    `step` picks a checkpoint (default: the newest); the task is rebuilt from the workdir's config.
+    `step` picks a checkpoint (default: the newest); the task is rebuilt from the workdir's config, after
+    `edit(config)` if given (to change keys that do not touch the state, such as `eval.*`).
     """
     import os
 
@@ -42,6 +43,9 @@ def restore(workdir: str, step: int | None = None):
     from jaxgen.errors import JaxgenError
 
     config, info = loop.read_workdir(workdir)
+    if edit is not None:
+        with config.unlocked():
+            edit(config)
     mesh = sharding.make_mesh()
     task = get(config.trainer).create_task(config, info, mesh)
     shapes = jax.eval_shape(task.init, jax.random.key(0))

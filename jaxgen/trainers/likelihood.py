@@ -1,0 +1,165 @@
+"""Maximum-likelihood training of the likelihood families: (V)AEs, PixelCNN, Gated PixelCNN, PixelRNN.
+
+``config.model.name`` selects ``jaxgen.models.<name>``, whose ``density(cfg, image_shape, num_classes)``
+gives a :class:`jaxgen.models.density.Density`. One step maps the batch into the model's data space
+(``config.model.data``: a fresh binarisation or dequantisation each step, :mod:`jaxgen.losses.likelihood`)
+and takes an Adam step on the mean ``nll`` (exact NLL, or the negative ELBO).
+
+Evaluation (``eval.every`` steps and at the end) scores the whole ``eval.split`` with the fixed evaluation
+noise, so every model sees the same bits, and reports per image (names carry the protocol):
+
+* exact models: ``{split}_nll_nats``;
+* VAEs: ``{split}_elbo_nats`` (the negative ELBO, an upper bound on the NLL) and ``{split}_iwae{K}_nats``
+  for each K in ``eval.iwae_samples`` (the negative importance-weighted bound, tighter with K);
+* autoencoders: ``{split}_reconstruction_nats`` (no likelihood);
+* with 8-bit or dequantised data each NLL also in bits per dimension (``…_bpd``).
+
+State pytree: ``{"step": int32[], "params": …, "opt": …}``.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import optax
+
+from jaxgen import config as config_lib
+from jaxgen import data as data_lib
+from jaxgen import models
+from jaxgen import nn as jaxgen_nn
+from jaxgen.engine import loop, optimizers, sharding
+from jaxgen.errors import ConfigError
+from jaxgen.losses import likelihood as lik
+
+
+def default_config(model: str, dataset: str = "mnist5k", arg=None) -> ml_collections.ConfigDict:
+    """Adam 1e-3 (betas 0.9, 0.999), batch 64, 5,000 steps of `model` on `dataset`'s train split."""
+    config = config_lib.experiment_config("likelihood", num_steps=5000, batch_size=64, log_every=100,
+                                          sample_every=1000, checkpoint_every=1000, dataset=dataset)
+    config.num_samples = 64  # images in each sample grid (fixed noise)
+    config.model = models.get(model).default_config()
+    config.model.name = model
+    config.optimizer = optimizers.adam_config(1e-3, 0.9, 0.999)
+    config.eval = ml_collections.ConfigDict(dict(
+        every=1000, split="test", batch_size=100,
+        iwae_samples=(),  # VAEs: K of the importance-weighted bounds, e.g. (1, 50, 5000)
+        best_metric=""))  # e.g. "test_nll_nats" keeps checkpoints_best/
+    if arg == "tiny":
+        config_lib.shrink_for_tests(config)
+        config.eval.every = 2
+        config.eval.iwae_samples = (1, 3)
+        config.eval.split = "test[:200]"
+    elif arg is not None:
+        raise ValueError(f"unknown variant {arg!r}; known: tiny")
+    return config
+
+
+def units(prefix: str, nll_nats: float, data: str, num_dims: int) -> dict:
+    """`{prefix}_nats` and, for 8-bit or dequantised data, `{prefix}_bpd` (bits per dimension of the 8-bit
+    images: dequantised densities are converted by `dequantized_bits_per_dim`)."""
+    out = {f"{prefix}_nats": nll_nats}
+    if data == "8bit":
+        out[f"{prefix}_bpd"] = float(lik.bits_per_dim(nll_nats, num_dims))
+    elif data == "continuous":
+        out[f"{prefix}_bpd"] = float(lik.dequantized_bits_per_dim(nll_nats, num_dims))
+    return out
+
+
+def create_task(config, info: dict, mesh) -> loop.Task:
+    """The likelihood regime of `config` for images of `info["image_shape"]`."""
+    cfg = config.model
+    conditional = bool(cfg.get("conditional", False))
+    num_classes = info.get("num_classes")
+    if conditional and num_classes is None:
+        raise ConfigError(f"config key 'model.conditional' is True but dataset {config.data.name!r} has no "
+                          f"class labels; set model.conditional=False")
+    image_shape = tuple(info["image_shape"])
+    dens = models.get(cfg.name).density(cfg, image_shape, num_classes if conditional else None)
+    if any(k < 1 for k in config.eval.iwae_samples):
+        raise ConfigError(f"config key 'eval.iwae_samples' must hold positive sample counts, got "
+                          f"{tuple(config.eval.iwae_samples)}")
+    if config.eval.iwae_samples and dens.log_likelihood is None:
+        raise ConfigError(f"config key 'eval.iwae_samples' is set but model {cfg.name!r} ({cfg.get('kind', '')}) "
+                          f"has no importance-weighted estimate; set eval.iwae_samples=()")
+    tx = optimizers.make(config.optimizer, "optimizer")
+    replicated = sharding.replicated(mesh)
+    num_dims = int(image_shape[0] * image_shape[1] * image_shape[2])
+    labels_of = (lambda batch: batch["label"]) if conditional else (lambda batch: None)  # noqa: E731
+
+    def init(rng):
+        x = lik.to_data_space(jnp.zeros((1, *image_shape)), dens.data, rng)
+        labels = jnp.zeros((1,), jnp.int32) if conditional else None
+        params = dens.init(rng, x, labels)
+        return {"step": jnp.zeros((), jnp.int32), "params": params, "opt": tx.init(params)}
+
+    def loss_fn(params, x, rng, labels):
+        nll, metrics = dens.nll(params, x, rng, labels)
+        return jnp.mean(nll), {k: jnp.mean(v) for k, v in metrics.items()}
+
+    @functools.partial(jax.jit, donate_argnums=0, out_shardings=(replicated, replicated),
+                       compiler_options=jaxgen_nn.cpu_compiler_options())
+    def train_step(state, batch, rng):
+        k_data, k_model = jax.random.split(rng)
+        x = lik.to_data_space(batch["image"], dens.data, k_data)
+        (loss, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"], x, k_model,
+                                                                           labels_of(batch))
+        updates, opt = tx.update(grads, state["opt"], state["params"])
+        metrics = {"nll_nats": loss, **metrics}
+        if dens.data == "8bit":
+            metrics["bits_per_dim"] = lik.bits_per_dim(loss, num_dims)
+        elif dens.data == "continuous":
+            metrics["bits_per_dim"] = lik.dequantized_bits_per_dim(loss, num_dims)
+        return ({"step": state["step"] + 1, "params": optax.apply_updates(state["params"], updates), "opt": opt},
+                metrics)
+
+    def step(state, next_batch, rng, step_index):
+        del step_index
+        return train_step(state, next_batch(), rng)
+
+    @functools.partial(jax.jit, compiler_options=jaxgen_nn.cpu_compiler_options())
+    def eval_nll(params, images, labels, index, rng):
+        nll, _ = dens.nll(params, lik.eval_data_space(images, dens.data, index), rng, labels)
+        return jnp.sum(nll)
+
+    @functools.partial(jax.jit, static_argnums=5, compiler_options=jaxgen_nn.cpu_compiler_options())
+    def eval_iwae(params, images, labels, index, rng, k):
+        x = lik.eval_data_space(images, dens.data, index)
+        return -jnp.sum(dens.log_likelihood(params, x, rng, labels, num_samples=k))
+
+    def evaluate(state, rng):
+        """Mean NLL (or bounds) per image over the whole eval split; see the module docstring."""
+        split = config.eval.split
+        sums, count = {}, 0
+        for i, batch in enumerate(data_lib.eval_batches(config.data, split, config.eval.batch_size)):
+            key = jax.random.fold_in(rng, i)
+            labels = labels_of(batch)
+            parts = {"nll": eval_nll(state["params"], batch["image"], labels, i, key)}
+            for k in config.eval.iwae_samples:
+                parts[f"iwae{k}"] = eval_iwae(state["params"], batch["image"], labels, i, key, int(k))
+            for name, value in parts.items():
+                sums[name] = sums.get(name, 0.0) + float(value)
+            count += len(batch["image"])
+        name = split.split("[")[0]
+        first = "nll" if dens.exact else "elbo" if dens.is_density else "reconstruction"
+        out = units(f"{name}_{first}", sums.pop("nll") / count, dens.data, num_dims)
+        for key, total in sums.items():
+            out.update(units(f"{name}_{key}", total / count, dens.data, num_dims))
+        return out
+
+    @functools.partial(jax.jit, static_argnums=2)
+    def _generate(params, rng, n, labels):
+        return lik.to_images(dens.sample(params, rng, n, labels), dens.data)
+
+    def generate(state, rng, n, labels=None):
+        return _generate(state["params"], rng, n, None if labels is None else jnp.asarray(labels, jnp.int32))
+
+    return loop.Task(init=jax.jit(init, out_shardings=replicated), step=step, generate=generate,
+                     num_classes=num_classes if conditional else None, evaluate=evaluate)
+
+
+def train_and_evaluate(config, workdir: str, allow_config_change: bool = False, mesh=None):
+    """Trains the likelihood model of `config` in `workdir` (resuming if it holds checkpoints); returns the state."""
+    return loop.train_from_config(config, workdir, create_task, allow_config_change, mesh)
