@@ -42,4 +42,5 @@ def get_config(arg=None):
         config.eval.iwae_samples = ()
     if "tiny" in tokens:
         m.hidden, m.widths, m.latent_dim = (16,), (4, 8), 2
+        config.eval.iwae_samples = () if m.kind == "ae" else (1, 3)
     return config

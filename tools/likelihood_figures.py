@@ -62,7 +62,7 @@ def autoregressive_figures(name: str, config, shape, params, num_classes, out_di
     known = np.zeros(shape[:2], bool)
     known[: shape[0] // 2] = True
     occluded = jnp.where(jnp.asarray(known)[None, :, :, None], x, 0)
-    complete = jax.jit(lambda p, k, xx, yy: dens.complete(p, k, xx, jnp.asarray(known), yy))
+    complete = jax.jit(lambda p, k, xx, yy: dens.complete(p, k, xx, known, yy))
     rows = [x, occluded] + [complete(params, jax.random.key(i), x, labels(y)) for i in range(4)]
     grid = np.stack([np.asarray(r) for r in rows], 1).reshape(-1, *shape)  # per image: its 6 variants
     _save(out_dir, f"{name}_completions", grid, kind, 6)

@@ -22,8 +22,10 @@ __all__ = ["available", "get"]
 
 
 def available() -> list[str]:
-    """Names of the model modules in this package."""
-    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+    """Names of the model modules in this package: those with a ``default_config`` (not the shared
+    ``density`` contract or ``autoregressive`` base)."""
+    names = (m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+    return sorted(n for n in names if hasattr(importlib.import_module(f"{__name__}.{n}"), "default_config"))
 
 
 def get(name: str) -> ModuleType:

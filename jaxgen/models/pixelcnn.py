@@ -1,0 +1,70 @@
+"""PixelCNN as in van den Oord, Kalchbrenner & Kavukcuoglu 2016, "Pixel Recurrent Neural Networks"
+(arXiv:1601.06759, Table 1 / Sec. 3.5): a 7x7 type-A masked conv to ``features`` (the paper's ``2h``),
+``blocks`` residual blocks ``h + [ReLU -> 1x1 B (h/2) -> ReLU -> 3x3 B (h/2) -> ReLU -> 1x1 B (h)](h)``,
+then the output head of `jaxgen.models.autoregressive` (``head_features`` hidden units, ReLU, 1x1 B).
+
+Data ``"binary"`` (one Bernoulli logit per sub-pixel) or ``"8bit"`` (256-way softmax per sub-pixel, R -> G
+-> B); see `jaxgen.models.autoregressive` for the input scaling and the sampler. The receptive field of
+stacked masked 3x3 convs has the well-known blind spot (upper-right pixels it never sees); see
+`jaxgen.models.gated_pixelcnn` for the fix.
+"""
+
+from __future__ import annotations
+
+import ml_collections
+from flax import linen as nn
+
+from jaxgen.errors import ConfigError
+from jaxgen.models import autoregressive as ar
+from jaxgen.models.density import Density
+from jaxgen.nn.masked import MaskedConv
+
+__all__ = ["PixelCNN", "default_config", "density", "model"]
+
+
+def default_config() -> ml_collections.ConfigDict:
+    """Model keys (``config.model``) with their defaults."""
+    cfg = ml_collections.ConfigDict()
+    cfg.name = "pixelcnn"
+    cfg.data = "binary"  # "binary" | "8bit" (jaxgen.losses.likelihood data spaces)
+    cfg.features = 64  # residual stream (2h in the paper); a multiple of the colour channels
+    cfg.blocks = 5  # residual blocks of masked 3x3 convs
+    cfg.head_features = 64  # hidden units of the 1x1 output layers
+    return cfg
+
+
+class PixelCNN(ar.Autoregressive):
+    """See the module docstring and `jaxgen.models.autoregressive.Autoregressive` for shapes."""
+
+    features: int = 64
+    blocks: int = 5
+
+    @property
+    def field(self):
+        return 3 + self.blocks, 3 + self.blocks  # 7x7: 3 rows up / 3 columns each side; each 3x3: one more
+
+    @nn.compact
+    def __call__(self, x, labels=None):
+        c, f = self.channels, self.features
+        h = MaskedConv(f, (7, 7), "A", c, name="input")(x)
+        for b in range(self.blocks):
+            r = MaskedConv(f // 2, (1, 1), "B", c, name=f"block{b}_in")(nn.relu(h))
+            r = MaskedConv(f // 2, (3, 3), "B", c, name=f"block{b}_conv")(nn.relu(r))
+            h = h + MaskedConv(f, (1, 1), "B", c, name=f"block{b}_out")(nn.relu(r))
+        return self.head()(h)
+
+
+def model(cfg, image_shape, num_classes=None) -> PixelCNN:
+    """The PixelCNN of ``cfg`` (unconditional: ``num_classes`` is ignored)."""
+    get = ar.config_getter(cfg, default_config)
+    data, channels = ar.validate(get, image_shape, "features", "head_features")
+    if int(get("features")) % (2 * channels):
+        raise ConfigError(f"model.features={get('features')} must be a multiple of 2 * {channels} channels "
+                          f"(the blocks' inner width is features / 2)")
+    return PixelCNN(data=data, channels=channels, head_features=int(get("head_features")),
+                    features=int(get("features")), blocks=int(get("blocks")))
+
+
+def density(cfg, image_shape, num_classes=None) -> Density:
+    """The PixelCNN of ``cfg`` as an exact `Density` on ``image_shape = (H, W, C)``."""
+    return ar.density(model(cfg, image_shape, num_classes), image_shape)
