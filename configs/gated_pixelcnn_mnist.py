@@ -7,12 +7,12 @@ bundled MNIST digits: vertical and horizontal stacks without the blind spot, gat
     jaxgen train --config configs/gated_pixelcnn_mnist.py:tiny --workdir /tmp/gated_tiny    # seconds; tests
 
 5 gated layers of 16 features per stack with 3-wide kernels (sized for a 2-core CPU, ≈0.5 s a step),
-Adam 1e-3, batch 64, 1,500 steps. Variants combine with commas (`cond,8bit`).
+Adam 1e-3, batch 64, 800 steps. Variants combine with commas (`cond,8bit`).
 """
 
 from jaxgen.trainers import likelihood
 
 
 def get_config(arg=None):
-    return likelihood.autoregressive_config("gated_pixelcnn", arg, num_steps=1500, features=16, layers=5,
+    return likelihood.autoregressive_config("gated_pixelcnn", arg, num_steps=800, features=16, layers=5,
                                             head_features=32)
