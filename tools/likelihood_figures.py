@@ -7,7 +7,7 @@ VAEs: `<name>_reconstructions.png` (rows: test images, their reconstructions), `
 2-D latent `<name>_manifold.png` (decoded normal quantiles on a 20×20 grid, Kingma & Welling 2014 Fig. 4).
 Autoregressive models: `<name>_samples.png` and `<name>_completions.png` (per test image: original,
 bottom half removed, four completions sampled given the top half). `<name>` is the workdir's basename.
-Test images are in the fixed evaluation data space (the same binarisation every model is scored on).
+Test images are spread over the split, in the fixed evaluation data space (one fixed binarisation).
 """
 
 from __future__ import annotations
@@ -27,8 +27,12 @@ from jaxgen.models import vae
 
 
 def _test_x(config, n: int, kind: str):
-    images = next(iter(data_lib.eval_batches(config.data, "test", 100)))
-    return lik.eval_data_space(jnp.asarray(images["image"]), kind, 0)[:n], images.get("label", np.zeros(100))[:n]
+    """`n` test images spread evenly over the split (it is stored class by class), in the evaluation data
+    space, and their labels."""
+    batches = list(data_lib.eval_batches(config.data, "test", 1000))
+    images, labels = (np.concatenate([b[k] for b in batches]) for k in ("image", "label"))
+    pick = np.linspace(0, len(images) - 1, n).astype(int)
+    return lik.eval_data_space(jnp.asarray(images[pick]), kind, 0), labels[pick]
 
 
 def _save(out_dir: str, name: str, x, kind: str, ncol: int) -> None:

@@ -35,7 +35,8 @@ def describe(config) -> str:
     m = config.model
     if m.name == "vae":
         return f"{m.kind.upper()} {m.encoder} z={m.latent_dim}" + (f" {m.decoder_scale} σ" if m.data == "continuous" else "")
-    return m.name + "".join(f" {k}={m[k]}" for k in ("cell", "conditional") if k in m and m[k])
+    keys = ("cell", "conditional", "num_components", "covariance_type", "reg_covar")
+    return m.name + "".join(f" {k}={m[k]}" for k in keys if k in m and m[k])
 
 
 def run(workdir: str, iwae: tuple[int, ...]) -> dict:
@@ -47,7 +48,8 @@ def run(workdir: str, iwae: tuple[int, ...]) -> dict:
     config, task, state, step = trainers.restore(workdir, edit=edit)
     start = time.perf_counter()
     results = task.evaluate(state, jax.random.key(0))
-    return {"workdir": workdir, "step": step, "model": describe(config), "data": config.model.data,
+    data = config.model.get("data", "continuous")  # the classical fits model dequantised data
+    return {"workdir": workdir, "step": step, "model": describe(config), "data": data,
             "dataset": config.data.name, **budget(workdir, config), "eval_seconds": round(time.perf_counter() - start, 1),
             "results": {k: round(float(v), 3) for k, v in results.items()}}
 
