@@ -124,3 +124,15 @@ def dequantized_bits_per_dim(nll_nats: jax.Array, num_dims: int) -> jax.Array:
     bound on those of the discrete model P.
     """
     return (nll_nats + num_dims * LOG_256) / (num_dims * math.log(2.0))
+
+
+def report(prefix: str, nll_nats: float, kind: str, num_dims: int) -> dict:
+    """An evaluation's NLL per image in the literature's units: `{prefix}_nats` and, for 8-bit or dequantised
+    data, `{prefix}_bpd` (bits per dimension of the 8-bit images; a dequantised density's through
+    `dequantized_bits_per_dim`)."""
+    out = {f"{prefix}_nats": float(nll_nats)}
+    if kind == "8bit":
+        out[f"{prefix}_bpd"] = float(bits_per_dim(nll_nats, num_dims))
+    elif kind == "continuous":
+        out[f"{prefix}_bpd"] = float(dequantized_bits_per_dim(nll_nats, num_dims))
+    return out

@@ -9,7 +9,7 @@ loop builds is never read (`batch_size` only has to fit the split).
 
 Before step 1 the model is the isotropic Gaussian N(1/2, I/12) (the moments of U[0, 1]^D), so the step-0
 sample grid is noise. ``task.evaluate`` scores the test split (`eval.split`) with the fixed evaluation noise
-of `eval_data_space`: ``<split>_nll_nats`` (per image), ``<split>_bits_per_dim`` (`dequantized_bits_per_dim`,
+of `eval_data_space`: ``<split>_nll_nats`` (per image), ``<split>_nll_bpd`` (`dequantized_bits_per_dim`,
 an upper bound on the 8-bit data's) and, for a mixture, ``train_bic`` (sklearn's BIC on the training data).
 ``task.generate`` draws model samples clipped to [0, 1] and mapped to [-1, 1].
 
@@ -220,12 +220,10 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         return _generate(name, state["fit"], rng, n, image_shape)
 
     def evaluate(state, rng=None):
-        """`{"<split>_nll_nats", "<split>_bits_per_dim"}` over the whole eval split (+ the family's extras)."""
+        """`{"<split>_nll_nats", "<split>_nll_bpd"}` over the whole eval split (+ the family's extras)."""
         del rng
         nll, extras = _mean_nll_and_extras(name, state["fit"], data("eval", state), data("train", state))
-        nll = float(nll)
-        return {f"{split.split('[')[0]}_nll_nats": nll,
-                f"{split.split('[')[0]}_bits_per_dim": float(likelihood.dequantized_bits_per_dim(nll, dim)),
+        return {**likelihood.report(f"{split.split('[')[0]}_nll", float(nll), DATA_SPACE, dim),
                 **{k: float(v) for k, v in extras.items()}}
 
     return loop.Task(init=jax.jit(init, out_shardings=replicated), step=step, generate=generate, evaluate=evaluate)

@@ -82,17 +82,6 @@ def autoregressive_config(model: str, arg, *, num_steps: int, **sizes) -> ml_col
     return config
 
 
-def units(prefix: str, nll_nats: float, data: str, num_dims: int) -> dict:
-    """`{prefix}_nats` and, for 8-bit or dequantised data, `{prefix}_bpd` (bits per dimension of the 8-bit
-    images: dequantised densities are converted by `dequantized_bits_per_dim`)."""
-    out = {f"{prefix}_nats": nll_nats}
-    if data == "8bit":
-        out[f"{prefix}_bpd"] = float(lik.bits_per_dim(nll_nats, num_dims))
-    elif data == "continuous":
-        out[f"{prefix}_bpd"] = float(lik.dequantized_bits_per_dim(nll_nats, num_dims))
-    return out
-
-
 def create_task(config, info: dict, mesh) -> loop.Task:
     """The likelihood regime of `config` for images of `info["image_shape"]`."""
     cfg = config.model
@@ -169,9 +158,9 @@ def create_task(config, info: dict, mesh) -> loop.Task:
             count += len(batch["image"])
         name = split.split("[")[0]
         first = "nll" if dens.exact else "elbo" if dens.is_density else "reconstruction"
-        out = units(f"{name}_{first}", sums.pop("nll") / count, dens.data, num_dims)
+        out = lik.report(f"{name}_{first}", sums.pop("nll") / count, dens.data, num_dims)
         for key, total in sums.items():
-            out.update(units(f"{name}_{key}", total / count, dens.data, num_dims))
+            out.update(lik.report(f"{name}_{key}", total / count, dens.data, num_dims))
         return out
 
     @functools.partial(jax.jit, static_argnums=2, compiler_options=jaxgen_nn.cpu_compiler_options())

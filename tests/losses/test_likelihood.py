@@ -93,3 +93,10 @@ def test_data_spaces_from_pipeline_images():
     np.testing.assert_allclose(lik.to_images(lik.to_levels(images), "8bit"), images, atol=1e-6)
     with pytest.raises(ValueError, match="unknown data space"):
         lik.to_data_space(images, "float", jax.random.key(0))
+
+
+def test_report_names_each_unit_by_data_space():
+    d = 784
+    assert lik.report("test_nll", 90.0, "binary", d) == {"test_nll_nats": 90.0}
+    assert lik.report("test_nll", d * math.log(256), "8bit", d)["test_nll_bpd"] == pytest.approx(8.0)
+    assert lik.report("test_nll", 0.0, "continuous", d)["test_nll_bpd"] == pytest.approx(8.0)

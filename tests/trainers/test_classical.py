@@ -32,16 +32,16 @@ def tiny_run(request, tmp_path_factory, data_dir, one_device_mesh):
 def test_evaluation_is_the_log_prob_of_the_test_split(tiny_run):
     name, workdir, state = tiny_run
     rows = [json.loads(line) for line in open(os.path.join(workdir, "metrics.jsonl"))]
-    evals = [r for r in rows if "test_bits_per_dim" in r]
+    evals = [r for r in rows if "test_nll_bpd" in r]
     assert [r["step"] for r in evals] == [2, 4]
     config = _config(name)
     images = classical.load_images(config.data, "test")
     x = likelihood.eval_data_space(jnp.asarray(images), "continuous", 0).reshape(len(images), -1)
     params = gmm.best(state["fit"])[0] if name == "gmm" else state["fit"]
     nll = -float(jnp.mean((gmm if name == "gmm" else pca).log_prob(params, x)))
-    assert np.isfinite(evals[-1]["test_bits_per_dim"]) and 0 < evals[-1]["test_bits_per_dim"] < 8
+    assert np.isfinite(evals[-1]["test_nll_bpd"]) and 0 < evals[-1]["test_nll_bpd"] < 8
     assert evals[-1]["test_nll_nats"] == pytest.approx(nll, rel=1e-5)
-    assert evals[-1]["test_bits_per_dim"] == pytest.approx((nll / x.shape[1] + np.log(256)) / np.log(2), rel=1e-5)
+    assert evals[-1]["test_nll_bpd"] == pytest.approx((nll / x.shape[1] + np.log(256)) / np.log(2), rel=1e-5)
     assert ("train_bic" in evals[-1]) == (name == "gmm")
     assert os.path.exists(os.path.join(workdir, "samples", "step_0000004.png"))
 
