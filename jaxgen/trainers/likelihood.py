@@ -143,11 +143,15 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         x = lik.eval_data_space(images, dens.data, index)
         return -jnp.sum(dens.log_likelihood(params, x, rng, labels, num_samples=k))
 
+    split = config.eval.split
+    eval_batches = []
+
     def evaluate(state, rng):
         """Mean NLL (or bounds) per image over the whole eval split; see the module docstring."""
-        split = config.eval.split
+        if not eval_batches:  # read once, on first use
+            eval_batches.extend(data_lib.eval_batches(config.data, split, config.eval.batch_size))
         sums, count = {}, 0
-        for i, batch in enumerate(data_lib.eval_batches(config.data, split, config.eval.batch_size)):
+        for i, batch in enumerate(eval_batches):
             key = jax.random.fold_in(rng, i)
             labels = labels_of(batch)
             parts = {"nll": eval_nll(state["params"], batch["image"], labels, i, key)}
