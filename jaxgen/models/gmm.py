@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxgen.errors import JaxgenError
+from jaxgen.metrics.distances import sq_distances
 
 COVARIANCE_TYPES = ("full", "diag")
 
@@ -64,14 +65,9 @@ def from_responsibilities(x: jax.Array, resp: jax.Array, covariance_type: str = 
 
 def from_means(x: jax.Array, means: jax.Array, covariance_type: str = "full", reg_covar: float = 1e-6) -> dict:
     """Initial params from centres means [K, D]: every point assigned to its nearest centre, then the M-step."""
-    nearest = jnp.argmin(_squared_distances(x, means), axis=1)
+    nearest = jnp.argmin(sq_distances(x, means), axis=1)
     return from_responsibilities(x, jax.nn.one_hot(nearest, means.shape[0], dtype=x.dtype), covariance_type,
                                  reg_covar)
-
-
-def _squared_distances(x: jax.Array, centres: jax.Array) -> jax.Array:
-    """||x_n - c_k||^2: [N, D], [K, D] -> [N, K]."""
-    return jnp.maximum(jnp.sum(x**2, 1)[:, None] - 2 * x @ centres.T + jnp.sum(centres**2, 1)[None, :], 0.0)
 
 
 def kmeans_plus_plus(rng: jax.Array, x: jax.Array, k: int) -> jax.Array:
