@@ -5,7 +5,7 @@
 VAEs: `<name>_reconstructions.png` (rows: test images, their reconstructions), `<name>_interpolations.png`
 (decoded straight lines between the posterior means of two test images), `<name>_samples.png`, and for a
 2-D latent `<name>_manifold.png` (decoded normal quantiles on a 20×20 grid, Kingma & Welling 2014 Fig. 4).
-Autoregressive models: `<name>_samples.png` and `<name>_completions.png` (per test image: original,
+Autoregressive models: `<name>_samples.png` (a class-conditional model: one row per class) and `<name>_completions.png` (per test image: original,
 bottom half removed, four completions sampled given the top half). `<name>` is the workdir's basename.
 Test images are spread over the split, in the fixed evaluation data space (one fixed binarisation).
 """
@@ -59,8 +59,9 @@ def autoregressive_figures(name: str, config, shape, params, num_classes, out_di
     m, kind = config.model, config.model.data
     dens = models.get(m.name).density(m, shape, num_classes)
     labels = lambda y: jnp.asarray(y, jnp.int32) if num_classes else None  # noqa: E731
-    samples = jax.jit(lambda p, k, y: dens.sample(p, k, 64, y))(params, jax.random.key(0),
-                                                                 labels(np.arange(64) % 10))
+    classes = np.repeat(np.arange(num_classes or 8), 8)  # conditional: one row of 8 per class
+    samples = jax.jit(lambda p, k, y: dens.sample(p, k, len(classes), y))(params, jax.random.key(0),
+                                                                           labels(classes))
     _save(out_dir, f"{name}_samples", samples, kind, 8)
     x, y = _test_x(config, 8, kind)
     known = np.zeros(shape[:2], bool)
