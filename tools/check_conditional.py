@@ -24,9 +24,8 @@ from jaxgen.engine import loop, writers
 
 
 def _split(data_cfg, split):
-    batches = list(data_lib.eval_batches(data_cfg, split, 500))
-    images = np.concatenate([b["image"] for b in batches]).reshape(-1, np.prod(batches[0]["image"].shape[1:]))
-    return images, np.concatenate([b["label"] for b in batches])
+    examples = data_lib.read_split(data_cfg, split)
+    return examples["image"].reshape(len(examples["image"]), -1), examples["label"]
 
 
 def main():

@@ -20,10 +20,10 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
+from jaxgen import data as data_lib
 from jaxgen.engine import writers
 from jaxgen.losses import likelihood
 from jaxgen.models import pca
-from jaxgen.trainers.classical import load_images
 
 SHAPE = (25, 25, 1)
 
@@ -31,7 +31,7 @@ SHAPE = (25, 25, 1)
 def faces(split: str) -> jax.Array:
     """The split's faces as intensities in [0, 1], flattened [N, 625]."""
     data_cfg = ml_collections.ConfigDict(dict(name="lfw_faces", data_dir=None))
-    images = likelihood.intensities(jnp.asarray(load_images(data_cfg, split)))
+    images = likelihood.intensities(jnp.asarray(data_lib.read_split(data_cfg, split)["image"]))
     return images.reshape(len(images), -1)
 
 

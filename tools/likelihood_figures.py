@@ -29,8 +29,8 @@ from jaxgen.models import vae
 def _test_x(config, n: int, kind: str):
     """`n` test images spread evenly over the split (it is stored class by class), in the evaluation data
     space, and their labels."""
-    batches = list(data_lib.eval_batches(config.data, "test", 1000))
-    images, labels = (np.concatenate([b[k] for b in batches]) for k in ("image", "label"))
+    examples = data_lib.read_split(config.data, "test")
+    images, labels = examples["image"], examples["label"]
     pick = np.linspace(0, len(images) - 1, n).astype(int)
     return lik.eval_data_space(jnp.asarray(images[pick]), kind, 0), labels[pick]
 

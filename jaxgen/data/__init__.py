@@ -13,10 +13,11 @@ from jaxgen.data.pipeline import (
     iterator_state_to_json,
     make_loader,
     output_info,
+    read_split,
     restore_iterator,
 )
 
 __all__ = [
     "BUNDLED", "dataset_info", "eval_batches", "iterator_state_to_json", "list_datasets", "make_loader",
-    "open_source", "output_info", "prepare", "resolve_data_dir", "restore_iterator",
+    "open_source", "output_info", "prepare", "read_split", "resolve_data_dir", "restore_iterator",
 ]

@@ -178,6 +178,13 @@ def eval_batches(data_cfg, split: str, batch_size: int, limit: int | None = None
         yield batch
 
 
+def read_split(data_cfg, split: str, limit: int | None = None) -> dict[str, np.ndarray]:
+    """The first `limit` examples of `split` (all if None) in stored order, on the host: every key of
+    `eval_batches`' batches (`"image"` float32 [N, H, W, C] in [-1, 1], `"label"` int32 [N] if kept)."""
+    batches = list(eval_batches(data_cfg, split, 1000, limit))
+    return {k: np.concatenate([b[k] for b in batches]) for k in batches[0]}
+
+
 def iterator_state_to_json(iterator) -> dict:
     """The iterator's position as a JSON-serialisable dict (grain returns JSON bytes)."""
     return json.loads(iterator.get_state().decode())

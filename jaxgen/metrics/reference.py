@@ -32,7 +32,7 @@ def real_images(data_cfg, split: str, limit: int | None = None) -> np.ndarray:
     """The first `limit` images of `split` (all if None) as the pipeline gives them: float32 [N, H, W, C]."""
     from jaxgen import data as data_lib
 
-    return np.concatenate([b["image"] for b in data_lib.eval_batches(data_cfg, split, 1000, limit)])
+    return data_lib.read_split(data_cfg, split, limit)["image"]
 
 
 def real_features(data_cfg, split: str, net: features_lib.FeatureNet, limit: int | None = None) -> dict:

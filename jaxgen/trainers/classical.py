@@ -28,7 +28,6 @@ from types import ModuleType
 import jax
 import jax.numpy as jnp
 import ml_collections
-import numpy as np
 
 from jaxgen import config as config_lib
 from jaxgen import data as data_lib
@@ -150,11 +149,6 @@ def _check(config, dim: int) -> None:
             raise ConfigError(f"config key 'model.n_init' (EM restarts) must be >= 1, got {m.n_init}")
 
 
-def load_images(data_cfg, split: str) -> np.ndarray:
-    """Every image of `split` on the host: float32 [N, H, W, C] in [-1, 1]."""
-    return np.concatenate([b["image"] for b in data_lib.eval_batches(data_cfg, split, 1000)])
-
-
 # Jitted once per (family name, frozen `config.model`) at module level, so every task of a process (a resumed
 # run, `jaxgen sample`) reuses the compiled programs.
 @functools.partial(jax.jit, static_argnums=(0, 1))
@@ -194,7 +188,7 @@ def create_task(config, info: dict, mesh) -> loop.Task:
     def data(role: str, state) -> jax.Array:
         """The training or evaluation split in the data space, flattened [N, D], replicated on the mesh."""
         if role not in cache:
-            images = jnp.asarray(load_images(config.data, config.data.split if role == "train" else split))
+            images = jnp.asarray(data_lib.read_split(config.data, config.data.split if role == "train" else split)["image"])
             x = (likelihood.to_data_space(images, DATA_SPACE, jax.random.wrap_key_data(state["data_key"]))
                  if role == "train" else likelihood.eval_data_space(images, DATA_SPACE, 0))
             cache[role] = jax.device_put(x.reshape(x.shape[0], dim), replicated)

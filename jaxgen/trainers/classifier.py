@@ -67,8 +67,8 @@ def shift_images(rng, images, max_shift: int):
 
 def load_split(data_cfg, split: str) -> tuple[np.ndarray, np.ndarray]:
     """Every example of `split`: (images float32 [N, H, W, C] in [-1, 1], labels int32 [N]) on the host."""
-    batches = list(data_lib.eval_batches(data_cfg, split, 1000))
-    return (np.concatenate([b["image"] for b in batches]), np.concatenate([b["label"] for b in batches]))
+    examples = data_lib.read_split(data_cfg, split)
+    return examples["image"], examples["label"]
 
 
 def create_task(config, info: dict, mesh) -> loop.Task:

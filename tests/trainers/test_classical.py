@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from jaxgen import config as config_lib
+from jaxgen import data as data_lib
 from jaxgen.errors import ConfigError
 from jaxgen.losses import likelihood
 from jaxgen.models import gmm, pca
@@ -35,7 +36,7 @@ def test_evaluation_is_the_log_prob_of_the_test_split(tiny_run):
     evals = [r for r in rows if "test_nll_bpd" in r]
     assert [r["step"] for r in evals] == [2, 4]
     config = _config(name)
-    images = classical.load_images(config.data, "test")
+    images = data_lib.read_split(config.data, "test")["image"]
     x = likelihood.eval_data_space(jnp.asarray(images), "continuous", 0).reshape(len(images), -1)
     params = gmm.best(state["fit"])[0] if name == "gmm" else state["fit"]
     nll = -float(jnp.mean((gmm if name == "gmm" else pca).log_prob(params, x)))
