@@ -126,13 +126,18 @@ def dequantized_bits_per_dim(nll_nats: jax.Array, num_dims: int) -> jax.Array:
     return (nll_nats + num_dims * LOG_256) / (num_dims * math.log(2.0))
 
 
+def data_bits_per_dim(nll_nats, kind: str, num_dims: int):
+    """Bits per dimension of the 8-bit images from an NLL (nats) in data space `kind`: `bits_per_dim` for
+    "8bit", `dequantized_bits_per_dim` for "continuous"; None for "binary" (reported in nats only)."""
+    if kind == "8bit":
+        return bits_per_dim(nll_nats, num_dims)
+    if kind == "continuous":
+        return dequantized_bits_per_dim(nll_nats, num_dims)
+    return None
+
+
 def report(prefix: str, nll_nats: float, kind: str, num_dims: int) -> dict:
     """An evaluation's NLL per image in the literature's units: `{prefix}_nats` and, for 8-bit or dequantised
-    data, `{prefix}_bpd` (bits per dimension of the 8-bit images; a dequantised density's through
-    `dequantized_bits_per_dim`)."""
-    out = {f"{prefix}_nats": float(nll_nats)}
-    if kind == "8bit":
-        out[f"{prefix}_bpd"] = float(bits_per_dim(nll_nats, num_dims))
-    elif kind == "continuous":
-        out[f"{prefix}_bpd"] = float(dequantized_bits_per_dim(nll_nats, num_dims))
-    return out
+    data, `{prefix}_bpd` (`data_bits_per_dim`)."""
+    bpd = data_bits_per_dim(nll_nats, kind, num_dims)
+    return {f"{prefix}_nats": float(nll_nats), **({} if bpd is None else {f"{prefix}_bpd": float(bpd)})}

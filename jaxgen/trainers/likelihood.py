@@ -122,10 +122,9 @@ def create_task(config, info: dict, mesh) -> loop.Task:
                                                                            labels_of(batch))
         updates, opt = tx.update(grads, state["opt"], state["params"])
         metrics = {"nll_nats": loss, **metrics}
-        if dens.data == "8bit":
-            metrics["bits_per_dim"] = lik.bits_per_dim(loss, num_dims)
-        elif dens.data == "continuous":
-            metrics["bits_per_dim"] = lik.dequantized_bits_per_dim(loss, num_dims)
+        bpd = lik.data_bits_per_dim(loss, dens.data, num_dims)
+        if bpd is not None:
+            metrics["bits_per_dim"] = bpd
         return ({"step": state["step"] + 1, "params": optax.apply_updates(state["params"], updates), "opt": opt},
                 metrics)
 
