@@ -320,10 +320,10 @@ def train_from_config(config, workdir: str, create_task, allow_config_change: bo
     then `train`. `mesh` defaults to a ("data",) mesh over every device of every process."""
     mesh = sharding.make_mesh() if mesh is None else mesh
     sharding.check_batch_size(config.batch_size, mesh)
-    if jax.process_index() == 0:
-        pipeline.output_info(config.data)  # Prepares a bundled dataset once, before the other processes read it.
+    # Process 0 prepares a bundled dataset (on first use) before the other processes read it.
+    info = pipeline.output_info(config.data) if jax.process_index() == 0 else None
     sharding.sync_processes("data_ready")
-    info = pipeline.output_info(config.data)
+    info = info or pipeline.output_info(config.data)
     loader = pipeline.make_loader(config.data, global_batch_size=config.batch_size, seed=config.seed)
     task = create_task(config, info, mesh)
     return train(config, workdir, task, loader, mesh, info, allow_config_change)
