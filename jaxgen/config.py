@@ -88,14 +88,15 @@ def apply_overrides(config: ml_collections.ConfigDict, overrides) -> ml_collecti
         key, sep, text = item.partition("=")
         if not sep or not key:
             raise ConfigError(f"override {item!r} is not of the form key=value (e.g. --config.batch_size=32)")
-        parent, leaf = _parent(config, key)
+        parent, leaf = locate(config, key)
         old = parent[leaf]
         parent[leaf] = _parse_value(key, text, old)
     config.lock()
     return config
 
 
-def _parent(config, key):
+def locate(config, key):
+    """(the ConfigDict holding dotted `key`, its last part); unknown keys are errors with close matches."""
     node = config
     parts = key.split(".")
     for depth, part in enumerate(parts):
@@ -138,6 +139,13 @@ def _parse_value(key, text, old):
         raise ConfigError(
             f"config key '{key}' expects {type(old).__name__} (like {old!r}), got {text!r}")
     return value
+
+
+def is_traced(value) -> bool:
+    """True for a value that `jaxgen sweep` traces (one per run): range checks on it are made per run beforehand."""
+    import jax
+
+    return isinstance(value, jax.core.Tracer)
 
 
 def validate(config: ml_collections.ConfigDict) -> None:

@@ -53,6 +53,12 @@ class Task:
     num_classes: the number of classes a conditional task's generator takes; None if unconditional.
     evaluate: (state, rng) -> {metric name: float}, run every `config.eval.every` steps and at the end
               (None: no evaluation); names as `jaxgen.metrics.names`.
+    pure_step: (state, batches, rng) -> (state, metrics), the same step as one pure, unjitted function of
+              its `batches_per_step` batches stacked on a leading axis (what `jaxgen sweep` vmaps over runs);
+              None where the host schedules part of the step.
+    losses:   (params, state, batch, rng) -> {name: scalar}, the training losses as functions of the
+              parameters on one batch (what `jaxgen research` differentiates and slices); None if not offered.
+    check_finite: stop with `NonFiniteLoss` when a metric is NaN/inf (a sweep reports diverged runs instead).
     """
 
     init: Callable[[jax.Array], State]
@@ -60,6 +66,10 @@ class Task:
     generate: Callable[..., jax.Array] | None
     num_classes: int | None = None
     evaluate: Callable[[State, jax.Array], dict] | None = None
+    pure_step: Callable[[State, dict, jax.Array], tuple[State, dict]] | None = None
+    batches_per_step: int = 1
+    losses: Callable[..., dict] | None = None
+    check_finite: bool = True
 
 
 def sample_grid(task: Task, state: State, rng: jax.Array, num: int,
@@ -241,13 +251,13 @@ def train(config, workdir: str, task: Task, loader, mesh, info: dict,
                 state, metrics = task.step(state, next_batch, jax.random.fold_in(train_key, step), step)
                 step += 1
                 if pending is not None:  # read the previous step's metrics while this one runs
-                    _account(pending, sums, checkpointer)
+                    _account(pending, sums, checkpointer, task.check_finite)
                     count += 1
                 pending = (step, metrics)
                 progress.update(1)
                 due_log, due_ckpt = step % config.log_every == 0, step % config.checkpoint_every == 0
                 if due_log or due_ckpt or stop.requested or step == config.num_steps:
-                    _account(pending, sums, checkpointer)
+                    _account(pending, sums, checkpointer, task.check_finite)
                     count += 1
                     pending = None
                 if due_log:
@@ -255,7 +265,7 @@ def train(config, workdir: str, task: Task, loader, mesh, info: dict,
                     means = {k: total / n for k, (total, n) in sums.items()}
                     means["steps_per_sec"] = count / (now - t_log)
                     writer.write(step, means)
-                    progress.set_postfix({k: f"{v:.3g}" for k, v in means.items()}, refresh=False)
+                    progress.set_postfix({k: f"{v:.3g}" for k, v in means.items() if "/" not in k}, refresh=False)
                     sums, count, t_log = {}, 0, now
                 if step % config.sample_every == 0 or step == config.num_steps:
                     write_samples(step)
@@ -329,11 +339,12 @@ def train_from_config(config, workdir: str, create_task, allow_config_change: bo
     return train(config, workdir, task, loader, mesh, info, allow_config_change)
 
 
-def _account(pending, sums, checkpointer) -> None:
+def _account(pending, sums, checkpointer, check_finite: bool = True) -> None:
     """Adds a step's metrics to `sums` (key -> [sum, count]: some metrics come only on some steps)."""
     step, metrics = pending
     values = {k: float(v) for k, v in jax.device_get(metrics).items()}
-    _check_finite(step, values, checkpointer)
+    if check_finite:
+        _check_finite(step, values, checkpointer)
     for k, v in values.items():
         total = sums.setdefault(k, [0.0, 0])
         total[0] += v

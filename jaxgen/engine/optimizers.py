@@ -13,6 +13,7 @@ import jax.numpy as jnp
 import ml_collections
 import optax
 
+from jaxgen import config as config_lib
 from jaxgen.errors import ConfigError
 
 NAMES = ("adam", "rmsprop", "sgd")
@@ -55,7 +56,7 @@ def make(cfg, key: str, clip: float = 0.0, lazy_interval: int = 1) -> optax.Grad
     `clip` > 0 chains :func:`clip_params`; `lazy_interval` N > 1 applies the lazy-regularisation
     correction to the learning rate and Adam's betas.
     """
-    if cfg.learning_rate <= 0:
+    if not config_lib.is_traced(cfg.learning_rate) and cfg.learning_rate <= 0:
         raise ConfigError(f"config key '{key}.learning_rate' must be positive, got {cfg.learning_rate}")
     ratio = lazy_interval / (lazy_interval + 1) if lazy_interval > 1 else 1.0
     lr = cfg.learning_rate * ratio

@@ -20,12 +20,19 @@ def make_mesh(devices=None) -> Mesh:
     return Mesh(np.asarray(devices), ("data",))
 
 
-def replicated(mesh: Mesh) -> NamedSharding:
-    return NamedSharding(mesh, P())
+def replicated(mesh: Mesh | None) -> NamedSharding | None:
+    """Every device holds the whole array; None without a mesh (a task traced inside a sweep's `vmap`)."""
+    return None if mesh is None else NamedSharding(mesh, P())
 
 
-def batch_sharded(mesh: Mesh) -> NamedSharding:
-    return NamedSharding(mesh, P("data"))
+def batch_sharded(mesh: Mesh | None) -> NamedSharding | None:
+    """Split along the leading axis over "data"; None without a mesh."""
+    return None if mesh is None else NamedSharding(mesh, P("data"))
+
+
+def constrain(x, sharding: NamedSharding | None):
+    """`with_sharding_constraint` inside a jitted function; a no-op for `sharding` None."""
+    return x if sharding is None else jax.lax.with_sharding_constraint(x, sharding)
 
 
 def check_batch_size(batch_size: int, mesh: Mesh, key: str = "batch_size") -> None:

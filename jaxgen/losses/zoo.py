@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ml_collections
 
+from jaxgen import config as config_lib
 from jaxgen.errors import ConfigError
 from jaxgen.losses import gan, penalties
 
@@ -52,7 +53,7 @@ def validate(loss) -> None:
     gan.objective(loss.objective)
     if loss.penalty not in penalties.PENALTIES:
         raise ConfigError(f"config key 'loss.penalty' must be one of {list(penalties.PENALTIES)}, got {loss.penalty!r}")
-    if loss.penalty != "none" and loss.penalty_weight <= 0:
+    if loss.penalty != "none" and not config_lib.is_traced(loss.penalty_weight) and loss.penalty_weight <= 0:
         raise ConfigError(f"config key 'loss.penalty_weight' must be > 0 with loss.penalty={loss.penalty!r}, "
                           f"got {loss.penalty_weight} (set loss.penalty='none' to train without it)")
     if loss.reg_every < 1:

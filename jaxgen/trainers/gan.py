@@ -126,7 +126,7 @@ def create_task(config, info: dict, mesh) -> loop.Task:
     replicated, batch_sharded = sharding.replicated(mesh), sharding.batch_sharded(mesh)
 
     def noise(rng, n):
-        return jax.lax.with_sharding_constraint(family.latent(rng, n, config.model), batch_sharded)
+        return sharding.constrain(family.latent(rng, n, config.model), batch_sharded)
 
     def cond(labels):  # the label arguments of G and D: none for an unconditional model
         return (labels,) if conditional else ()
@@ -161,32 +161,48 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         return {**state, "params": {**state["params"], "d": optax.apply_updates(state["params"]["d"], updates)},
                 "opt": {**state["opt"], "d": opt_d}}
 
+    def d_objective(d_params, state, images, labels, fake, keys, with_penalty):
+        """D's loss on real `images` and `fake` (+ AC-GAN class loss, + the penalty if `with_penalty`), with
+        `keys` (real pass, fake pass, penalty); returns (loss, (D model state, D(real), D(fake), {term: value}))."""
+        kr, kf, kp = keys
+        real_out, d_state = _apply(disc, d_params, state["model_state"]["d"], (images, *cond(labels)), kr, True)
+        fake_out, d_state = _apply(disc, d_params, d_state, (fake, *cond(labels)), kf, True)
+        (real, real_cls), (fake_out, fake_cls) = _split(real_out), _split(fake_out)
+        if began:
+            loss = gan_losses.began_d_loss(real, fake_out, state["loss_state"]["k"])
+        else:
+            loss = objective.d_loss(real, fake_out)
+        terms = {"d_loss": loss}
+        if real_cls is not None:
+            terms["d_aux"] = _class_loss(real_cls, labels) + _class_loss(fake_cls, labels)
+            loss = loss + lc.aux_weight * terms["d_aux"]
+        if with_penalty and lc.penalty != "none":
+            terms["penalty"] = penalties.penalty(lc.penalty, d_fn(d_params, d_state, labels, kp), images, fake, kp,
+                                                 lc.dragan_c)
+            loss = loss + lc.penalty_weight * terms["penalty"]
+        return loss, (d_state, real, fake_out, terms)
+
+    def g_objective(g_params, state, d_params, z, labels, keys):
+        """G's loss for noise `z` through D(`d_params`), with `keys` (G pass, D pass); returns
+        (loss, (G state, D state, {term: value}))."""
+        kg, kd = keys
+        fake, g_state = _apply(gen, g_params, state["model_state"]["g"], (z, *cond(labels)), kg, True)
+        out, d_state = _apply(disc, d_params, state["model_state"]["d"], (fake, *cond(labels)), kd, True)
+        adv, cls = _split(out)
+        terms = {"g_loss": objective.g_loss(adv)}
+        loss = terms["g_loss"]
+        if cls is not None:
+            terms["g_aux"] = _class_loss(cls, labels)
+            loss = loss + lc.aux_weight * terms["g_aux"]
+        return loss, (g_state, d_state, terms)
+
     def d_main(state, batch_in, rng):
         """One D update on the objective (+ AC-GAN class loss, + the penalty unless it is lazy)."""
         images, labels = batch_in["image"], batch_in.get("label")
         k_fake, kr, kf, kp = jax.random.split(rng, 4)
         fake, g_state = fakes_for_d(state, labels, k_fake)
-
-        def loss_fn(d_params):
-            real_out, d_state = _apply(disc, d_params, state["model_state"]["d"], (images, *cond(labels)), kr, True)
-            fake_out, d_state = _apply(disc, d_params, d_state, (fake, *cond(labels)), kf, True)
-            (real, real_cls), (fake_out, fake_cls) = _split(real_out), _split(fake_out)
-            if began:
-                loss = gan_losses.began_d_loss(real, fake_out, state["loss_state"]["k"])
-            else:
-                loss = objective.d_loss(real, fake_out)
-            terms = {"d_loss": loss}
-            if real_cls is not None:
-                terms["d_aux"] = _class_loss(real_cls, labels) + _class_loss(fake_cls, labels)
-                loss = loss + lc.aux_weight * terms["d_aux"]
-            if lc.penalty != "none" and not lazy:
-                terms["penalty"] = penalties.penalty(lc.penalty, d_fn(d_params, d_state, labels, kp), images, fake, kp,
-                                                     lc.dragan_c)
-                loss = loss + lc.penalty_weight * terms["penalty"]
-            return loss, (d_state, real, fake_out, terms)
-
-        (_, (d_state, real, fake_out, terms)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
-            state["params"]["d"])
+        (_, (d_state, real, fake_out, terms)), grads = jax.value_and_grad(d_objective, has_aux=True)(
+            state["params"]["d"], state, images, labels, fake, (kr, kf, kp), not lazy)
         state = update_d({**state, "model_state": {"g": g_state, "d": d_state}}, grads)
         probs = lc.objective in ("mm", "ns")  # report D(x) as a probability where D is a classifier
         metrics = {**terms, "d_real": jnp.mean(jax.nn.sigmoid(real) if probs else real),
@@ -217,20 +233,8 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         kz, kg, kd, ky = jax.random.split(rng, 4)
         z = noise(kz, batch)
         labels = jax.random.randint(ky, (batch,), 0, num_classes) if conditional else None
-
-        def loss_fn(g_params):
-            fake, g_state = _apply(gen, g_params, state["model_state"]["g"], (z, *cond(labels)), kg, True)
-            out, d_state = _apply(disc, state["params"]["d"], state["model_state"]["d"], (fake, *cond(labels)), kd,
-                                  True)
-            adv, cls = _split(out)
-            terms = {"g_loss": objective.g_loss(adv)}
-            loss = terms["g_loss"]
-            if cls is not None:
-                terms["g_aux"] = _class_loss(cls, labels)
-                loss = loss + lc.aux_weight * terms["g_aux"]
-            return loss, (g_state, d_state, terms)
-
-        (_, (g_state, d_state, terms)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"]["g"])
+        (_, (g_state, d_state, terms)), grads = jax.value_and_grad(g_objective, has_aux=True)(
+            state["params"]["g"], state, state["params"]["d"], z, labels, (kg, kd))
         updates, opt_g = tx["g"].update(grads, state["opt"]["g"], state["params"]["g"])
         g_params = optax.apply_updates(state["params"]["g"], updates)
         new = {**state, "step": state["step"] + 1, "params": {**state["params"], "g": g_params},
@@ -252,6 +256,31 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         state, d_metrics = d_main(state, batch_in, d_key(rng, 0))
         state, g_metrics = g_main(state, g_key(rng))
         return state, {**d_metrics, **g_metrics}
+
+    def pure_step(state, batches, rng):
+        """A whole step as one pure function: `batches` holds the step's `n_critic` batches stacked on a leading
+        axis. What a sweep vmaps over its runs (lazy regularisation, scheduled by the host, has none)."""
+        d_metrics = []
+        for i in range(config.n_critic):
+            state, m = d_main(state, jax.tree.map(lambda x: x[i], batches), d_key(rng, i))
+            d_metrics.append(m)
+        metrics = jax.tree.map(lambda *v: jnp.mean(jnp.stack(v)), *d_metrics)
+        state, g_metrics = g_main(state, g_key(rng))
+        return state, {**metrics, **g_metrics}
+
+    def losses(params, state, batch_in, rng):
+        """Both players' losses at `params` {"g", "d"} on one batch: {"g_loss", "d_loss"} (D's with its class
+        loss and penalty, unscaled by any lazy interval). D's fakes stay differentiable in G's parameters, so
+        derivatives across the players (the game Jacobian) exist; model state (BatchNorm) is read, not updated."""
+        images, labels = batch_in["image"], batch_in.get("label")
+        k_fake, kr, kf, kp = jax.random.split(d_key(rng, 0), 4)
+        kz, kg = jax.random.split(k_fake)
+        fake, _ = _apply(gen, params["g"], state["model_state"]["g"], (noise(kz, batch), *cond(labels)), kg, True)
+        d_loss, _ = d_objective(params["d"], state, images, labels, fake, (kr, kf, kp), True)
+        kz, kg, kd, ky = jax.random.split(g_key(rng), 4)
+        g_labels = jax.random.randint(ky, (batch,), 0, num_classes) if conditional else None
+        g_loss, _ = g_objective(params["g"], state, params["d"], noise(kz, batch), g_labels, (kg, kd))
+        return {"g_loss": g_loss, "d_loss": d_loss}
 
     # Each phase compiles once; on XLA:CPU, convolutions stay on Eigen kernels (see cpu_compiler_options).
     phase_jit = functools.partial(jax.jit, donate_argnums=0, out_shardings=(replicated, replicated),
@@ -295,7 +324,8 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         return _generate(state, rng, n, labels if conditional else None)
 
     task = loop.Task(init=jax.jit(init, out_shardings=replicated), step=step, generate=generate,
-                     num_classes=num_classes)
+                     num_classes=num_classes, pure_step=None if lazy else pure_step,
+                     batches_per_step=config.n_critic, losses=losses)
     if config.get("eval") is not None and config.eval.every > 0:  # workdirs saved before config.eval existed have none
         task.evaluate = _evaluator(config, task)
     return task

@@ -113,8 +113,6 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         nll, metrics = dens.nll(params, x, rng, labels)
         return jnp.mean(nll), {k: jnp.mean(v) for k, v in metrics.items()}
 
-    @functools.partial(jax.jit, donate_argnums=0, out_shardings=(replicated, replicated),
-                       compiler_options=jaxgen_nn.cpu_compiler_options())
     def train_step(state, batch, rng):
         k_data, k_model = jax.random.split(rng)
         x = lik.to_data_space(batch["image"], dens.data, k_data)
@@ -128,9 +126,22 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         return ({"step": state["step"] + 1, "params": optax.apply_updates(state["params"], updates), "opt": opt},
                 metrics)
 
+    jit_step = jax.jit(train_step, donate_argnums=0, out_shardings=(replicated, replicated),
+                       compiler_options=jaxgen_nn.cpu_compiler_options())
+
     def step(state, next_batch, rng, step_index):
         del step_index
-        return train_step(state, next_batch(), rng)
+        return jit_step(state, next_batch(), rng)
+
+    def pure_step(state, batches, rng):
+        return train_step(state, jax.tree.map(lambda x: x[0], batches), rng)
+
+    def losses(params, state, batch, rng):
+        """{"nll_nats": the training loss (mean negative log-likelihood or -ELBO, nats) of `batch`}."""
+        del state
+        k_data, k_model = jax.random.split(rng)
+        x = lik.to_data_space(batch["image"], dens.data, k_data)
+        return {"nll_nats": loss_fn(params, x, k_model, labels_of(batch))[0]}
 
     @functools.partial(jax.jit, compiler_options=jaxgen_nn.cpu_compiler_options())
     def eval_nll(params, images, labels, index, rng):
@@ -174,7 +185,8 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         return _generate(state["params"], rng, n, None if labels is None else jnp.asarray(labels, jnp.int32))
 
     return loop.Task(init=jax.jit(init, out_shardings=replicated), step=step, generate=generate,
-                     num_classes=num_classes if conditional else None, evaluate=evaluate)
+                     num_classes=num_classes if conditional else None, evaluate=evaluate, pure_step=pure_step,
+                     losses=losses)
 
 
 def train_and_evaluate(config, workdir: str, allow_config_change: bool = False, mesh=None):
