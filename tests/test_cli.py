@@ -1,5 +1,6 @@
 """The `jaxgen` command: errors for bad input, sample determinism, Ctrl-C, two processes."""
 
+import json
 import os
 import signal
 import socket
@@ -7,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import jax
 import numpy as np
 import pytest
 
@@ -188,6 +190,35 @@ def test_ctrl_c_saves_a_checkpoint_and_resumes(tmp_path):
     assert proc.returncode == 0, err
     assert f"resumed from checkpoint {steps[0]}" in err
     assert str(steps[0] + 2) in os.listdir(workdir / "checkpoints")
+
+
+def test_two_fresh_processes_train_identical_parameters(tmp_path):
+    """A run is a pure function of (config, seed, data, device count): two processes, same bits."""
+    from jaxgen import trainers
+
+    workdirs = [tmp_path / name for name in ("a", "b")]
+    procs = [_jaxgen("train", "--config", TINY, "--workdir", str(w)) for w in workdirs]
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err
+    states = [jax.device_get(trainers.restore(str(w))[2]) for w in workdirs]
+    for x, y in zip(jax.tree.leaves(states[0]), jax.tree.leaves(states[1])):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+    runs = [json.loads((w / "run.json").read_text()) for w in workdirs]
+    assert runs[0]["versions"] == runs[1]["versions"] and set(runs[0]["versions"]) >= {"jax", "jaxlib", "flax", "optax"}
+    assert runs[0]["devices"]["kind"] and runs[0]["devices"]["count"] == 1
+
+
+def test_resume_under_other_versions_warns(tmp_path, capsys):
+    workdir = tmp_path / "run"
+    assert cli.main(["train", "--config", TINY, "--workdir", str(workdir), "--config.num_steps=2"]) == 0
+    info = json.loads((workdir / "run.json").read_text())
+    info["versions"]["jax"] = "0.0.1"
+    (workdir / "run.json").write_text(json.dumps(info))
+    capsys.readouterr()
+    assert cli.main(["train", "--config", TINY, "--workdir", str(workdir), "--config.num_steps=4"]) == 0
+    err = capsys.readouterr().err
+    assert "WARNING: resuming" in err and "'jax': ('0.0.1'" in err
 
 
 def test_two_processes_with_jax_distributed(tmp_path):
