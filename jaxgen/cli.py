@@ -6,6 +6,7 @@
     jaxgen eval   --samples samples.npz --dataset mnist5k --metrics fid,kid
     jaxgen data prepare NAME | jaxgen data list
     jaxgen sweep  --config configs/gan_mnist.py:tiny --workdir runs/sweep --over seed=0:16 --over lr=1e-4,2e-4
+    jaxgen research landscape --workdir runs/dcgan --kind slice2d|interp|hessian | jaxgen research game --workdir …
     jaxgen toy --losses all --dataset grid25 --seeds 10 --steps N [--pack M] [--arch pacgan] [--out DIR]
 
 Errors the user can fix are printed as one line `jaxgen: error: …` with exit status 2.
@@ -83,6 +84,35 @@ def _parser() -> argparse.ArgumentParser:
     sweep.add_argument("--allow-config-change", action="store_true",
                        help="resume a workdir even though its saved config differs")
 
+    research = sub.add_parser("research", help="loss landscapes, Hessian spectra and game dynamics of a workdir")
+    research_sub = research.add_subparsers(dest="research_command", required=True)
+    land = research_sub.add_parser("landscape", help="1-D interpolation, 2-D slices or the Hessian spectrum",
+                                   epilog="Writes <kind>.json, <kind>.npz and PNG plots into WORKDIR/research "
+                                          "(or --out).")
+    land.add_argument("--workdir", required=True, help="a trained GAN or likelihood workdir")
+    land.add_argument("--kind", required=True, choices=["interp", "slice2d", "hessian"])
+    land.add_argument("--step", type=int, help="checkpoint step (default: the newest)")
+    land.add_argument("--batches", type=int, default=4, help="training batches the losses average (default 4)")
+    land.add_argument("--players", help="GAN: g, d or g,d (default: both); slice2d and hessian take each alone")
+    land.add_argument("--points", type=int, help="interp: points on the line (41); slice2d: per axis (21)")
+    land.add_argument("--span", type=float, help="slice2d: the plane covers [-span, span]^2 (default 1)")
+    land.add_argument("--from-step", type=int, help="interp: start from this checkpoint (default: the initialisation)")
+    land.add_argument("--k", type=int, help="hessian: top eigenvalues (default 10)")
+    land.add_argument("--iters", type=int, help="hessian: Lanczos iterations (default 60)")
+    land.add_argument("--draws", type=int, help="hessian: probe vectors of the spectral density (default 4)")
+    land.add_argument("--seed", type=int, help="directions / probes seed (default 0)")
+    land.add_argument("--out", help="output directory (default WORKDIR/research)")
+    gm = research_sub.add_parser("game", help="leading eigenvalues of the game Jacobian at a GAN checkpoint")
+    gm.add_argument("--workdir", required=True)
+    gm.add_argument("--step", type=int, help="checkpoint step (default: the newest)")
+    gm.add_argument("--batches", type=int, default=4, help="training batches the losses average (default 4)")
+    gm.add_argument("--k", type=int, default=10, help="eigenvalues of largest modulus (default 10)")
+    gm.add_argument("--method", default="auto", choices=["auto", "dense", "arnoldi"],
+                    help="dense Jacobian (small models) or JVPs + Arnoldi (default auto: by size)")
+    gm.add_argument("--krylov", type=int, help="Arnoldi's Krylov dimension (default max(4k, 40))")
+    gm.add_argument("--seed", type=int, default=0)
+    gm.add_argument("--out", help="output directory (default WORKDIR/research)")
+
     toy = sub.add_parser("toy", help="mode-coverage benchmark: GAN losses x seeds on a toy mixture (PacGAN Table 1)")
     toy.add_argument("--losses", default="all", help="'all' or a comma-separated list of loss rows (default all)")
     toy.add_argument("--dataset", default="grid25", help="ring8 | grid25 | mixture1d (default grid25)")
@@ -155,6 +185,25 @@ def cmd_sweep(args, overrides) -> None:
     config = sweep.sweep_config(config_lib.load(args.config, overrides), [sweep.parse_over(o) for o in args.over])
     sweep.train_and_evaluate(config, args.workdir, args.allow_config_change)
     print(f"done: {len(sweep.runs(config))} runs; sweep.csv, sweep.json and sweep.png are in {args.workdir}")
+
+
+def cmd_research(args) -> None:
+    from jaxgen.research import commands
+
+    if args.research_command == "game":
+        paths = commands.run_game(args.workdir, out=args.out, step=args.step, batches=args.batches, k=args.k,
+                                  method=args.method, krylov=args.krylov, seed=args.seed)
+    else:
+        names = {"interp": ("points", "from_step"), "slice2d": ("players", "points", "span", "seed"),
+                 "hessian": ("players", "k", "iters", "draws", "seed")}[args.kind]
+        given = {k: getattr(args, k) for k in ("players", "points", "span", "from_step", "k", "iters", "draws", "seed")
+                 if getattr(args, k) is not None}
+        misplaced = sorted(set(given) - set(names))
+        if misplaced:
+            raise JaxgenError(f"--kind {args.kind} does not take {', '.join('--' + m.replace('_', '-') for m in misplaced)}")
+        paths = commands.run_landscape(args.workdir, args.kind, out=args.out, step=args.step, batches=args.batches,
+                                       **given)
+    print("wrote " + ", ".join(paths))
 
 
 def cmd_sample(args) -> None:
@@ -271,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
             cmd_train(args, overrides)
         elif args.command == "sweep":
             cmd_sweep(args, overrides)
+        elif args.command == "research":
+            cmd_research(args)
         elif args.command == "sample":
             cmd_sample(args)
         elif args.command == "toy":
