@@ -1,2 +1,2 @@
-"""Research tools: small, exact demonstrations of GAN theory (the optimal discriminator; issue 6 adds
-loss landscapes, Hessians and game dynamics)."""
+"""Research tools: exact demonstrations of GAN theory (the optimal discriminator, the Dirac-GAN), the game
+Jacobian, loss landscapes and Hessian spectra of any trained workdir (`jaxgen research`)."""
