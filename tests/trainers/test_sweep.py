@@ -67,6 +67,17 @@ def test_bad_sweeps_name_the_key(over, fragment):
         sweep.sweep_config(config_lib.load(BASE), over)
 
 
+def test_penalty_weight_sweep_of_a_conv_gan(tmp_path, one_device_mesh):
+    """Convolutions and R1's nested grad under vmap, the weight traced: run 1 against run 1 alone."""
+    config = sweep.sweep_config(config_lib.load("configs/r1_mnist.py:tiny", ["num_steps=2"]),
+                                [("loss.penalty_weight", [1.0, 10.0])])
+    state = jax.device_get(sweep.train_and_evaluate(config, str(tmp_path / "sweep"), mesh=one_device_mesh))
+    alone = gan.train_and_evaluate(sweep.run_config(config, {"loss.penalty_weight": 10.0}), str(tmp_path / "alone"),
+                                   mesh=one_device_mesh)
+    assert _max_diff(_run(state, 1), jax.device_get(alone["params"])) < 1e-6
+    assert _max_diff(_run(state, 0), _run(state, 1)) > 1e-6
+
+
 def test_structural_key_is_refused(tmp_path, one_device_mesh):
     config = sweep.sweep_config(config_lib.load(BASE), [("n_critic", [1, 2])])
     with pytest.raises(ConfigError, match="n_critic.*separate sweeps"):
