@@ -94,7 +94,8 @@ def _parser() -> argparse.ArgumentParser:
     land.add_argument("--step", type=int, help="checkpoint step (default: the newest)")
     land.add_argument("--batches", type=int, default=4, help="training batches the losses average (default 4)")
     land.add_argument("--players", help="GAN: g, d or g,d (default: both); slice2d and hessian take each alone")
-    land.add_argument("--points", type=int, help="interp: points on the line (41); slice2d: per axis (21)")
+    land.add_argument("--points", type=int,
+                      help="interp: points on the line (31: alpha = 0 and 1 on the grid); slice2d: per axis (21)")
     land.add_argument("--span", type=float, help="slice2d: the plane covers [-span, span]^2 (default 1)")
     land.add_argument("--from-step", type=int, help="interp: start from this checkpoint (default: the initialisation)")
     land.add_argument("--k", type=int, help="hessian: top eigenvalues (default 10)")

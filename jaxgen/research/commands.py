@@ -67,7 +67,7 @@ def _header(probe: probe_lib.Probe, **settings) -> dict:
             "batch_size": int(probe.batches["image"].shape[1]), **settings}
 
 
-def interp(probe: probe_lib.Probe, out: str, *, points: int = 41, lo: float = -0.25, hi: float = 1.25,
+def interp(probe: probe_lib.Probe, out: str, *, points: int = 31, lo: float = -0.25, hi: float = 1.25,
            from_step: int | None = None, chunk: int = 8) -> list[str]:
     """Losses along (1 - a) start + a checkpoint, a in [lo, hi]; start = initialisation or `from_step`."""
     start = probe.initial_params() if from_step is None else probe.params_at(from_step)
@@ -160,7 +160,7 @@ def run_game(workdir: str, *, out: str | None = None, step: int | None = None, b
     g_loss, d_loss = (lambda p: probe.losses(p)["g_loss"]), (lambda p: probe.losses(p)["d_loss"])
     if method == "arnoldi":
         matvec, dim = game_lib.jvp_operator(g_loss, d_loss, probe.params)
-        values, residuals = game_lib.leading_eigenvalues(matvec, dim, k, krylov, seed=seed)
+        values, residuals = game_lib.leading_eigenvalues(matvec, dim, k, krylov, seed=seed, report=_report)
     else:
         values = game_lib.eigenvalues(g_loss, d_loss, probe.params, k, method="dense")
         residuals = np.zeros(len(values))

@@ -161,7 +161,8 @@ def _leading(values: np.ndarray, k: int, which: str) -> np.ndarray:
 
 
 def leading_eigenvalues(matvec: Callable[[np.ndarray], np.ndarray], dim: int, k: int, krylov_dim: int | None = None,
-                        which: str = "modulus", seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+                        which: str = "modulus", seed: int = 0,
+                        report: Callable[[str], None] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The ``k`` eigenvalues of largest modulus (``which="real"``: largest real part) of a non-symmetric
     operator, by Arnoldi: complex128 ``[k]`` and their residual norms float64 ``[k]``.
 
@@ -172,7 +173,8 @@ def leading_eigenvalues(matvec: Callable[[np.ndarray], np.ndarray], dim: int, k:
     more matvecs), so they include the operator's own rounding (float32 JVPs: ~1e-6 of ``||A||``); a
     residual small relative to ``|lambda|`` marks a converged eigenvalue. An invariant subspace
     (``h_{j+1,j}`` ~ 0) stops the iteration early, with exact Ritz values (fewer than ``k`` if the
-    subspace is smaller). Deterministic for a given seed.
+    subspace is smaller). Deterministic for a given seed. ``report(line)``, when given, hears progress every 5
+    matvecs.
     """
     if not 1 <= k <= dim:
         raise ValueError(f"k must be in [1, dim={dim}], got {k}")
@@ -197,6 +199,8 @@ def leading_eigenvalues(matvec: Callable[[np.ndarray], np.ndarray], dim: int, k:
             m = j + 1
             break
         q[:, j + 1] = w / h[j + 1, j]
+        if report is not None and (j + 1) % 5 == 0:
+            report(f"arnoldi: {j + 1}/{m} matvecs")
     ritz, vectors = np.linalg.eig(h[:m, :m])
     order = _leading(ritz, min(k, m), which)
     values, ritz_vectors = ritz[order], q[:, :m] @ vectors[:, order]  # unit-norm Ritz vectors [dim, k]

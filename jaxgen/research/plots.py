@@ -43,6 +43,16 @@ def _check_grid(xs, ys, values) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return xs, ys, values
 
 
+def _finish(fig, ax, path: str, xlabel: str, ylabel: str, title: str | None) -> str:
+    """Labels, a light grid and the title of a 2-D plot, then the file."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title, fontsize=8)
+    return _save(fig, path)
+
+
 def interpolation_png(path: str, alphas, losses: Mapping[str, Sequence[float]], *, log_scale: bool = False,
                       xlabel: str = "alpha", title: str | None = None) -> str:
     """Curves of one or more losses ``{name: [N]}`` against ``alphas [N]`` on one axes (log y with
@@ -55,13 +65,8 @@ def interpolation_png(path: str, alphas, losses: Mapping[str, Sequence[float]], 
         ax.plot(alphas, values, label=name, linewidth=1.2)
     if log_scale:
         ax.set_yscale("log")
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("loss")
     ax.legend(fontsize=7)
-    ax.grid(alpha=0.3)
-    if title:
-        ax.set_title(title, fontsize=8)
-    return _save(fig, path)
+    return _finish(fig, ax, path, xlabel, "loss", title)
 
 
 def contour_png(path: str, xs, ys, values, *, levels: int = 30, label: str = "loss", title: str | None = None) -> str:
@@ -116,12 +121,7 @@ def spectrum_png(path: str, grid, density, *, eigenvalues: Sequence[float] = (),
         ax.axvline(value, color="red", linestyle="--", linewidth=0.7, label="top eigenvalues" if i == 0 else None)
     if len(eigenvalues):
         ax.legend(fontsize=7)
-    ax.set_xlabel("eigenvalue")
-    ax.set_ylabel("density")
-    ax.grid(alpha=0.3)
-    if title:
-        ax.set_title(title, fontsize=8)
-    return _save(fig, path)
+    return _finish(fig, ax, path, "eigenvalue", "density", title)
 
 
 def eigenvalues_png(path: str, values, *, title: str | None = None) -> str:
@@ -133,9 +133,4 @@ def eigenvalues_png(path: str, values, *, title: str | None = None) -> str:
     ax.axvline(0.0, color="gray", linestyle="--", linewidth=0.7)
     ax.axhline(0.0, color="gray", linewidth=0.4)
     ax.scatter(values.real, values.imag, s=16, color="black")
-    ax.set_xlabel("real part")
-    ax.set_ylabel("imaginary part")
-    ax.grid(alpha=0.3)
-    if title:
-        ax.set_title(title, fontsize=8)
-    return _save(fig, path)
+    return _finish(fig, ax, path, "real part", "imaginary part", title)
