@@ -11,8 +11,8 @@ machine hits both alike (medians over ``--rounds``; compilation is timed separat
   ``jax.vmap`` of the same step over N runs (seeds) in one call.
 - ``sweep``: the tiny MLP GAN of ``configs/gan_mnist.py:tiny`` at batch 64 on MNIST batches:
   ``jaxgen train``'s step (``Task.step`` of the GAN trainer) called once per run, vs ``jaxgen sweep``'s
-  step (one vmapped program for the N runs, one seed each). Data loading is not timed: every step
-  reads the same fixed batch.
+  step (one vmapped program for the N runs, one seed each). Data loading is not timed: every run reads
+  its own copy of one fixed batch on both sides.
 
 A "step" below is one training step of every one of the N runs; speed-up = sequential time / vmapped time.
 """
@@ -49,21 +49,23 @@ def toy_steppers(n: int):
     keys = jnp.stack([jax.random.key(s) for s in range(n)])
     hp = toy.hparams(group, n)
     one_hp = jax.tree.map(lambda x: x[0], hp)
-    alone = jax.jit(prog.step)
-    states = [jax.jit(prog.init)(k) for k in keys]
-    batched = jax.jit(jax.vmap(prog.step))
-    stacked = jax.jit(jax.vmap(prog.init))(keys)
-    box = {"seq": states, "vm": stacked, "t": 0}
+
+    def one_step(state, run_hp, key, t):  # the step key is derived inside the program, as jaxgen toy does
+        return prog.step(state, run_hp, jax.random.fold_in(key, t))[0]
+
+    alone = jax.jit(one_step)
+    batched = jax.jit(jax.vmap(one_step, in_axes=(0, 0, 0, None)))
+    box = {"seq": [jax.jit(prog.init)(k) for k in keys], "vm": jax.jit(jax.vmap(prog.init))(keys), "t": 0}
 
     def sequential():
         box["t"] += 1
-        box["seq"] = [alone(s, one_hp, jax.random.fold_in(k, box["t"]))[0] for s, k in zip(box["seq"], keys)]
+        t = jnp.int32(box["t"])
+        box["seq"] = [alone(s, one_hp, k, t) for s, k in zip(box["seq"], keys)]
         return box["seq"]
 
     def vmapped():
         box["t"] += 1
-        step_keys = jax.vmap(lambda k: jax.random.fold_in(k, box["t"]))(keys)
-        box["vm"] = batched(box["vm"], hp, step_keys)[0]
+        box["vm"] = batched(box["vm"], hp, keys, jnp.int32(box["t"]))
         return box["vm"]
 
     return sequential, vmapped
@@ -76,15 +78,16 @@ def sweep_steppers(n: int):
     info = pipeline.output_info(base.data)
     mesh = sharding.make_mesh(jax.devices()[:1])
     batch = next(iter(pipeline.make_loader(base.data, global_batch_size=64, seed=0)))
-    one = sharding.shard_batch(batch, mesh)
     alone = gan.create_task(base, info, mesh)  # runs differing only in their seed share this program
     swept = sweep.create_task(config, info, mesh)
     many = sharding.shard_batch(jax.tree.map(lambda x: np.stack([x[None]] * n), batch), mesh)
+    # each sequential run reads its own copy too, as runs with their own data streams would
+    ones = [sharding.shard_batch(jax.tree.map(np.copy, batch), mesh) for _ in range(n)]
     box = {"seq": [alone.init(jax.random.key(i)) for i in range(n)], "vm": swept.init(None), "t": 0}
 
     def sequential():
         box["t"] += 1
-        box["seq"] = [alone.step(s, lambda: one, jax.random.key(box["t"]), box["t"])[0] for s in box["seq"]]
+        box["seq"] = [alone.step(s, lambda: b, jax.random.key(box["t"]), box["t"])[0] for s, b in zip(box["seq"], ones)]
         return box["seq"]
 
     def vmapped():

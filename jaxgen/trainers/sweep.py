@@ -172,14 +172,17 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         rng = jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), loop.TRAIN_STREAM), step_index)
         return task_of(run_hp).pure_step(state, batches, rng)
 
+    def step_runs(run_hp, run_seeds, state, batches, step_index):
+        state, metrics = jax.vmap(step_one, in_axes=(0, 0, 0, 0, None))(run_hp, run_seeds, state, batches, step_index)
+        return state, per_run_metrics(metrics)
+
     init_all = jax.jit(lambda: jax.vmap(init_one)(hp, seeds), out_shardings=runs_sharded)
-    step_all = jax.jit(jax.vmap(step_one, in_axes=(0, 0, 0, 0, None)), donate_argnums=2,
-                       out_shardings=(runs_sharded, runs_sharded), compiler_options=jaxgen_nn.cpu_compiler_options())
+    step_all = jax.jit(step_runs, donate_argnums=2, out_shardings=(runs_sharded, sharding.replicated(mesh)),
+                       compiler_options=jaxgen_nn.cpu_compiler_options())
 
     def step(state, next_batch, rng, step_index):
         del rng  # each run's key comes from its own seed, as in `jaxgen train`
-        state, metrics = step_all(hp, seeds, state, next_batch(), jnp.int32(step_index))
-        return state, per_run_metrics(metrics)
+        return step_all(hp, seeds, state, next_batch(), jnp.int32(step_index))
 
     def generate(state, rng, num, labels=None):
         """Run `labels[0]`'s samples (a grid has one row per run; `jaxgen sample --label i` gives run i)."""
