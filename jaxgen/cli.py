@@ -110,6 +110,8 @@ def _parser() -> argparse.ArgumentParser:
     gm.add_argument("--k", type=int, default=10, help="eigenvalues of largest modulus (default 10)")
     gm.add_argument("--method", default="auto", choices=["auto", "dense", "arnoldi"],
                     help="dense Jacobian (small models) or JVPs + Arnoldi (default auto: by size)")
+    gm.add_argument("--which", default="modulus", choices=["modulus", "real"],
+                    help="the k eigenvalues of largest modulus (default) or of largest real part")
     gm.add_argument("--krylov", type=int, help="Arnoldi's Krylov dimension (default max(4k, 40))")
     gm.add_argument("--seed", type=int, default=0)
     gm.add_argument("--out", help="output directory (default WORKDIR/research)")
@@ -193,7 +195,7 @@ def cmd_research(args) -> None:
 
     if args.research_command == "game":
         paths = commands.run_game(args.workdir, out=args.out, step=args.step, batches=args.batches, k=args.k,
-                                  method=args.method, krylov=args.krylov, seed=args.seed)
+                                  method=args.method, which=args.which, krylov=args.krylov, seed=args.seed)
     else:
         names = {"interp": ("points", "from_step"), "slice2d": ("players", "points", "span", "seed"),
                  "hessian": ("players", "k", "iters", "draws", "seed")}[args.kind]

@@ -148,8 +148,9 @@ def run_landscape(workdir: str, kind: str, *, out: str | None = None, step: int 
 
 
 def run_game(workdir: str, *, out: str | None = None, step: int | None = None, batches: int = 4, k: int = 10,
-             method: str = "auto", krylov: int | None = None, seed: int = 0) -> list[str]:
-    """`jaxgen research game`: the leading eigenvalues of the game Jacobian of a GAN checkpoint."""
+             method: str = "auto", which: str = "modulus", krylov: int | None = None, seed: int = 0) -> list[str]:
+    """`jaxgen research game`: the k eigenvalues of the game Jacobian of a GAN checkpoint of largest modulus
+    (`which="modulus"`) or real part ("real": the least stable directions)."""
     probe = probe_lib.load(workdir, step, batches)
     if probe.players != ("g", "d"):
         raise JaxgenError(f"{workdir} is not a GAN: the game Jacobian needs two players' losses")
@@ -160,11 +161,12 @@ def run_game(workdir: str, *, out: str | None = None, step: int | None = None, b
     g_loss, d_loss = (lambda p: probe.losses(p)["g_loss"]), (lambda p: probe.losses(p)["d_loss"])
     if method == "arnoldi":
         matvec, dim = game_lib.jvp_operator(g_loss, d_loss, probe.params)
-        values, residuals = game_lib.leading_eigenvalues(matvec, dim, k, krylov, seed=seed, report=_report)
+        values, residuals = game_lib.leading_eigenvalues(matvec, dim, k, krylov, which=which, seed=seed,
+                                                         report=_report)
     else:
-        values = game_lib.eigenvalues(g_loss, d_loss, probe.params, k, method="dense")
+        values = game_lib.eigenvalues(g_loss, d_loss, probe.params, k, method="dense", which=which)
         residuals = np.zeros(len(values))
-    record = _header(probe, kind="game", parameters=dim, method=method, krylov_dim=krylov, seed=seed,
+    record = _header(probe, kind="game", parameters=dim, method=method, which=which, krylov_dim=krylov, seed=seed,
                      seconds=time.perf_counter() - start, real=values.real.tolist(), imag=values.imag.tolist(),
                      modulus=np.abs(values).tolist(), residuals=residuals.tolist())
     paths = _write(out, "game", record, {"eigenvalues": values, "residuals": residuals})

@@ -87,11 +87,11 @@ def test_cli_landscape_kinds_write_arrays_and_plots(workdir, tmp_path, capsys):
 def test_cli_game_writes_eigenvalues(workdir, tmp_path, capsys):
     out = str(tmp_path / "g")
     code, captured = _run(capsys, "research", "game", "--workdir", workdir, "--batches", "1", "--k", "3",
-                          "--krylov", "12", "--out", out)
+                          "--krylov", "12", "--which", "real", "--out", out)
     assert code == 0, captured.err
     record = json.load(open(os.path.join(out, "game.json")))
-    assert record["method"] == "arnoldi" and len(record["real"]) == 3
-    assert np.all(np.diff(record["modulus"]) <= 1e-9)
+    assert record["method"] == "arnoldi" and record["which"] == "real" and len(record["real"]) == 3
+    assert np.all(np.diff(record["real"]) <= 1e-9)  # largest real part first
     assert os.path.getsize(os.path.join(out, "game.png")) > 1000
 
 
