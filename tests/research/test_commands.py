@@ -95,6 +95,25 @@ def test_cli_game_writes_eigenvalues(workdir, tmp_path, capsys):
     assert os.path.getsize(os.path.join(out, "game.png")) > 1000
 
 
+def test_likelihood_workdir_has_one_player(tmp_path, capsys, one_device_mesh):
+    from jaxgen.trainers import likelihood
+
+    path = str(tmp_path / "vae")
+    likelihood.train_and_evaluate(config_lib.load("configs/vae_mnist.py:tiny", ["num_steps=2"]), path,
+                                  mesh=one_device_mesh)
+    code, captured = _run(capsys, "research", "landscape", "--workdir", path, "--kind", "slice2d", "--points", "3",
+                          "--batches", "1")
+    assert code == 0, captured.err
+    plane = np.load(os.path.join(path, "research", "slice2d_all.npz"))
+    assert plane["nll_nats"].shape == (3, 3) and np.isfinite(plane["nll_nats"]).all()
+    vae = probe_lib.load(path, num_batches=1)
+    assert vae.players == ("all",)
+    centre = float(vae.losses(vae.params)["nll_nats"])
+    np.testing.assert_allclose(plane["nll_nats"][1, 1], centre, rtol=1e-5)  # the plane's origin is the checkpoint
+    code, captured = _run(capsys, "research", "game", "--workdir", path)
+    assert code == cli.EXIT_USAGE and "not a GAN" in captured.err
+
+
 @pytest.mark.parametrize("argv, fragment", [
     (["--kind", "interp", "--k", "3"], "--kind interp does not take --k"),
     (["--kind", "slice2d", "--players", "x"], "players are g, d"),

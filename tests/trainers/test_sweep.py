@@ -12,7 +12,7 @@ import pytest
 from jaxgen import cli
 from jaxgen import config as config_lib
 from jaxgen.errors import ConfigError
-from jaxgen.trainers import gan, sweep
+from jaxgen.trainers import gan, likelihood, sweep
 
 BASE = "configs/gan_mnist.py:tiny"
 OVER = [("seed", [0, 1]), ("lr", [1e-4, 4e-4])]
@@ -76,6 +76,16 @@ def test_penalty_weight_sweep_of_a_conv_gan(tmp_path, one_device_mesh):
                                    mesh=one_device_mesh)
     assert _max_diff(_run(state, 1), jax.device_get(alone["params"])) < 1e-6
     assert _max_diff(_run(state, 0), _run(state, 1)) > 1e-6
+
+
+def test_likelihood_trainer_sweep(tmp_path, one_device_mesh):
+    """The likelihood trainer's pure step (a VAE, its re-binarisation and reparameterisation noise) swept."""
+    config = sweep.sweep_config(config_lib.load("configs/vae_mnist.py:tiny", ["num_steps=2"]), [("lr", [1e-3, 3e-3])])
+    state = jax.device_get(sweep.train_and_evaluate(config, str(tmp_path / "sweep"), mesh=one_device_mesh))
+    alone = likelihood.train_and_evaluate(sweep.run_config(config, {"lr": 3e-3}), str(tmp_path / "alone"),
+                                          mesh=one_device_mesh)
+    assert _max_diff(_run(state, 1), jax.device_get(alone["params"])) < 1e-6
+    assert _max_diff(_run(state, 0), _run(state, 1)) > 1e-5
 
 
 def test_structural_key_is_refused(tmp_path, one_device_mesh):
