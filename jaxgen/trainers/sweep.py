@@ -145,6 +145,10 @@ def create_task(config, info: dict, mesh) -> loop.Task:
     table = runs(config)
     n = len(table)
     concrete = [inner.create_task(run_config(config, r), info, None) for r in table]  # checks every run's values
+    # Sampling does not depend on seeds, learning rates or loss weights: runs that differ only in those share
+    # one task's compiled generator.
+    shared = {}
+    samplers = [shared.setdefault(_model_values(r), task) for r, task in zip(table, concrete)]
     if concrete[0].pure_step is None:
         raise ConfigError(f"trainer {config.sweep.trainer!r} with this config has no pure step to vmap (a GAN "
                           f"with lazy regularisation: set loss.reg_every=1 to sweep it)")
@@ -188,10 +192,15 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         """Run `labels[0]`'s samples (a grid has one row per run; `jaxgen sample --label i` gives run i)."""
         i = 0 if labels is None else int(np.asarray(labels)[0])
         run_state = jax.tree.map(lambda x: x[i], state)
-        return concrete[i].generate(run_state, rng, num)
+        return samplers[i].generate(run_state, rng, num)
 
     return loop.Task(init=lambda rng: init_all(), step=step, generate=generate, num_classes=n, check_finite=False,
                      batches_per_step=concrete[0].batches_per_step)
+
+
+def _model_values(run: dict) -> tuple:
+    """The run's values of keys that may change how it samples (all but seed, lr, optimizer.* and loss.*)."""
+    return tuple((k, v) for k, v in run.items() if k not in ("seed", "lr") and not k.startswith(("optimizer.", "loss.")))
 
 
 def per_run_metrics(metrics: dict) -> dict:

@@ -145,9 +145,11 @@ def test_outputs_table_figure_and_grid(swept):
 
 def test_sample_label_picks_a_run(swept, tmp_path):
     workdir, _ = swept
-    out = str(tmp_path / "run2.png")
-    assert cli.main(["sample", "--workdir", workdir, "--label", "2", "--num", "4", "--out", out]) == 0
-    assert os.path.exists(out)
+    outs = [str(tmp_path / f"run{i}.png") for i in (0, 1, 2)]
+    for i, out in enumerate(outs):
+        assert cli.main(["sample", "--workdir", workdir, "--label", str(i), "--num", "4", "--out", out]) == 0
+    images = [open(out, "rb").read() for out in outs]
+    assert len(set(images)) == 3  # each run samples from its own parameters (runs 0 and 1 share a sampler)
 
 
 def test_per_run_metrics_count_diverged_runs():
