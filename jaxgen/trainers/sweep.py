@@ -278,10 +278,14 @@ def train_and_evaluate(config, workdir: str, allow_config_change: bool = False, 
     return state
 
 
-def results(workdir: str, config) -> list[dict]:
-    """One row per run: its index, swept values, its final logged metrics, and `diverged`."""
+def logged_rows(workdir: str) -> list[dict]:
+    """The lines of the workdir's metrics.jsonl."""
     with open(os.path.join(workdir, "metrics.jsonl")) as f:
-        rows = [json.loads(line) for line in f]
+        return [json.loads(line) for line in f]
+
+
+def results(rows: list[dict], config) -> list[dict]:
+    """One row per run from the logged `rows`: its index, swept values, final logged metrics, `diverged`."""
     last = {}
     for row in rows:  # the last value of each key (evaluations and logs may come on different steps)
         last.update({k: v for k, v in row.items() if "/run" in k})
@@ -293,10 +297,8 @@ def results(workdir: str, config) -> list[dict]:
     return out
 
 
-def curves(workdir: str, num_runs: int) -> dict:
-    """{metric: (steps [T], values [T, N])} from the workdir's metrics.jsonl."""
-    with open(os.path.join(workdir, "metrics.jsonl")) as f:
-        rows = [json.loads(line) for line in f]
+def curves(rows: list[dict], num_runs: int) -> dict:
+    """{metric: (steps [T], values [T, N])} from the logged `rows`."""
     names = sorted({k.split("/run")[0] for row in rows for k in row if "/run" in k})
     out = {}
     for name in names:
@@ -309,7 +311,8 @@ def curves(workdir: str, num_runs: int) -> dict:
 
 def write_results(workdir: str, config) -> list[str]:
     """`sweep.json`, `sweep.csv` and `sweep.png` (one panel per metric, one line per run) in `workdir`."""
-    table = results(workdir, config)
+    rows = logged_rows(workdir)
+    table = results(rows, config)
     paths = [os.path.join(workdir, name) for name in ("sweep.json", "sweep.csv", "sweep.png")]
     with open(paths[0], "w") as f:
         json.dump({"over": [[k, list(v)] for k, v in config.sweep.over], "runs": table}, f, indent=1)
@@ -317,7 +320,7 @@ def write_results(workdir: str, config) -> list[str]:
         writer = csv.DictWriter(f, fieldnames=list(dict.fromkeys(k for row in table for k in row)))
         writer.writeheader()
         writer.writerows(table)
-    save_curves_png(paths[2], curves(workdir, len(table)), [_label(r) for r in runs(config)])
+    save_curves_png(paths[2], curves(rows, len(table)), [_label(r) for r in runs(config)])
     return paths
 
 
