@@ -212,12 +212,12 @@ def cmd_research(args) -> None:
 def cmd_sample(args) -> None:
     import jax
 
-    from jaxgen import trainers
+    from jaxgen.engine import workdir as workdir_lib
     from jaxgen.engine import loop, writers
 
     if args.num < 1:
         raise JaxgenError(f"--num must be at least 1, got {args.num}")
-    _, task, state, step = trainers.restore(args.workdir, args.step)
+    _, task, state, step = workdir_lib.restore(args.workdir, args.step)
     if args.label is not None and task.num_classes is None:
         raise ConfigError(f"--label needs a class-conditional model; {args.workdir} holds an unconditional one "
                           f"(model.conditioning='none')")
@@ -241,12 +241,12 @@ def cmd_eval(args) -> None:
 
     num = 5000 if args.num_samples is None else args.num_samples
     if args.workdir:
-        from jaxgen import trainers
+        from jaxgen.engine import workdir as workdir_lib
         from jaxgen.engine import writers
 
         if args.dataset:
             raise JaxgenError("--dataset goes with --samples; a workdir evaluates against its own config.data")
-        config, task, state, step = trainers.restore(args.workdir, args.step)
+        config, task, state, step = workdir_lib.restore(args.workdir, args.step)
         protocol = evaluate.Protocol.parse(args.metrics, num_samples=num, split=args.split, features=args.features)
         net = evaluate.feature_net(protocol, config.data.name)
         samples = evaluate.generate_samples(task, state, num, jax.random.key(args.seed))

@@ -194,14 +194,14 @@ def test_ctrl_c_saves_a_checkpoint_and_resumes(tmp_path):
 
 def test_two_fresh_processes_train_identical_parameters(tmp_path):
     """A run is a pure function of (config, seed, data, device count): two processes, same bits."""
-    from jaxgen import trainers
+    from jaxgen.engine import workdir as workdir_lib
 
     workdirs = [tmp_path / name for name in ("a", "b")]
     procs = [_jaxgen("train", "--config", TINY, "--workdir", str(w)) for w in workdirs]
     for p in procs:
         _, err = p.communicate(timeout=300)
         assert p.returncode == 0, err
-    states = [jax.device_get(trainers.restore(str(w))[2]) for w in workdirs]
+    states = [jax.device_get(workdir_lib.restore(str(w))[2]) for w in workdirs]
     for x, y in zip(jax.tree.leaves(states[0]), jax.tree.leaves(states[1])):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
     runs = [json.loads((w / "run.json").read_text()) for w in workdirs]

@@ -19,7 +19,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from jaxgen import data as data_lib
-from jaxgen import trainers
+from jaxgen.engine import workdir as workdir_lib
 from jaxgen.engine import loop, writers
 
 
@@ -34,7 +34,7 @@ def main():
     parser.add_argument("--per-class", type=int, default=200)
     parser.add_argument("--grid", default=None, help="PNG path for a one-row-per-class grid")
     args = parser.parse_args()
-    config, task, state, step = trainers.restore(args.workdir)
+    config, task, state, step = workdir_lib.restore(args.workdir)
     if task.num_classes is None:
         raise SystemExit(f"{args.workdir} holds an unconditional model")
     x_train, y_train = _split(config.data, "train")

@@ -21,14 +21,14 @@ import time
 
 import jax
 
-from jaxgen import trainers
+from jaxgen.engine import workdir as workdir_lib
 from jaxgen.engine import writers
 from jaxgen.metrics import evaluate, names
 
 
 def run(workdir: str, args, nets: dict) -> dict:
     """The two evaluations of one workdir; `nets` keeps each dataset's feature network across workdirs."""
-    config, task, state, step = trainers.restore(workdir)
+    config, task, state, step = workdir_lib.restore(workdir)
     start = time.perf_counter()
     results = {}
     for metrics, num in (("fid,kid,is,pr", args.num), ("parzen,nn", args.parzen_num)):

@@ -56,8 +56,8 @@ def _sha(data: bytes) -> str:
 
 
 def _params_hash(workdir: str) -> str:
-    code = ("import hashlib, jax, numpy as np, sys; from jaxgen import trainers; "
-            "s = trainers.restore(sys.argv[1])[2]; h = hashlib.sha256(); "
+    code = ("import hashlib, jax, numpy as np, sys; from jaxgen.engine import workdir as workdir_lib; "
+            "s = workdir_lib.restore(sys.argv[1])[2]; h = hashlib.sha256(); "
             "[h.update(np.asarray(x).tobytes()) for x in jax.tree.leaves(s['params'])]; print(h.hexdigest()[:16])")
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
     env.pop("XLA_FLAGS", None)

@@ -20,8 +20,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxgen import data as data_lib
-from jaxgen import models, trainers
-from jaxgen.engine import loop, writers
+from jaxgen import models
+from jaxgen.engine import writers
+from jaxgen.engine import workdir as workdir_lib
 from jaxgen.losses import likelihood as lik
 from jaxgen.models import vae
 
@@ -79,8 +80,8 @@ def main() -> None:
     parser.add_argument("--out", default="docs/images")
     args = parser.parse_args()
     for workdir in args.workdirs:
-        config, _, state, _ = trainers.restore(workdir)
-        _, info = loop.read_workdir(workdir)
+        config, _, state, _ = workdir_lib.restore(workdir)
+        _, info = workdir_lib.read(workdir)
         shape = tuple(info["image_shape"])
         name = os.path.basename(os.path.normpath(workdir))
         if config.model.name == "vae":

@@ -17,7 +17,7 @@ import time
 
 import jax
 
-from jaxgen import trainers
+from jaxgen.engine import workdir as workdir_lib
 
 
 def budget(workdir: str, config) -> dict:
@@ -45,7 +45,7 @@ def run(workdir: str, iwae: tuple[int, ...]) -> dict:
             config.eval.iwae_samples = iwae
         config.eval.split = "test"
 
-    config, task, state, step = trainers.restore(workdir, edit=edit)
+    config, task, state, step = workdir_lib.restore(workdir, edit=edit)
     start = time.perf_counter()
     results = task.evaluate(state, jax.random.key(0))
     data = config.model.get("data", "continuous")  # the classical fits model dequantised data

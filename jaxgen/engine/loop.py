@@ -16,7 +16,6 @@ import dataclasses
 import json
 import math
 import os
-import platform
 import signal
 import sys
 import threading
@@ -28,10 +27,10 @@ import jax
 import numpy as np
 import tqdm
 
-from jaxgen import config as config_lib
 from jaxgen.data import pipeline
 from jaxgen.engine import checkpoint as checkpoint_lib
 from jaxgen.engine import sharding, writers
+from jaxgen.engine import workdir as workdir_lib
 from jaxgen.errors import ConfigError, JaxgenError
 
 State = Any
@@ -59,6 +58,9 @@ class Task:
     losses:   (params, state, batch, rng) -> {name: scalar}, the training losses as functions of the
               parameters on one batch (what `jaxgen research` differentiates and slices); None if not offered.
     check_finite: stop with `NonFiniteLoss` when a metric is NaN/inf (a sweep reports diverged runs instead).
+    modules:  {name: flax Module} of the task's networks (a GAN's players, a density's network), whose
+              `apply({"params": state["params"][name], **state["model_state"][name]}, ...)` runs them; for
+              `jaxgen.load(...).apply`. Empty where the task has no Linen networks.
     """
 
     init: Callable[[jax.Array], State]
@@ -70,6 +72,7 @@ class Task:
     batches_per_step: int = 1
     losses: Callable[..., dict] | None = None
     check_finite: bool = True
+    modules: dict = dataclasses.field(default_factory=dict)
 
 
 def sample_grid(task: Task, state: State, rng: jax.Array, num: int,
@@ -96,67 +99,6 @@ class Interrupted(JaxgenError):
 
 class NonFiniteLoss(JaxgenError):
     """A loss became NaN or infinite."""
-
-
-def run_info(extra: dict) -> dict:
-    """What a workdir records about the software and hardware that produced it."""
-    import flax
-    import jaxlib
-    import optax
-
-    return {
-        "versions": {"jax": jax.__version__, "jaxlib": jaxlib.__version__, "flax": flax.__version__,
-                     "optax": optax.__version__, "python": platform.python_version()},
-        "devices": {"kind": jax.devices()[0].device_kind, "platform": jax.devices()[0].platform,
-                    "count": jax.device_count(), "processes": jax.process_count()},
-        **extra,
-    }
-
-
-def prepare_workdir(workdir: str, config, info: dict, allow_config_change: bool = False) -> None:
-    """Creates the workdir, or checks that its saved config matches `config` before resuming."""
-    if os.path.exists(workdir) and not os.path.isdir(workdir):
-        raise JaxgenError(f"--workdir {workdir!r} is not a directory; choose a directory path")
-    try:
-        os.makedirs(workdir, exist_ok=True)
-    except OSError as e:
-        raise JaxgenError(f"cannot create --workdir {workdir!r}: {e.strerror}") from e
-    config_path = os.path.join(workdir, "config.json")
-    if os.path.exists(config_path):
-        with open(config_path) as f:
-            saved = json.load(f)
-        changed = [d for d in config_lib.differences(saved, config.to_dict())
-                   if not config_lib.is_resumable(d.split(":")[0])]
-        if changed and not allow_config_change:
-            raise ConfigError(
-                f"workdir {workdir} holds a run with a different config ({'; '.join(changed)}); "
-                f"use a new --workdir, or pass --allow-config-change to resume with the new config")
-        info_path = os.path.join(workdir, "run.json")
-        if os.path.exists(info_path):
-            with open(info_path) as f:
-                old_versions = json.load(f).get("versions", {})
-            moved = {k: (v, info["versions"].get(k)) for k, v in old_versions.items() if info["versions"].get(k) != v}
-            if moved:
-                print(f"WARNING: resuming {workdir} under different versions {moved}; "
-                      f"the run may not replay bit-for-bit", file=sys.stderr)
-    if jax.process_index() == 0:
-        with open(config_path, "w") as f:
-            f.write(config_lib.to_json(config))
-        with open(os.path.join(workdir, "run.json"), "w") as f:
-            json.dump(info, f, indent=2)
-
-
-def read_workdir(workdir: str):
-    """(config, run info) saved in a workdir, or a JaxgenError saying what is missing."""
-    config_path, info_path = os.path.join(workdir, "config.json"), os.path.join(workdir, "run.json")
-    for path in (config_path, info_path):
-        if not os.path.exists(path):
-            raise JaxgenError(f"{path} not found: is {workdir!r} a jaxgen workdir (made by `jaxgen train`)?")
-    with open(config_path) as f:
-        config = config_lib.from_json(f.read())
-    with open(info_path) as f:
-        info = json.load(f)
-    return config, info
 
 
 class _StopFlag:
@@ -201,7 +143,7 @@ def train(config, workdir: str, task: Task, loader, mesh, info: dict,
     if best_metric and not eval_every:
         raise ConfigError(f"config key 'eval.best_metric' is {best_metric!r} but nothing is evaluated: set "
                           f"eval.every to a positive number of steps (or eval.best_metric='')")
-    prepare_workdir(workdir, config, run_info(info), allow_config_change)
+    workdir_lib.prepare(workdir, config, workdir_lib.run_info(info), allow_config_change)
     sharding.sync_processes("train_start")  # Before the first collective (the checkpointer's).
     checkpointer = checkpoint_lib.Checkpointer(os.path.join(workdir, "checkpoints"), config.get("keep_checkpoints", 3))
     root = jax.random.key(config.seed)

@@ -85,14 +85,13 @@ class FeatureNet:
 
 def _lenet(workdir: str) -> FeatureNet:
     from jaxgen import nn as jaxgen_nn
-    from jaxgen import trainers
-    from jaxgen.engine import loop
+    from jaxgen.engine import workdir as workdir_lib
     from jaxgen.trainers import classifier
 
-    config, info = loop.read_workdir(workdir)
+    config, info = workdir_lib.read(workdir)
     if config.trainer != "classifier":
         raise MetricError(f"{workdir} holds a {config.trainer!r} run, not a classifier: give a LeNet workdir")
-    _, task, state, _ = trainers.restore(workdir)
+    _, task, state, _ = workdir_lib.restore(workdir)
     net = classifier.network(config, task.num_classes)
     params = state["params"]
     forward = jax.jit(lambda x: net.apply({"params": params}, x), compiler_options=jaxgen_nn.cpu_compiler_options())

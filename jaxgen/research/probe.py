@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgen import trainers
+from jaxgen.engine import workdir as workdir_lib
 from jaxgen.data import pipeline
 from jaxgen.engine import loop
 from jaxgen.errors import ConfigError, JaxgenError
@@ -67,14 +67,14 @@ class Probe:
 
     def params_at(self, step: int):
         """The parameters of another checkpoint of the same workdir."""
-        return jax.device_get(trainers.restore(self.workdir, step)[2]["params"])
+        return jax.device_get(workdir_lib.restore(self.workdir, step)[2]["params"])
 
 
 def load(workdir: str, step: int | None = None, num_batches: int = 4, data_seed: int = 0, seed: int = 0) -> Probe:
     """The probe of `workdir`'s checkpoint `step` (default: the newest) on `num_batches` training batches."""
     if num_batches < 1:
         raise JaxgenError(f"--batches must be at least 1, got {num_batches}")
-    config, task, state, step = trainers.restore(workdir, step)
+    config, task, state, step = workdir_lib.restore(workdir, step)
     if task.losses is None:
         raise ConfigError(f"{workdir} was trained by trainer {config.trainer!r}, which offers no loss as a function "
                           f"of its parameters (the research tools take GAN and likelihood workdirs)")

@@ -32,10 +32,10 @@ def test_names_carry_the_protocol():
 
 
 def test_lenet_features_are_the_penultimate_layer(lenet, tiny_lenet):
-    from jaxgen import trainers
+    from jaxgen.engine import workdir as workdir_lib
     from jaxgen.trainers import classifier
 
-    config, task, state, _ = trainers.restore(tiny_lenet)
+    config, task, state, _ = workdir_lib.restore(tiny_lenet)
     images = reference.real_images(_data(), "test", 7)
     out = lenet.extract(images)  # one padded batch of 500
     direct = classifier.network(config, 10).apply({"params": state["params"]}, images)

@@ -9,7 +9,7 @@ import pytest
 
 from jaxgen import models
 from jaxgen.errors import ConfigError
-from jaxgen.models import gan_mlp, toy_mlp
+from jaxgen.models import toy_mlp
 
 
 def _cfg(**kw):
