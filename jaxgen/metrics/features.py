@@ -84,7 +84,7 @@ class FeatureNet:
 
 
 def _lenet(workdir: str) -> FeatureNet:
-    from jaxgen import nn as jaxgen_nn
+    from jaxgen.engine import compilation
     from jaxgen.engine import workdir as workdir_lib
     from jaxgen.trainers import classifier
 
@@ -94,7 +94,7 @@ def _lenet(workdir: str) -> FeatureNet:
     _, task, state, _ = workdir_lib.restore(workdir)
     net = classifier.network(config, task.num_classes)
     params = state["params"]
-    forward = jax.jit(lambda x: net.apply({"params": params}, x), compiler_options=jaxgen_nn.cpu_compiler_options())
+    forward = compilation.jit(lambda x: net.apply({"params": params}, x))
     return FeatureNet("lenet", fingerprint(params), tuple(info["image_shape"]), forward)
 
 
@@ -114,11 +114,11 @@ def lenet_workdir(dataset: str) -> str:
 
 
 def _inception(path: str | None) -> FeatureNet:
-    from jaxgen import nn as jaxgen_nn
+    from jaxgen.engine import compilation
     from jaxgen.nn import inception
 
     module, variables = inception.load_fid_inception(path)
-    forward = jax.jit(lambda x: module.apply(variables, x), compiler_options=jaxgen_nn.cpu_compiler_options())
+    forward = compilation.jit(lambda x: module.apply(variables, x))
     return FeatureNet("inception", fingerprint(variables), None, forward, batch_size=50)
 
 

@@ -114,7 +114,7 @@ def _draw(rng: jax.Array, logits: jax.Array, data: str) -> tuple[jax.Array, jax.
 
 
 def sampler(model: Autoregressive, image_shape) -> Callable[..., tuple[jax.Array, jax.Array]]:
-    """The exact sampler, pure (jit it; on CPU with `jaxgen.nn.cpu_compiler_options()`):
+    """The exact sampler, pure (jit it with `jaxgen.engine.compilation.jit`):
     ``(params, rng, canvas [n, H, W, C], start, labels) -> (canvas, log_prob [n])``
     draws the sub-pixels ``start .. H*W*C - 1`` (raster order, R -> G -> B) and returns the sum of the
     log-probabilities of the drawn values (the sub-pixels before ``start`` are kept)."""

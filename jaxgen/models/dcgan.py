@@ -21,7 +21,7 @@ kernel-gradient to the fastest XLA:CPU form: the ``lax.conv_transpose`` kernel g
 PyTorch); False uses ``flax.linen.ConvTranspose``. ``cfg.use_fast_downsample`` (default True) uses
 :class:`jaxgen.nn.StridedConv` for D (``flax.linen.Conv``'s parameters and numbers, sub-pixel input gradient
 instead of XLA:CPU's slow lhs-dilated convolution). Both are ``custom_jvp``: nested ``grad`` (R1, WGAN-GP)
-and ``jvp`` work. For speed on CPU also jit with ``jaxgen.nn.cpu_compiler_options()``.
+and ``jvp`` work. For speed on CPU also jit with ``jaxgen.engine.compilation.jit``.
 
 Class conditioning, ``cfg.conditioning`` (default ``"none"``; needs labelled data, ``num_classes``; see
 :mod:`jaxgen.nn.conditioning`). G's input is ``[z; onehot(y)]`` for every conditional mode (Mirza & Osindero

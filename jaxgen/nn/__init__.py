@@ -1,5 +1,8 @@
 """Layers shared by several model families."""
 
+# `cpu_compiler_options` is kept for jaxgen.trainers.gan and jaxgen.trainers.sweep until they use
+# jaxgen.engine.compilation.jit; new code should not: the backend's compiler options live there.
+from jaxgen.engine.compilation import compiler_options as cpu_compiler_options
 from jaxgen.nn.inception import (
     FID_WEIGHTS_FILE,
     FID_WEIGHTS_URL,
@@ -17,7 +20,6 @@ from jaxgen.nn.upsample import (
     conv,
     conv_transpose,
     conv_transpose_subpixel,
-    cpu_compiler_options,
     depth_to_space,
     space_to_depth,
 )

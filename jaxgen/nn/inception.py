@@ -33,8 +33,8 @@ Weights: pytorch-fid's port of the TF graph, ``pt_inception-2015-12-05-6726825d.
 legacy formats) or ``.npz`` without importing torch, through a ``pickle.Unpickler`` that only knows tensors,
 storages and ``OrderedDict``; :func:`load_fid_inception` finds the file and returns ``(module, variables)``.
 
-Speed: on XLA:CPU jit the forward with ``compiler_options=jaxgen.nn.cpu_compiler_options()`` (Eigen
-convolutions): 64 images 28x28 -> 299x299 take ~10 s on 2 cores against ~20 s with the default YNNPACK route
+Speed: on XLA:CPU jit the forward with ``jaxgen.engine.compilation.jit`` (its compiler options keep the
+convolutions on Eigen): 64 images 28x28 -> 299x299 take ~10 s on 2 cores against ~20 s with the default YNNPACK route
 (PyTorch: ~22 s); compiling takes ~2.5 s.
 """
 

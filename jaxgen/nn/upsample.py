@@ -29,8 +29,8 @@ The default ``impl="fast"`` (:func:`conv_transpose`) is a ``custom_jvp`` that pi
 that XLA:CPU runs fastest: sub-pixel forward, strided-conv input gradient, and the strided conv's own kernel
 gradient (with the roles of input and cotangent swapped, as PyTorch computes it).
 :class:`StridedConv` is the mirror image for discriminators: XLA's strided forward conv and kernel gradient,
-sub-pixel input gradient. :func:`cpu_compiler_options` keeps XLA:CPU's convolutions on Eigen (~2x faster than
-the default YNNPACK route for these shapes).
+sub-pixel input gradient. ``jaxgen.engine.compilation.jit`` keeps XLA:CPU's convolutions on Eigen (~2x faster
+than the default YNNPACK route for these shapes; see ``jaxgen.engine.compilation.compiler_options``).
 
 Padding conventions (``padding`` means exactly what it means for ``flax.linen.ConvTranspose``):
 
@@ -68,7 +68,6 @@ __all__ = [
     "conv",
     "conv_transpose",
     "conv_transpose_subpixel",
-    "cpu_compiler_options",
     "depth_to_space",
     "space_to_depth",
     "subpixel_kernel",
@@ -472,20 +471,6 @@ def _pair(value) -> tuple[int, ...]:
     """A flax-style 2-D size attribute (None = 1, an int, or a sequence) as a tuple."""
     value = 1 if value is None else value
     return (value,) * 2 if isinstance(value, int) else tuple(value)
-
-
-def cpu_compiler_options() -> dict[str, str]:
-    """``jax.jit(..., compiler_options=...)`` that keep XLA:CPU's convolutions on its Eigen kernels.
-
-    jax 0.10's XLA:CPU hands stride-1 convolutions to YNNPACK by default ("individual_convolution" fusions);
-    for DCGAN-sized convs (and their kernel gradients) Eigen is ~2x faster on this machine, and the whole
-    DCGAN train step ~15-20% faster. This keeps the other default YNN fusions (dots, reductions). Equivalent
-    process-wide flag: ``XLA_FLAGS=--xla_cpu_experimental_ynn_fusion_type=-individual_convolution``.
-    Returns ``{}`` on other backends.
-    """
-    if jax.default_backend() != "cpu":
-        return {}
-    return {"xla_cpu_experimental_ynn_fusion_type": "LIBRARY_FUSION_TYPE_INDIVIDUAL_DOT,LIBRARY_FUSION_TYPE_REDUCE"}
 
 
 class ConvTranspose(nn.Module):

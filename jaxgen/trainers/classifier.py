@@ -10,8 +10,6 @@ State pytree: ``{"step": int32[], "params": …, "opt": …}``.
 
 from __future__ import annotations
 
-import functools
-
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -20,8 +18,7 @@ import optax
 
 from jaxgen import config as config_lib
 from jaxgen import data as data_lib
-from jaxgen import nn as jaxgen_nn
-from jaxgen.engine import loop, optimizers, sharding
+from jaxgen.engine import compilation, loop, optimizers, sharding
 from jaxgen.errors import ConfigError
 from jaxgen.nn.lenet import LeNet
 
@@ -91,8 +88,7 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         loss = jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, labels))
         return loss, jnp.mean(jnp.argmax(logits, -1) == labels)
 
-    @functools.partial(jax.jit, donate_argnums=0, out_shardings=(replicated, replicated),
-                       compiler_options=jaxgen_nn.cpu_compiler_options())
+    @compilation.jit(donate_state=True, out_shardings=(replicated, replicated))
     def train_step(state, batch, rng):
         k_shift, k_drop = jax.random.split(rng)
         images = shift_images(k_shift, batch["image"], config.augment_shift)
@@ -105,7 +101,7 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         del step_index
         return train_step(state, next_batch(), rng)
 
-    @functools.partial(jax.jit, compiler_options=jaxgen_nn.cpu_compiler_options())
+    @compilation.jit
     def _eval_batch(params, images, labels):
         logits = net.apply({"params": params}, images)["logits"]
         return (jnp.sum(optax.softmax_cross_entropy_with_integer_labels(logits, labels)),

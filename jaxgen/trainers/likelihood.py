@@ -19,8 +19,6 @@ State pytree: ``{"step": int32[], "params": …, "opt": …}``.
 
 from __future__ import annotations
 
-import functools
-
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -29,8 +27,7 @@ import optax
 from jaxgen import config as config_lib
 from jaxgen import data as data_lib
 from jaxgen import models
-from jaxgen import nn as jaxgen_nn
-from jaxgen.engine import loop, optimizers, sharding
+from jaxgen.engine import compilation, loop, optimizers, sharding
 from jaxgen.errors import ConfigError
 from jaxgen.losses import likelihood as lik
 
@@ -126,8 +123,7 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         return ({"step": state["step"] + 1, "params": optax.apply_updates(state["params"], updates), "opt": opt},
                 metrics)
 
-    jit_step = jax.jit(train_step, donate_argnums=0, out_shardings=(replicated, replicated),
-                       compiler_options=jaxgen_nn.cpu_compiler_options())
+    jit_step = compilation.jit(train_step, donate_state=True, out_shardings=(replicated, replicated))
 
     def step(state, next_batch, rng, step_index):
         del step_index
@@ -143,12 +139,12 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         x = lik.to_data_space(batch["image"], dens.data, k_data)
         return {"nll_nats": loss_fn(params, x, k_model, labels_of(batch))[0]}
 
-    @functools.partial(jax.jit, compiler_options=jaxgen_nn.cpu_compiler_options())
+    @compilation.jit
     def eval_nll(params, images, labels, index, rng):
         nll, _ = dens.nll(params, lik.eval_data_space(images, dens.data, index), rng, labels)
         return jnp.sum(nll)
 
-    @functools.partial(jax.jit, static_argnums=5, compiler_options=jaxgen_nn.cpu_compiler_options())
+    @compilation.jit(static_argnums=5)
     def eval_iwae(params, images, labels, index, rng, k):
         x = lik.eval_data_space(images, dens.data, index)
         return -jnp.sum(dens.log_likelihood(params, x, rng, labels, num_samples=k))
@@ -177,7 +173,7 @@ def create_task(config, info: dict, mesh) -> loop.Task:
             out.update(lik.report(f"{name}_{key}", total / count, dens.data, num_dims))
         return out
 
-    @functools.partial(jax.jit, static_argnums=2, compiler_options=jaxgen_nn.cpu_compiler_options())
+    @compilation.jit(static_argnums=2)
     def _generate(params, rng, n, labels):
         return lik.to_images(dens.sample(params, rng, n, labels), dens.data)
 

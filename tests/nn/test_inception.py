@@ -17,13 +17,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from jaxgen.engine import compilation
 from jaxgen.errors import MetricError
 from jaxgen.nn import (
     FID_WEIGHTS_FILE,
     FID_WEIGHTS_URL,
     INCEPTION_WEIGHTS_ENV,
     InceptionV3,
-    cpu_compiler_options,
     fid_inception_weights_path,
     load_fid_inception,
     load_torch_state_dict,
@@ -65,7 +65,7 @@ def weights_file(torch_model, tmp_path_factory):
 def fid(weights_file):
     """``(module, variables, jitted apply)`` loaded through the public entry point."""
     module, variables = load_fid_inception(weights_file)
-    return module, variables, jax.jit(module.apply, compiler_options=cpu_compiler_options())
+    return module, variables, compilation.jit(module.apply)
 
 
 def _torch_forward(model, images_nhwc):
@@ -95,7 +95,7 @@ def test_raw_network_at_the_minimum_size_matches_torch(fid, torch_model):
     raw = FIDInceptionV3(resize_input=False).eval()
     raw.load_state_dict(torch_model.state_dict())
     x = _images(2, (2, 75, 75, 3))
-    out = jax.jit(InceptionV3(resize_input=False).apply, compiler_options=cpu_compiler_options())(variables, x)
+    out = compilation.jit(InceptionV3(resize_input=False).apply)(variables, x)
     pool, logits = _torch_forward(raw, x)
     _assert_close(out["pool"], pool)
     _assert_close(out["logits"], logits)
