@@ -6,8 +6,9 @@ fixed-noise sample grids, periodic evaluation (``config.eval.every``) with a bes
 ``config.eval.best_metric``, periodic and final checkpoints, a checkpoint on Ctrl-C, and a stop with a clear
 message on a non-finite loss.
 
-Randomness: the key of step s is `fold_in(key(seed), s)`, so a run is a pure function of
-(config, seed, data order, device count) and a resumed run replays exactly the uninterrupted one.
+Randomness (`jaxgen.engine.keys`): the key of step s is `fold_in(fold_in(key(seed), TRAIN_STREAM), s)`, so a
+run is a pure function of (config, seed, data order, device count) and a resumed run replays exactly the
+uninterrupted one.
 """
 
 from __future__ import annotations
@@ -29,13 +30,14 @@ import tqdm
 
 from jaxgen.data import pipeline
 from jaxgen.engine import checkpoint as checkpoint_lib
-from jaxgen.engine import sharding, writers
+from jaxgen.engine import keys, sharding, writers
 from jaxgen.engine import workdir as workdir_lib
 from jaxgen.errors import ConfigError, JaxgenError
 
 State = Any
-# Stream tags folded into the run's root key, one per use, so the streams never collide.
-INIT_STREAM, TRAIN_STREAM, SAMPLE_STREAM, EVAL_STREAM = 0, 1, 2, 3
+# Re-exported for jaxgen.trainers.sweep and jaxgen.research.probe until they read them from jaxgen.engine.keys.
+INIT_STREAM, TRAIN_STREAM, SAMPLE_STREAM, EVAL_STREAM = (keys.INIT_STREAM, keys.TRAIN_STREAM, keys.SAMPLE_STREAM,
+                                                         keys.EVAL_STREAM)
 
 
 @dataclasses.dataclass
@@ -146,8 +148,8 @@ def train(config, workdir: str, task: Task, loader, mesh, info: dict,
     workdir_lib.prepare(workdir, config, workdir_lib.run_info(info), allow_config_change)
     sharding.sync_processes("train_start")  # Before the first collective (the checkpointer's).
     checkpointer = checkpoint_lib.Checkpointer(os.path.join(workdir, "checkpoints"), config.get("keep_checkpoints", 3))
-    root = jax.random.key(config.seed)
-    state = task.init(jax.random.fold_in(root, INIT_STREAM))
+    root = keys.root_key(config.seed)
+    state = task.init(keys.init_key(root))
     data_iter = iter(loader)
     restored = checkpointer.restore(checkpoint_lib.abstract(state))
     step = 0
@@ -168,7 +170,7 @@ def train(config, workdir: str, task: Task, loader, mesh, info: dict,
     def write_samples(at_step):
         if task.generate is None:
             return
-        images, ncol = sample_grid(task, state, jax.random.fold_in(root, SAMPLE_STREAM), config.get("num_samples", 64))
+        images, ncol = sample_grid(task, state, keys.sample_key(root), config.get("num_samples", 64))
         if is_main:
             path = writers.save_grid(os.path.join(workdir, "samples", f"step_{at_step:07d}.png"), images, ncol)
             writer.write_image(at_step, "samples", path)
@@ -176,12 +178,11 @@ def train(config, workdir: str, task: Task, loader, mesh, info: dict,
     best = BestCheckpoint(workdir, best_metric)
 
     def run_eval(at_step):
-        results = task.evaluate(state, jax.random.fold_in(root, EVAL_STREAM))
+        results = task.evaluate(state, keys.eval_key(root))
         writer.write(at_step, results)
         progress.write(f"step {at_step}: " + ", ".join(f"{k} {v:.5g}" for k, v in results.items()))
         best.update(at_step, results, state)
 
-    train_key = jax.random.fold_in(root, TRAIN_STREAM)
     progress = tqdm.tqdm(total=config.num_steps, initial=step, disable=not is_main, unit="step", dynamic_ncols=True,
                          mininterval=1.0 if sys.stderr.isatty() else 30.0, file=sys.stderr)
     pending, sums, count, t_log = None, {}, 0, time.perf_counter()
@@ -190,7 +191,7 @@ def train(config, workdir: str, task: Task, loader, mesh, info: dict,
             if step == 0:
                 write_samples(0)
             while step < config.num_steps:
-                state, metrics = task.step(state, next_batch, jax.random.fold_in(train_key, step), step)
+                state, metrics = task.step(state, next_batch, keys.step_key(root, step), step)
                 step += 1
                 if pending is not None:  # read the previous step's metrics while this one runs
                     _account(pending, sums, checkpointer, task.check_finite)
