@@ -31,6 +31,7 @@ import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
+from jaxgen.engine import updates
 from jaxgen.engine.optimizers import clip_params
 
 Params = dict  # {"g": pytree, "d": pytree}
@@ -84,8 +85,7 @@ def gradient_step(g_loss: Loss, d_loss: Loss, lr: float, scheme: str = "simultan
     def descend(params, player, loss, tx):
         own = params[player]
         grads = jax.grad(lambda p: loss({**params, player: p}))(own)
-        updates, _ = tx.update(grads, tx.init(own), own)
-        return optax.apply_updates(own, updates)
+        return updates.apply_optimizer(tx, grads, tx.init(own), own)[0]
 
     def step(params: Params) -> Params:
         if scheme == "simultaneous":

@@ -23,6 +23,7 @@ import optax
 from flax import linen as nn
 
 from jaxgen.data.toy import Mixture
+from jaxgen.engine import updates
 from jaxgen.losses.gan import saturating_d_loss
 
 LogDensity = Callable[[jax.Array], jax.Array]  # x [N, D] -> log p(x) [N]
@@ -93,8 +94,7 @@ def train_discriminator(rng: jax.Array, model: nn.Module, sample_data: Sampler, 
         params, opt_state = carry
         k_real, k_fake = jax.random.split(jax.random.fold_in(k_steps, t))
         loss, grads = jax.value_and_grad(d_loss)(params, sample_data(k_real, batch_size), sample_g(k_fake, batch_size))
-        updates, opt_state = tx.update(grads, opt_state, params)
-        return (optax.apply_updates(params, updates), opt_state), -loss
+        return updates.apply_optimizer(tx, grads, opt_state, params), -loss
 
     @jax.jit
     def run():

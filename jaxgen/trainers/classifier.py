@@ -18,7 +18,7 @@ import optax
 
 from jaxgen import config as config_lib
 from jaxgen import data as data_lib
-from jaxgen.engine import compilation, loop, optimizers, sharding
+from jaxgen.engine import compilation, loop, optimizers, sharding, updates
 from jaxgen.errors import ConfigError
 from jaxgen.nn.lenet import LeNet
 
@@ -93,9 +93,8 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         k_shift, k_drop = jax.random.split(rng)
         images = shift_images(k_shift, batch["image"], config.augment_shift)
         (loss, acc), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"], images, batch["label"], k_drop)
-        updates, opt = tx.update(grads, state["opt"], state["params"])
-        return ({"step": state["step"] + 1, "params": optax.apply_updates(state["params"], updates), "opt": opt},
-                {"loss": loss, "accuracy": acc})
+        params, opt = updates.apply_optimizer(tx, grads, state["opt"], state["params"])
+        return {"step": state["step"] + 1, "params": params, "opt": opt}, {"loss": loss, "accuracy": acc}
 
     def step(state, next_batch, rng, step_index):
         del step_index

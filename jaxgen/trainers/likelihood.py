@@ -22,12 +22,11 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import ml_collections
-import optax
 
 from jaxgen import config as config_lib
 from jaxgen import data as data_lib
 from jaxgen import models
-from jaxgen.engine import compilation, loop, optimizers, sharding
+from jaxgen.engine import compilation, loop, optimizers, sharding, updates
 from jaxgen.errors import ConfigError
 from jaxgen.losses import likelihood as lik
 
@@ -115,13 +114,12 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         x = lik.to_data_space(batch["image"], dens.data, k_data)
         (loss, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"], x, k_model,
                                                                            labels_of(batch))
-        updates, opt = tx.update(grads, state["opt"], state["params"])
+        params, opt = updates.apply_optimizer(tx, grads, state["opt"], state["params"])
         metrics = {"nll_nats": loss, **metrics}
         bpd = lik.data_bits_per_dim(loss, dens.data, num_dims)
         if bpd is not None:
             metrics["bits_per_dim"] = bpd
-        return ({"step": state["step"] + 1, "params": optax.apply_updates(state["params"], updates), "opt": opt},
-                metrics)
+        return {"step": state["step"] + 1, "params": params, "opt": opt}, metrics
 
     jit_step = compilation.jit(train_step, donate_state=True, out_shardings=(replicated, replicated))
 
@@ -182,7 +180,7 @@ def create_task(config, info: dict, mesh) -> loop.Task:
 
     return loop.Task(init=jax.jit(init, out_shardings=replicated), step=step, generate=generate,
                      num_classes=num_classes if conditional else None, evaluate=evaluate, pure_step=pure_step,
-                     losses=losses)
+                     losses=losses, modules={} if dens.module is None else {"model": dens.module})
 
 
 def train_and_evaluate(config, workdir: str, allow_config_change: bool = False, mesh=None):

@@ -1,0 +1,29 @@
+"""Parameter updates every trainer makes: an optimizer step, and an exponential moving average.
+
+Both are pure functions of pytrees, for use inside a jitted step; they are the exact arithmetic the trainers
+spelled out before (same ops, same order), so swapping them in moves no bits.
+"""
+
+from __future__ import annotations
+
+import optax
+
+__all__ = ["apply_optimizer", "ema_update"]
+
+
+def apply_optimizer(tx: optax.GradientTransformation, grads, opt_state, params):
+    """One step of `tx`: ``(new params, new optimizer state)`` from the gradients at `params`.
+
+    ``updates, opt_state = tx.update(grads, opt_state, params)``, then ``optax.apply_updates(params, updates)``
+    (the parameters are passed to ``tx.update`` for transforms that need them: weight decay, WGAN clipping).
+    """
+    updates, opt_state = tx.update(grads, opt_state, params)
+    return optax.apply_updates(params, updates), opt_state
+
+
+def ema_update(ema, params, decay):
+    """The moving average after one step: ``decay * ema + (1 - decay) * params`` per leaf.
+
+    Computed as ``optax.incremental_update(params, ema, 1 - decay)`` (``step_size * new + (1 - step_size) * old``);
+    `decay` may be a Python float or a traced scalar (a sweep over it)."""
+    return optax.incremental_update(params, ema, 1.0 - decay)
