@@ -2,7 +2,7 @@
 
 G sees [z; onehot(y)]; D conditions by `model.conditioning`: "concat" (Mirza & Osindero 2014, labels as
 extra input channels; the default here), "projection" (Miyato & Koyama 2018) or "acgan" (Odena et al.
-2017, auxiliary classifier, weight loss.aux_weight). Non-saturating loss, DCGAN optimiser.
+2017, auxiliary classifier, weight loss.weights.aux). Non-saturating loss, DCGAN optimiser.
 
     jaxgen train --config configs/cdcgan_mnist.py --workdir runs/cdcgan
     jaxgen train --config configs/cdcgan_mnist.py --workdir runs/cdcgan_proj --config.model.conditioning=projection

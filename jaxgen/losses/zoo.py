@@ -44,7 +44,6 @@ def loss_config(name: str) -> ml_collections.ConfigDict:
         clip=0.01 if name == "wgan" else 0.0,  # WGAN: clip D's parameters to [-clip, clip] after each step; 0 = off
         began_gamma=0.5,  # BEGAN diversity ratio gamma = E e(G(z)) / E e(x)
         began_lambda_k=0.001,  # BEGAN proportional gain of k_t
-        aux_weight=1.0,  # AC-GAN: weight of the class cross-entropy (model.conditioning='acgan')
     ))
 
 

@@ -1,28 +1,31 @@
-"""Adversarial training: every row of the loss zoo on one engine, as separately jitted phases.
+"""The adversarial trainer: any game of :mod:`jaxgen.games`, every row of the loss zoo, as jitted phases.
 
-A training step is ``n_critic`` D-main phases (each on a fresh data batch and fresh noise), a D-reg
-phase when lazy regularisation is due, then one G-main phase on fresh noise (Goodfellow et al. 2014,
-Algorithm 1 with k = ``n_critic``; phases as in NVIDIA's StyleGAN2 ``loss.py``). Each phase is a pure
-function ``(state, batch, rng) -> (state, metrics)`` jitted once, donating the state; with
-``n_critic = 1`` D-main and G-main run as one program unless ``fuse_phases`` is False.
+A step is a list of phases (data, not code): ``n_critic`` D-main phases (each on a fresh batch and fresh
+noise), a lazy D-reg phase every ``loss.reg_every`` steps, then G-main (Goodfellow et al. 2014, Algorithm 1
+with k = ``n_critic``; phases as NVIDIA's StyleGAN2 ``loss.py``). Each phase is a pure function
+``(state, batch, rng) -> (state, metrics)``, jitted once with the state donated; the phases due on a step
+without repeats or lazy work run as one fused program (``fuse_phases``). ``update_mode="simultaneous"`` replaces
+them by one joint phase where both players step from gradients at the same point (ALI / PacGAN).
 
-- Objective and penalty: ``config.loss`` (see :mod:`jaxgen.losses.zoo`); the penalty is a nested
-  ``jax.grad`` inside D's ``value_and_grad``, in D-main, or in its own D-reg phase every
-  ``loss.reg_every`` steps scaled by that interval (Adam's lr and betas corrected as StyleGAN2).
-- WGAN weight clipping: ``loss.clip`` > 0 clips D's parameters after every D update (optimizer side).
-- BEGAN: ``k_t`` lives in ``state["loss_state"]``; ``M_global`` is logged every step.
-- TTUR: ``optimizer.g`` and ``optimizer.d`` have their own learning rates and betas.
-- EMA: ``ema_decay`` > 0 keeps ``state["ema"]``, an exponential moving average of G's parameters
-  used for samples (grids, ``jaxgen sample``).
-- Conditional (``model.conditioning`` != "none"): fakes in D-main take the real batch's labels, G-main
-  draws labels uniformly; with an AC-GAN discriminator both phases add ``loss.aux_weight`` times the
-  cross-entropy of D's class head (Odena et al. 2017).
+The game (``config.game``) gives the players, their inputs and the terms; this module gives the rest:
 
-- Evaluation: ``eval.every`` > 0 computes ``eval.metrics`` (FID, KID, … of ``eval.num_samples`` samples,
-  :mod:`jaxgen.metrics.evaluate`) every that many steps, and ``eval.best_metric`` keeps the best checkpoint.
+- the objective of ``config.loss.objective`` applied to every critic's outputs, the penalty of
+  ``config.loss.penalty`` (a nested ``jax.grad`` inside D's ``value_and_grad``, or its own lazy phase scaled by
+  its interval, Adam's lr and betas corrected as StyleGAN2), the game's extra terms weighted by
+  ``config.loss.weights``; WGAN's weight clipping (``loss.clip``) after every D update; BEGAN's ``k_t``;
+- two optimizer groups, ``optimizer.d`` over the game's D players and ``optimizer.g`` over its G players (TTUR);
+- ``ema_decay`` > 0: an exponential moving average of every G player, used for samples;
+- stages (``game.stage_starts``): the phases of each stage compile once; ``game.begin_stage`` runs when a
+  stage starts; ``state["stage"]`` is checkpointed, so a run resumes exactly inside any stage;
+- ``pure_step`` (what ``jaxgen sweep`` vmaps) and ``losses`` (what ``jaxgen research`` probes), both derived
+  from the same phase functions as the training step.
 
-State pytree: ``{"step": int32[], "params": {"g", "d"}, "model_state": {"g", "d"}, "opt": {"g", "d"}}``
-plus ``"ema"`` (G's params) and ``"loss_state"`` (``{"k"}``, BEGAN) when used.
+State: ``{"step", "params": {player}, "model_state": {player}, "opt": {"d", "g"}}`` plus ``"ema"`` ({G player}),
+``"loss_state"`` (``{"k"}``, BEGAN) and ``"stage"`` (staged games) when used.
+
+Randomness: step ``s``'s key is ``rng``; D-main ``i`` uses ``fold_in(fold_in(rng, 0), i)`` split in four
+(inputs, real pass, fake pass, penalty), G-main ``fold_in(rng, 1)`` split in four (noise, G pass, D pass,
+labels), D-reg ``fold_in(rng, 2)`` split in two (inputs, penalty), the joint phase ``rng`` split in three.
 """
 
 from __future__ import annotations
@@ -35,24 +38,29 @@ import ml_collections
 import optax
 
 from jaxgen import config as config_lib
-from jaxgen import models
+from jaxgen import games
 from jaxgen import nn as jaxgen_nn
 from jaxgen.engine import loop, optimizers, sharding
 from jaxgen.errors import ConfigError
+from jaxgen.games.base import Players
 from jaxgen.losses import gan as gan_losses
 from jaxgen.losses import penalties, zoo
 
+UPDATES = ("alternating", "simultaneous")
 
-def default_config(model: str, loss: str = "ns") -> ml_collections.ConfigDict:
-    """The keys of a GAN experiment, with the defaults of the DCGAN paper (Adam 2e-4, beta1 0.5)."""
+
+def default_config(model: str, loss: str = "ns", game: str = "unconditional") -> ml_collections.ConfigDict:
+    """The keys of an adversarial experiment, with the defaults of the DCGAN paper (Adam 2e-4, beta1 0.5)."""
     config = config_lib.experiment_config("gan", num_steps=5000, batch_size=64, log_every=50, sample_every=500,
                                           checkpoint_every=1000)
     config.num_samples = 64  # images in each sample grid (fixed noise)
-    config.model = models.get(model).default_config()
-    config.model.name = model
+    config.game = game
+    config.model = games.get(game).default_config(model)
     config.loss = zoo.loss_config(loss)
+    config.loss.weights = ml_collections.ConfigDict(dict(games.get(game).WEIGHTS))
+    config.update_mode = "alternating"  # or "simultaneous": both players step from gradients at the same point
     config.n_critic = 1  # D updates per G update (k of Algorithm 1)
-    config.fuse_phases = True  # with n_critic = 1, run D-main and G-main as one jitted program
+    config.fuse_phases = True  # run the phases of a step as one jitted program when none repeats or is lazy
     config.ema_decay = 0.0  # 0 = off; e.g. 0.999: sample from an EMA of G's parameters
     config.optimizer = ml_collections.ConfigDict(dict(g=optimizers.adam_config(), d=optimizers.adam_config()))
     config.eval = eval_config()
@@ -69,263 +77,331 @@ def eval_config() -> ml_collections.ConfigDict:
                                           features="auto", best_metric=""))
 
 
-def _check(config, family) -> None:
+def _check(config, game) -> None:
     """Refuses combinations that would train silently wrong, naming the keys to change."""
     zoo.validate(config.loss)
     if config.n_critic < 1:
         raise ConfigError(f"config key 'n_critic' (D updates per G update) must be >= 1, got {config.n_critic}")
     if not 0.0 <= config.ema_decay < 1.0:
         raise ConfigError(f"config key 'ema_decay' must be in [0, 1) (0 = off), got {config.ema_decay}")
-    if config.loss.penalty != "none" and config.model.get("d_norm", "none") == "batch":
-        raise ConfigError(
-            f"loss.penalty={config.loss.penalty!r} needs D's gradient per example, but model.d_norm='batch' "
-            f"mixes the examples of a batch: set --config.model.d_norm=none (or loss.penalty=none)")
-    energy = getattr(family, "ENERGY_DISCRIMINATOR", False)
-    if (config.loss.objective == "began") != energy:
-        raise ConfigError(
-            "loss.objective='began' needs the autoencoder discriminator: set model.name='began'" if not energy else
-            f"model.name={config.model.name!r} has an autoencoder discriminator; it trains only with "
-            f"loss.objective='began' (got {config.loss.objective!r})")
+    update = config.get("update_mode", "alternating")
+    if update not in UPDATES:
+        raise ConfigError(f"config key 'update_mode' must be one of {UPDATES}, got {update!r}")
+    if update == "simultaneous" and game.joint_terms is None:
+        raise ConfigError(f"config key 'update_mode' is 'simultaneous', but game {config.get('game', 'unconditional')!r} "
+                          f"has no joint terms; use update_mode='alternating'")
+    unknown = sorted(set(_weights(config)) - set(game.weights))
+    if unknown:
+        raise ConfigError(f"config key 'loss.weights.{unknown[0]}' is not a term of game "
+                          f"{config.get('game', 'unconditional')!r}; its terms are {sorted(game.weights)}")
 
 
-def _apply(module, params, model_state, args, rng, train: bool):
-    """module(*args) -> (output, new model_state); `model_state` holds the non-param collections."""
-    variables = {"params": params, **model_state}
-    if train and model_state:
-        out, new_state = module.apply(variables, *args, train=True, mutable=list(model_state), rngs={"dropout": rng})
-        return out, dict(new_state)
-    return module.apply(variables, *args, train=train, rngs={"dropout": rng}), model_state
+def _weights(config) -> dict:
+    """The extra terms' weights: the game's defaults, overridden by `config.loss.weights` (`aux_weight` in
+    configs written before `loss.weights` existed)."""
+    weights = config.loss.get("weights")
+    if weights is None:
+        return {"aux": config.loss.get("aux_weight", 1.0)}
+    return dict(weights)
 
 
-def _split(d_out):
-    """D's output -> (adversarial output [N], class logits [N, K] or None); AC-GAN Ds return a pair."""
-    return d_out if isinstance(d_out, tuple) else (d_out, None)
+def _mean_metrics(metrics: list[dict]) -> dict:
+    return jax.tree.map(lambda *v: jnp.mean(jnp.stack(v)), *metrics)
 
 
-def _class_loss(class_logits, labels):
-    return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(class_logits, labels))
+def _sum(values):
+    return functools.reduce(lambda a, b: a + b, values)
+
+
+class _Phases:
+    """The pure phase functions of one stage of a game: D-main, D-reg, G-main, joint; and the probe losses."""
+
+    def __init__(self, config, game, tx, stage: int):
+        self.config, self.game, self.tx, self.stage = config, game, tx, stage
+        lc = self.lc = config.loss
+        self.objective = gan_losses.objective(lc.objective)
+        self.began = lc.objective == "began"
+        self.lazy = lc.penalty != "none" and lc.reg_every > 1
+        self.weights = {**game.weights, **_weights(config)}
+
+    def players(self, params, model_state):
+        return Players(self.game.modules, params, model_state, self.stage)
+
+    def _group(self, params, role):
+        names = self.game.d_players if role == "d" else self.game.g_players
+        return {name: params[name] for name in names}
+
+    def _update(self, state, role, grads):
+        group = self._group(state["params"], role)
+        updates, opt = self.tx[role].update(grads, state["opt"][role], group)
+        return {**state, "params": {**state["params"], **optax.apply_updates(group, updates)},
+                "opt": {**state["opt"], role: opt}}
+
+    def _extras(self, loss, extras, terms, prefix):
+        for name, value in extras.items():
+            terms[f"{prefix}_{name}"] = value
+            loss = loss + self.weights[name] * value
+        return loss
+
+    def _penalty(self, players, inputs, key):
+        critics = self.game.critics(players, inputs, key)
+        return _sum([penalties.penalty(self.lc.penalty, fn, real, fake, key, self.lc.dragan_c)
+                     for fn, real, fake in critics.values()])
+
+    def d_loss(self, params, state, inputs, keys, with_penalty):
+        """D's loss at `params` (objective + weighted extras + the penalty if `with_penalty`), with `keys`
+        (real pass, fake pass, penalty); returns (loss, (model state, {critic: (D(real), D(fake))}, terms))."""
+        players = self.players(params, state["model_state"])
+        outs, extras = self.game.d_terms(players, inputs, keys[:2])
+        if self.began:
+            loss = _sum([gan_losses.began_d_loss(r, f, state["loss_state"]["k"]) for r, f in outs.values()])
+        else:
+            loss = _sum([self.objective.d_loss(r, f) for r, f in outs.values()])
+        terms = {"d_loss": loss}
+        loss = self._extras(loss, extras, terms, "d")
+        if with_penalty and self.lc.penalty != "none":
+            terms["penalty"] = self._penalty(players, inputs, keys[2])
+            loss = loss + self.lc.penalty_weight * terms["penalty"]
+        return loss, (players.model_state, outs, terms)
+
+    def g_loss(self, params, state, inputs, keys):
+        """G's loss at `params` (objective on every critic + weighted extras) with `keys` (G pass, D pass)."""
+        players = self.players(params, state["model_state"])
+        outs, extras = self.game.g_terms(players, inputs, keys)
+        terms = {"g_loss": _sum([self.objective.g_loss(out) for out in outs.values()])}
+        loss = self._extras(terms["g_loss"], extras, terms, "g")
+        return loss, (players.model_state, terms)
+
+    def _d_metrics(self, outs, terms):
+        probs = self.lc.objective in ("mm", "ns")  # report D(x) as a probability where D is a classifier
+        metrics = dict(terms)
+        for name, (real, fake) in outs.items():
+            suffix = "" if len(outs) == 1 else f"_{name}"
+            metrics[f"d_real{suffix}"] = jnp.mean(jax.nn.sigmoid(real) if probs else real)
+            metrics[f"d_fake{suffix}"] = jnp.mean(jax.nn.sigmoid(fake) if probs else fake)
+        return metrics
+
+    def _began(self, state, metrics, outs):
+        (real, fake), = outs.values()
+        k, m_global = gan_losses.began_update(state["loss_state"]["k"], real, fake, self.lc.began_gamma,
+                                              self.lc.began_lambda_k)
+        metrics.update(k=k, m_global=m_global)
+        return {**state, "loss_state": {"k": k}}
+
+    def d_main(self, state, batch, rng):
+        """One update of the D players on the objective (+ extras, + the penalty unless it is lazy)."""
+        k_in, kr, kf, kp = jax.random.split(rng, 4)
+        players = self.players(state["params"], state["model_state"])
+        inputs = jax.lax.stop_gradient(self.game.d_inputs(players, batch, k_in))
+        state = {**state, "model_state": players.model_state}
+
+        def loss_fn(group):
+            return self.d_loss({**state["params"], **group}, state, inputs, (kr, kf, kp), not self.lazy)
+
+        (_, (model_state, outs, terms)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+            self._group(state["params"], "d"))
+        state = self._update({**state, "model_state": model_state}, "d", grads)
+        metrics = self._d_metrics(outs, terms)
+        if self.began:
+            state = self._began(state, metrics, outs)
+        return state, metrics
+
+    def d_reg(self, state, batch, rng):
+        """Lazy regularisation: one D update on ``reg_every * weight * penalty`` alone (StyleGAN2's D-reg)."""
+        k_in, kp = jax.random.split(rng)
+        inputs = jax.lax.stop_gradient(
+            self.game.d_inputs(self.players(state["params"], state["model_state"]), batch, k_in))
+
+        def loss_fn(group):
+            value = self._penalty(self.players({**state["params"], **group}, state["model_state"]), inputs, kp)
+            return self.lc.reg_every * self.lc.penalty_weight * value, value
+
+        (_, value), grads = jax.value_and_grad(loss_fn, has_aux=True)(self._group(state["params"], "d"))
+        return self._update(state, "d", grads), {"penalty": value}
+
+    def g_main(self, state, batch, rng):
+        """One update of the G players through the current D players; counts the step; updates the EMA."""
+        kz, kg, kd, ky = jax.random.split(rng, 4)
+        inputs = self.game.g_inputs(self.players(state["params"], state["model_state"]), batch, (kz, ky))
+
+        def loss_fn(group):
+            return self.g_loss({**state["params"], **group}, state, inputs, (kg, kd))
+
+        (_, (model_state, terms)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+            self._group(state["params"], "g"))
+        new = self._update({**state, "model_state": model_state}, "g", grads)
+        return self._finish(state, new), terms
+
+    def _finish(self, old, new):
+        new = {**new, "step": old["step"] + 1}
+        if self.config.ema_decay > 0:
+            new["ema"] = optax.incremental_update(self._group(new["params"], "g"), old["ema"],
+                                                  1.0 - self.config.ema_decay)
+        return new
+
+    def joint(self, state, batch, rng):
+        """Both groups step from one gradient at the same point (PacGAN's / ALI's simultaneous update)."""
+        k_a, k_b, kp = jax.random.split(rng, 3)
+        inputs = self.game.joint_inputs(self.players(state["params"], state["model_state"]), batch, (k_a, k_b))
+
+        def loss_fn(params):
+            players = self.players(params, state["model_state"])
+            d_outs, critics, g_outs = self.game.joint_terms(players, inputs)
+            if self.began:
+                d_loss = _sum([gan_losses.began_d_loss(r, f, state["loss_state"]["k"]) for r, f in d_outs.values()])
+            else:
+                d_loss = _sum([self.objective.d_loss(r, f) for r, f in d_outs.values()])
+            total = d_loss
+            if self.lc.penalty != "none":
+                total = total + self.lc.penalty_weight * _sum(
+                    [penalties.penalty(self.lc.penalty, fn, real, fake, kp, self.lc.dragan_c)
+                     for fn, real, fake in critics.values()])
+            g_loss = _sum([self.objective.g_loss(out) for out in g_outs.values()])
+            return total + g_loss, (players.model_state, d_outs, {"d_loss": d_loss, "g_loss": g_loss})
+
+        grads, (model_state, outs, metrics) = jax.grad(loss_fn, has_aux=True)(state["params"])
+        new = {**state, "model_state": model_state}
+        for role in ("g", "d"):
+            new = self._update(new, role, self._group(grads, role))
+        new = self._finish(state, new)
+        if self.began:
+            new = self._began(new, metrics, outs)
+            metrics = {k: metrics[k] for k in ("d_loss", "g_loss")}
+        return new, metrics
+
+    def losses(self, params, state, batch, rng):
+        """Both groups' losses at `params` on one batch: {"d_loss", "g_loss"} (D's with its extras and penalty,
+        unscaled by any lazy interval). D's fakes stay differentiable in G's parameters, so derivatives across
+        the players (the game Jacobian) exist; model state (BatchNorm) is read, not updated."""
+        k_in, kr, kf, kp = jax.random.split(_d_key(rng, 0), 4)
+        inputs = self.game.d_inputs(self.players(params, state["model_state"]), batch, k_in)
+        d_loss, _ = self.d_loss(params, state, inputs, (kr, kf, kp), True)
+        kz, kg, kd, ky = jax.random.split(_g_key(rng), 4)
+        g_inputs = self.game.g_inputs(self.players(params, state["model_state"]), batch, (kz, ky))
+        g_loss, _ = self.g_loss(params, state, g_inputs, (kg, kd))
+        return {"g_loss": g_loss, "d_loss": d_loss}
+
+
+def _d_key(rng, i):  # the key of the i-th D-main phase of a step
+    return jax.random.fold_in(jax.random.fold_in(rng, 0), i)
+
+
+def _g_key(rng):
+    return jax.random.fold_in(rng, 1)
+
+
+def _reg_key(rng):
+    return jax.random.fold_in(rng, 2)
 
 
 def create_task(config, info: dict, mesh) -> loop.Task:
-    """The GAN regime of `config` for images of `info["image_shape"]`, data-parallel over `mesh`."""
-    image_shape = tuple(info["image_shape"])
-    family = models.get(config.model.name)
-    _check(config, family)
-    conditional = config.model.get("conditioning", "none") != "none"
-    num_classes = info.get("num_classes") if conditional else None
-    gen = family.generator(config.model, image_shape, num_classes)
-    disc = family.discriminator(config.model, image_shape, num_classes)
+    """The adversarial regime of `config` (its game on data described by `info`), data-parallel over `mesh`."""
+    game = games.get(config.get("game", "unconditional")).build(config, info, mesh)
+    _check(config, game)
     lc = config.loss
-    objective = gan_losses.objective(lc.objective)
-    began = lc.objective == "began"
     lazy = lc.penalty != "none" and lc.reg_every > 1
+    simultaneous = config.get("update_mode", "alternating") == "simultaneous"
     tx = {"g": optimizers.make(config.optimizer.g, "optimizer.g"),
           "d": optimizers.make(config.optimizer.d, "optimizer.d", clip=lc.clip,
                                lazy_interval=lc.reg_every if lazy else 1)}
-    batch = config.batch_size
-    replicated, batch_sharded = sharding.replicated(mesh), sharding.batch_sharded(mesh)
+    replicated = sharding.replicated(mesh)
+    staged = len(game.stage_starts) > 1
+    phases = [_Phases(config, game, tx, s) for s in range(len(game.stage_starts))]
 
-    def noise(rng, n):
-        return sharding.constrain(family.latent(rng, n, config.model), batch_sharded)
-
-    def cond(labels):  # the label arguments of G and D: none for an unconditional model
-        return (labels,) if conditional else ()
+    def stage_of(step_index: int) -> int:
+        return sum(1 for start in game.stage_starts if start <= step_index) - 1
 
     def init(rng):
-        kg, kd, kz = jax.random.split(rng, 3)
-        y = jnp.zeros((2,), jnp.int32)
-        g_vars = dict(gen.init({"params": kg, "dropout": kg}, family.latent(kz, 2, config.model), *cond(y),
-                               train=False))
-        d_vars = dict(disc.init({"params": kd, "dropout": kd}, jnp.zeros((2, *image_shape)), *cond(y), train=False))
-        params = {"g": g_vars.pop("params"), "d": d_vars.pop("params")}
-        state = {"step": jnp.zeros((), jnp.int32), "params": params, "model_state": {"g": g_vars, "d": d_vars},
-                 "opt": {name: tx[name].init(params[name]) for name in ("g", "d")}}
+        params, model_state = game.init(rng)
+        state = {"step": jnp.zeros((), jnp.int32), "params": params, "model_state": model_state,
+                 "opt": {role: tx[role].init(phases[0]._group(params, role)) for role in ("g", "d")}}
         if config.ema_decay > 0:
-            state["ema"] = params["g"]
-        if began:
+            state["ema"] = phases[0]._group(params, "g")
+        if phases[0].began:
             state["loss_state"] = {"k": jnp.zeros((), jnp.float32)}
+        if staged:
+            state["stage"] = jnp.zeros((), jnp.int32)
         return state
 
-    def d_fn(d_params, d_state, labels, rng):
-        """x -> D's adversarial output [N] (state updates dropped), for the input-gradient penalties."""
-        return lambda x: _split(_apply(disc, d_params, d_state, (x, *cond(labels)), rng, True)[0])[0]
-
-    def fakes_for_d(state, labels, rng):
-        kz, kg = jax.random.split(rng)
-        fake, g_state = _apply(gen, state["params"]["g"], state["model_state"]["g"],
-                               (noise(kz, batch), *cond(labels)), kg, True)
-        return jax.lax.stop_gradient(fake), g_state
-
-    def update_d(state, grads):
-        updates, opt_d = tx["d"].update(grads, state["opt"]["d"], state["params"]["d"])
-        return {**state, "params": {**state["params"], "d": optax.apply_updates(state["params"]["d"], updates)},
-                "opt": {**state["opt"], "d": opt_d}}
-
-    def d_objective(d_params, state, images, labels, fake, keys, with_penalty):
-        """D's loss on real `images` and `fake` (+ AC-GAN class loss, + the penalty if `with_penalty`), with
-        `keys` (real pass, fake pass, penalty); returns (loss, (D model state, D(real), D(fake), {term: value}))."""
-        kr, kf, kp = keys
-        real_out, d_state = _apply(disc, d_params, state["model_state"]["d"], (images, *cond(labels)), kr, True)
-        fake_out, d_state = _apply(disc, d_params, d_state, (fake, *cond(labels)), kf, True)
-        (real, real_cls), (fake_out, fake_cls) = _split(real_out), _split(fake_out)
-        if began:
-            loss = gan_losses.began_d_loss(real, fake_out, state["loss_state"]["k"])
-        else:
-            loss = objective.d_loss(real, fake_out)
-        terms = {"d_loss": loss}
-        if real_cls is not None:
-            terms["d_aux"] = _class_loss(real_cls, labels) + _class_loss(fake_cls, labels)
-            loss = loss + lc.aux_weight * terms["d_aux"]
-        if with_penalty and lc.penalty != "none":
-            terms["penalty"] = penalties.penalty(lc.penalty, d_fn(d_params, d_state, labels, kp), images, fake, kp,
-                                                 lc.dragan_c)
-            loss = loss + lc.penalty_weight * terms["penalty"]
-        return loss, (d_state, real, fake_out, terms)
-
-    def g_objective(g_params, state, d_params, z, labels, keys):
-        """G's loss for noise `z` through D(`d_params`), with `keys` (G pass, D pass); returns
-        (loss, (G state, D state, {term: value}))."""
-        kg, kd = keys
-        fake, g_state = _apply(gen, g_params, state["model_state"]["g"], (z, *cond(labels)), kg, True)
-        out, d_state = _apply(disc, d_params, state["model_state"]["d"], (fake, *cond(labels)), kd, True)
-        adv, cls = _split(out)
-        terms = {"g_loss": objective.g_loss(adv)}
-        loss = terms["g_loss"]
-        if cls is not None:
-            terms["g_aux"] = _class_loss(cls, labels)
-            loss = loss + lc.aux_weight * terms["g_aux"]
-        return loss, (g_state, d_state, terms)
-
-    def d_main(state, batch_in, rng):
-        """One D update on the objective (+ AC-GAN class loss, + the penalty unless it is lazy)."""
-        images, labels = batch_in["image"], batch_in.get("label")
-        k_fake, kr, kf, kp = jax.random.split(rng, 4)
-        fake, g_state = fakes_for_d(state, labels, k_fake)
-        (_, (d_state, real, fake_out, terms)), grads = jax.value_and_grad(d_objective, has_aux=True)(
-            state["params"]["d"], state, images, labels, fake, (kr, kf, kp), not lazy)
-        state = update_d({**state, "model_state": {"g": g_state, "d": d_state}}, grads)
-        probs = lc.objective in ("mm", "ns")  # report D(x) as a probability where D is a classifier
-        metrics = {**terms, "d_real": jnp.mean(jax.nn.sigmoid(real) if probs else real),
-                   "d_fake": jnp.mean(jax.nn.sigmoid(fake_out) if probs else fake_out)}
-        if began:
-            k, m_global = gan_losses.began_update(state["loss_state"]["k"], real, fake_out, lc.began_gamma,
-                                                  lc.began_lambda_k)
-            state = {**state, "loss_state": {"k": k}}
-            metrics.update(k=k, m_global=m_global)
-        return state, metrics
-
-    def d_reg(state, batch_in, rng):
-        """Lazy regularisation: one D update on ``reg_every * weight * penalty`` alone (StyleGAN2's D-reg)."""
-        images, labels = batch_in["image"], batch_in.get("label")
-        k_fake, kp = jax.random.split(rng)
-        fake, _ = fakes_for_d(state, labels, k_fake)
-
-        def loss_fn(d_params):
-            value = penalties.penalty(lc.penalty, d_fn(d_params, state["model_state"]["d"], labels, kp), images, fake,
-                                      kp, lc.dragan_c)
-            return lc.reg_every * lc.penalty_weight * value, value
-
-        (_, value), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"]["d"])
-        return update_d(state, grads), {"penalty": value}
-
-    def g_main(state, rng):
-        """One G update on fresh noise (and uniformly drawn labels), through the current D."""
-        kz, kg, kd, ky = jax.random.split(rng, 4)
-        z = noise(kz, batch)
-        labels = jax.random.randint(ky, (batch,), 0, num_classes) if conditional else None
-        (_, (g_state, d_state, terms)), grads = jax.value_and_grad(g_objective, has_aux=True)(
-            state["params"]["g"], state, state["params"]["d"], z, labels, (kg, kd))
-        updates, opt_g = tx["g"].update(grads, state["opt"]["g"], state["params"]["g"])
-        g_params = optax.apply_updates(state["params"]["g"], updates)
-        new = {**state, "step": state["step"] + 1, "params": {**state["params"], "g": g_params},
-               "model_state": {"g": g_state, "d": d_state}, "opt": {**state["opt"], "g": opt_g}}
-        if config.ema_decay > 0:
-            new["ema"] = optax.incremental_update(g_params, state["ema"], 1.0 - config.ema_decay)
-        return new, terms
-
-    def d_key(rng, i):  # the key of the i-th D-main phase of a step
-        return jax.random.fold_in(jax.random.fold_in(rng, 0), i)
-
-    def g_key(rng):
-        return jax.random.fold_in(rng, 1)
-
-    def reg_key(rng):
-        return jax.random.fold_in(rng, 2)
-
-    def fused(state, batch_in, rng):
-        state, d_metrics = d_main(state, batch_in, d_key(rng, 0))
-        state, g_metrics = g_main(state, g_key(rng))
-        return state, {**d_metrics, **g_metrics}
-
-    def pure_step(state, batches, rng):
-        """A whole step as one pure function: `batches` holds the step's `n_critic` batches stacked on a leading
-        axis. What a sweep vmaps over its runs (lazy regularisation, scheduled by the host, has none)."""
-        d_metrics = []
-        for i in range(config.n_critic):
-            state, m = d_main(state, jax.tree.map(lambda x: x[i], batches), d_key(rng, i))
-            d_metrics.append(m)
-        metrics = jax.tree.map(lambda *v: jnp.mean(jnp.stack(v)), *d_metrics)
-        state, g_metrics = g_main(state, g_key(rng))
-        return state, {**metrics, **g_metrics}
-
-    def losses(params, state, batch_in, rng):
-        """Both players' losses at `params` {"g", "d"} on one batch: {"g_loss", "d_loss"} (D's with its class
-        loss and penalty, unscaled by any lazy interval). D's fakes stay differentiable in G's parameters, so
-        derivatives across the players (the game Jacobian) exist; model state (BatchNorm) is read, not updated."""
-        images, labels = batch_in["image"], batch_in.get("label")
-        k_fake, kr, kf, kp = jax.random.split(d_key(rng, 0), 4)
-        kz, kg = jax.random.split(k_fake)
-        fake, _ = _apply(gen, params["g"], state["model_state"]["g"], (noise(kz, batch), *cond(labels)), kg, True)
-        d_loss, _ = d_objective(params["d"], state, images, labels, fake, (kr, kf, kp), True)
-        kz, kg, kd, ky = jax.random.split(g_key(rng), 4)
-        g_labels = jax.random.randint(ky, (batch,), 0, num_classes) if conditional else None
-        g_loss, _ = g_objective(params["g"], state, params["d"], noise(kz, batch), g_labels, (kg, kd))
-        return {"g_loss": g_loss, "d_loss": d_loss}
-
-    # Each phase compiles once; on XLA:CPU, convolutions stay on Eigen kernels (see cpu_compiler_options).
+    # Each phase compiles once per stage; on XLA:CPU, convolutions stay on Eigen kernels (cpu_compiler_options).
     phase_jit = functools.partial(jax.jit, donate_argnums=0, out_shardings=(replicated, replicated),
                                   compiler_options=jaxgen_nn.cpu_compiler_options())
-    jit_d, jit_reg, jit_g, jit_fused = phase_jit(d_main), phase_jit(d_reg), phase_jit(g_main), phase_jit(fused)
+
+    def fused_fn(p):
+        def fused(state, batch, rng):
+            state, d_metrics = p.d_main(state, batch, _d_key(rng, 0))
+            state, g_metrics = p.g_main(state, batch, _g_key(rng))
+            return state, {**d_metrics, **g_metrics}
+        return fused
+
+    jitted = [{"d_main": phase_jit(p.d_main), "d_reg": phase_jit(p.d_reg), "g_main": phase_jit(p.g_main),
+               "fused": phase_jit(fused_fn(p)), "joint": phase_jit(p.joint)} for p in phases]
+    begin_stage = jax.jit(game.begin_stage, static_argnums=1, donate_argnums=0, out_shardings=replicated)
 
     def next_input(next_batch):
+        if game.synthetic:
+            return {}
         b = next_batch()
-        return {"image": b["image"], "label": b["label"]} if conditional else {"image": b["image"]}
+        return {k: b[k] for k in game.batch_keys}
 
     def step(state, next_batch, rng, step_index):
+        stage = stage_of(step_index)
+        if staged and step_index == game.stage_starts[stage] and stage > 0:
+            state = begin_stage({**state, "stage": jnp.asarray(stage, jnp.int32)}, stage)
+        jit = jitted[stage]
+        if simultaneous:
+            return jit["joint"](state, next_input(next_batch), rng)
         reg_due = lazy and step_index % lc.reg_every == 0
         if config.n_critic == 1 and config.fuse_phases and not reg_due:
-            return jit_fused(state, next_input(next_batch), rng)
+            return jit["fused"](state, next_input(next_batch), rng)
         d_metrics = []
         for i in range(config.n_critic):
             batch_in = next_input(next_batch)
-            state, m = jit_d(state, batch_in, d_key(rng, i))
+            state, m = jit["d_main"](state, batch_in, _d_key(rng, i))
             d_metrics.append(m)
-        metrics = jax.tree.map(lambda *v: jnp.mean(jnp.stack(v)), *d_metrics)
+        metrics = _mean_metrics(d_metrics)
         if reg_due:
-            state, reg_metrics = jit_reg(state, batch_in, reg_key(rng))
+            state, reg_metrics = jit["d_reg"](state, batch_in, _reg_key(rng))
             metrics.update(reg_metrics)
-        state, g_metrics = jit_g(state, g_key(rng))
+        state, g_metrics = jit["g_main"](state, batch_in, _g_key(rng))
         return state, {**metrics, **g_metrics}
 
-    # The jitted phases, (state, batch, rng) -> (state, metrics) (G-main: (state, rng)), for tests and benchmarks.
-    step.phases = {"d_main": jit_d, "d_reg": jit_reg, "g_main": jit_g, "fused": jit_fused}
+    # The jitted phases of the first stage, (state, batch, rng) -> (state, metrics), for tests and benchmarks.
+    step.phases = jitted[0]
 
-    @functools.partial(jax.jit, static_argnums=2, out_shardings=replicated,
+    def pure_step(state, batches, rng):
+        """A whole step as one pure function: `batches` holds the step's `n_critic` batches stacked on a leading
+        axis. What a sweep vmaps over its runs (lazy regularisation and stages, scheduled by the host, have none)."""
+        p = phases[0]
+        if simultaneous:
+            return p.joint(state, jax.tree.map(lambda x: x[0], batches), rng)
+        d_metrics = []
+        for i in range(config.n_critic):
+            batch_in = jax.tree.map(lambda x: x[i], batches)
+            state, m = p.d_main(state, batch_in, _d_key(rng, i))
+            d_metrics.append(m)
+        state, g_metrics = p.g_main(state, batch_in, _g_key(rng))
+        return state, {**_mean_metrics(d_metrics), **g_metrics}
+
+    def losses(params, state, batch, rng):  # the losses of the state's stage (a host value)
+        return phases[int(state["stage"]) if staged else 0].losses(params, state, batch, rng)
+
+    @functools.partial(jax.jit, static_argnums=(2, 5), out_shardings=replicated,
                        compiler_options=jaxgen_nn.cpu_compiler_options())
-    def _generate(state, rng, n, labels):
-        params = state["ema"] if config.ema_decay > 0 else state["params"]["g"]
-        images, _ = _apply(gen, params, state["model_state"]["g"],
-                           (family.latent(rng, n, config.model), *cond(labels)), rng, False)
-        return images
+    def _generate(state, rng, n, labels, source, stage):
+        params = {**state["params"], **state["ema"]} if config.ema_decay > 0 else state["params"]
+        return game.sample(Players(game.modules, params, state["model_state"], stage), rng, n, labels, source)
 
-    def generate(state, rng, n, labels=None):
-        if conditional and labels is None:  # one class per example, cycling 0, 1, ..., K-1
-            labels = jnp.arange(n, dtype=jnp.int32) % num_classes
-        return _generate(state, rng, n, labels if conditional else None)
+    def generate(state, rng, n, labels=None, source=None):
+        if game.num_classes is not None and labels is None:  # one class per example, cycling 0, 1, ..., K-1
+            labels = jnp.arange(n, dtype=jnp.int32) % game.num_classes
+        stage = int(state["stage"]) if staged else 0
+        return _generate(state, rng, n, labels if game.num_classes is not None else None, source, stage)
 
     task = loop.Task(init=jax.jit(init, out_shardings=replicated), step=step, generate=generate,
-                     num_classes=num_classes, pure_step=None if lazy else pure_step,
-                     batches_per_step=config.n_critic, losses=losses)
+                     num_classes=game.num_classes, pure_step=None if (lazy or staged) else pure_step,
+                     batches_per_step=1 if simultaneous else config.n_critic, losses=losses,
+                     modules=dict(game.modules))
     if config.get("eval") is not None and config.eval.every > 0:  # workdirs saved before config.eval existed have none
         task.evaluate = _evaluator(config, task)
     return task
@@ -350,7 +426,7 @@ def _evaluator(config, task):
 
 
 def train_and_evaluate(config, workdir: str, allow_config_change: bool = False, mesh=None):
-    """Trains the GAN of `config` in `workdir` (resuming if it holds checkpoints); returns the state.
+    """Trains the game of `config` in `workdir` (resuming if it holds checkpoints); returns the state.
 
     `mesh` defaults to a ("data",) mesh over every device of every process.
     """

@@ -151,7 +151,7 @@ def test_began_k_follows_the_proportional_control(one_device_mesh):
 
 @pytest.mark.parametrize("aux_weight", [0.0, 1.0])
 def test_acgan_class_head_trains_only_through_the_auxiliary_loss(aux_weight, one_device_mesh):
-    config = _config("ns", "model.conditioning='acgan'", f"loss.aux_weight={aux_weight}")
+    config = _config("ns", "model.conditioning='acgan'", f"loss.weights.aux={aux_weight}")
     task, state, batch = _task(config, one_device_mesh)
     head = jax.device_get(state["params"]["d"]["class_logits"])
     state, history = _run(task, state, batch, 1)

@@ -1,0 +1,77 @@
+"""The game protocol: what an adversarial family says about itself, and the players' call context.
+
+A game is an object with
+
+    modules:    {player name: flax Module}             every network of the game (G, D, two Gs and two Ds, ...)
+    d_players, g_players: tuples of player names         updated by the D phases (optimizer.d) / G phases (optimizer.g)
+    num_classes: int | None                              classes G takes (a conditional game), else None
+    weights:    {term: default weight}                   the game's extra loss terms (config.loss.weights.<term>)
+    stage_starts: (0, s1, s2, ...)                       the first step of each stage (one stage: (0,))
+    synthetic:  bool                                     True when the game draws its own data (no loader)
+
+and pure functions of `players` (a :class:`Players`: params and model state of every player, `players.stage`):
+
+    init(rng) -> (params, model_state)                   {player: ...} each
+    d_inputs(players, batch, key) -> inputs              D's inputs from a batch: real images, fakes, labels ...
+    d_terms(players, inputs, keys) -> (outs, extras)     outs {critic: (D(real), D(fake))} [N] each; extras {term: scalar}
+    critics(players, inputs, key) -> {critic: (fn, real, fake)}   x -> D(x) [N] for the input-gradient penalties
+    g_inputs(players, batch, keys) -> inputs             G's inputs: noise and labels, a source image ...
+    g_terms(players, inputs, keys) -> (outs, extras)     outs {critic: D(G(...))}; extras {term: scalar} (L1, cycle, ...)
+    sample(players, key, n, labels=None, source=None) -> images [n, ...] for grids and `jaxgen sample`
+
+optionally `joint_inputs` / `joint_terms` (simultaneous updates from one forward pass, PacGAN's protocol) and
+`begin_stage(state, stage) -> state` (run once when a stage starts: grow, freeze, reset, measure).
+
+The trainer turns `outs` into losses with `config.loss.objective`, adds `config.loss.penalty` on `critics`,
+weighs `extras` by `config.loss.weights`, and owns optimisation, phases, EMA, stages, sweeps and probes.
+"""
+
+from __future__ import annotations
+
+import jax
+
+
+def apply(module, params, model_state, args, rng, train: bool):
+    """module(*args) -> (output, new model_state); `model_state` holds the non-param collections."""
+    variables = {"params": params, **model_state}
+    if train and model_state:
+        out, new_state = module.apply(variables, *args, train=True, mutable=list(model_state), rngs={"dropout": rng})
+        return out, dict(new_state)
+    return module.apply(variables, *args, train=train, rngs={"dropout": rng}), model_state
+
+
+class Players:
+    """The players of one phase: `players(name, *args, rng=k)` runs a network and threads its model state.
+
+    `params` and `model_state` are {player: ...}; a call with `update=False` leaves the model state as it was
+    (what an input-gradient penalty wants). `model_state` after the calls is what the phase keeps.
+    """
+
+    def __init__(self, modules: dict, params: dict, model_state: dict, stage: int = 0):
+        self.modules, self.params, self.model_state, self.stage = modules, params, dict(model_state), stage
+
+    def __call__(self, name: str, *args, rng: jax.Array, train: bool = True, update: bool = True):
+        out, new_state = apply(self.modules[name], self.params[name], self.model_state[name], args, rng, train)
+        if update:
+            self.model_state[name] = new_state
+        return out
+
+
+def split_d_out(d_out):
+    """D's output -> (adversarial output [N], class logits [N, K] or None); AC-GAN Ds return a pair."""
+    return d_out if isinstance(d_out, tuple) else (d_out, None)
+
+
+class Game:
+    """Defaults of the optional parts of the protocol (see the module docstring)."""
+
+    num_classes: int | None = None
+    weights: dict = {}
+    stage_starts: tuple[int, ...] = (0,)
+    synthetic: bool = False
+    joint_inputs = None
+    joint_terms = None
+
+    def begin_stage(self, state, stage: int):
+        del stage
+        return state

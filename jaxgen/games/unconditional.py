@@ -1,0 +1,127 @@
+"""The classic game: G maps noise (and a class label) to images, D tells them from real ones.
+
+Players ``g`` and ``d`` are the model family's `generator` and `discriminator` (`config.model.name`:
+gan_mlp, dcgan, began, ...). Conditioning (`model.conditioning`): ``concat`` and ``projection`` give both
+players the label; ``acgan`` gives D a class head whose cross-entropy is the extra term ``aux`` (weight
+`loss.weights.aux`, Odena et al. 2017) in both players' losses. BEGAN's autoencoder D (a family with
+``ENERGY_DISCRIMINATOR``) plays with `loss.objective=began`.
+
+Inputs: D sees a real batch (with its labels) and fakes drawn with the real labels, so penalties on
+interpolates see one label per pair; G draws fresh noise and uniform labels.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+import optax
+
+from jaxgen import models
+from jaxgen.engine import sharding
+from jaxgen.errors import ConfigError
+from jaxgen.games.base import Game, split_d_out
+
+
+def default_config(model: str) -> ml_collections.ConfigDict:
+    """`config.model` for the family `model` (its defaults and its name)."""
+    cfg = models.get(model).default_config()
+    cfg.name = model
+    return cfg
+
+
+def _class_loss(class_logits, labels):
+    return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(class_logits, labels))
+
+
+WEIGHTS = {"aux": 1.0}  # AC-GAN: the class cross-entropy of D's class head
+
+
+class Unconditional(Game):
+    weights = WEIGHTS
+
+    def __init__(self, config, info: dict, mesh):
+        self.image_shape = tuple(info["image_shape"])
+        self.family = models.get(config.model.name)
+        self._check(config)
+        self.conditional = config.model.get("conditioning", "none") != "none"
+        self.num_classes = info.get("num_classes") if self.conditional else None
+        self.modules = {"g": self.family.generator(config.model, self.image_shape, self.num_classes),
+                        "d": self.family.discriminator(config.model, self.image_shape, self.num_classes)}
+        self.d_players, self.g_players = ("d",), ("g",)
+        self.batch_keys = ("image", "label") if self.conditional else ("image",)
+        self.model_cfg, self.batch = config.model, config.batch_size
+        self.batch_sharded = sharding.batch_sharded(mesh)
+
+    def _check(self, config) -> None:
+        loss = config.loss
+        if loss.penalty != "none" and config.model.get("d_norm", "none") == "batch":
+            raise ConfigError(
+                f"loss.penalty={loss.penalty!r} needs D's gradient per example, but model.d_norm='batch' "
+                f"mixes the examples of a batch: set --config.model.d_norm=none (or loss.penalty=none)")
+        energy = getattr(self.family, "ENERGY_DISCRIMINATOR", False)
+        if isinstance(loss.objective, str) and (loss.objective == "began") != energy:
+            raise ConfigError(
+                "loss.objective='began' needs the autoencoder discriminator: set model.name='began'" if not energy
+                else f"model.name={config.model.name!r} has an autoencoder discriminator; it trains only with "
+                     f"loss.objective='began' (got {loss.objective!r})")
+
+    def _cond(self, labels):  # the label arguments of G and D: none for an unconditional model
+        return (labels,) if self.conditional else ()
+
+    def _noise(self, rng, n):
+        return sharding.constrain(self.family.latent(rng, n, self.model_cfg), self.batch_sharded)
+
+    def init(self, rng):
+        kg, kd, kz = jax.random.split(rng, 3)
+        y = jnp.zeros((2,), jnp.int32)
+        g_vars = dict(self.modules["g"].init({"params": kg, "dropout": kg}, self.family.latent(kz, 2, self.model_cfg),
+                                             *self._cond(y), train=False))
+        d_vars = dict(self.modules["d"].init({"params": kd, "dropout": kd}, jnp.zeros((2, *self.image_shape)),
+                                             *self._cond(y), train=False))
+        return {"g": g_vars.pop("params"), "d": d_vars.pop("params")}, {"g": g_vars, "d": d_vars}
+
+    def d_inputs(self, players, batch, key):
+        labels = batch.get("label")
+        kz, kg = jax.random.split(key)
+        fake = players("g", self._noise(kz, self.batch), *self._cond(labels), rng=kg)
+        return {"real": batch["image"], "fake": fake, "labels": labels}
+
+    def d_terms(self, players, inputs, keys):
+        kr, kf = keys
+        labels = inputs["labels"]
+        real, real_cls = split_d_out(players("d", inputs["real"], *self._cond(labels), rng=kr))
+        fake, fake_cls = split_d_out(players("d", inputs["fake"], *self._cond(labels), rng=kf))
+        extras = {}
+        if real_cls is not None:
+            extras["aux"] = _class_loss(real_cls, labels) + _class_loss(fake_cls, labels)
+        return {"d": (real, fake)}, extras
+
+    def critics(self, players, inputs, key):
+        labels = inputs["labels"]
+
+        def critic(x):
+            return split_d_out(players("d", x, *self._cond(labels), rng=key, update=False))[0]
+
+        return {"d": (critic, inputs["real"], inputs["fake"])}
+
+    def g_inputs(self, players, batch, keys):
+        kz, ky = keys
+        labels = jax.random.randint(ky, (self.batch,), 0, self.num_classes) if self.conditional else None
+        return {"z": self._noise(kz, self.batch), "labels": labels}
+
+    def g_terms(self, players, inputs, keys):
+        kg, kd = keys
+        labels = inputs["labels"]
+        fake = players("g", inputs["z"], *self._cond(labels), rng=kg)
+        adv, cls = split_d_out(players("d", fake, *self._cond(labels), rng=kd))
+        return {"d": adv}, ({"aux": _class_loss(cls, labels)} if cls is not None else {})
+
+    def sample(self, players, key, n, labels=None, source=None):
+        del source
+        z = self.family.latent(key, n, self.model_cfg)
+        return players("g", z, *self._cond(labels), rng=key, train=False)
+
+
+def build(config, info: dict, mesh) -> Unconditional:
+    return Unconditional(config, info, mesh)
