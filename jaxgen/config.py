@@ -10,6 +10,7 @@ type of the default) and validates the keys every experiment shares. Unknown key
 from __future__ import annotations
 
 import ast
+import copy
 import difflib
 import importlib.util
 import json
@@ -32,6 +33,16 @@ COMMON_KEYS = {
 # Keys (and groups) that may differ between a workdir's saved config and a resumed run: they change how
 # often the run reports, evaluates or saves, or how long it runs, never the trajectory of the parameters.
 RESUMABLE_KEYS = ("num_steps", "checkpoint_every", "sample_every", "log_every", "keep_checkpoints", "eval")
+# Keys jaxgen once had and no longer reads, with what replaced each. A workdir's saved config.json may hold them:
+# `from_json` (every read of a saved config) and the resume check drop them, so old workdirs still sample,
+# evaluate and resume; a config file or override that sets one is a ConfigError saying why.
+_BACKEND_LOWERING = ("the lowering of DCGAN's {} is chosen by the backend, not the config "
+                     "(jaxgen.nn.upsample.default_impl: the fast XLA:CPU forms on the CPU, XLA's own elsewhere)")
+RETIRED_KEYS = {
+    "model.use_fast_upsample": _BACKEND_LOWERING.format("up-sampling"),
+    "model.upsample_impl": _BACKEND_LOWERING.format("up-sampling"),
+    "model.use_fast_downsample": _BACKEND_LOWERING.format("down-sampling"),
+}
 
 
 def is_resumable(key: str) -> bool:
@@ -97,6 +108,8 @@ def apply_overrides(config: ml_collections.ConfigDict, overrides) -> ml_collecti
 
 def locate(config, key):
     """(the ConfigDict holding dotted `key`, its last part); unknown keys are errors with close matches."""
+    if key in RETIRED_KEYS:
+        raise ConfigError(f"config key '{key}' was removed: {RETIRED_KEYS[key]}")
     node = config
     parts = key.split(".")
     for depth, part in enumerate(parts):
@@ -149,7 +162,10 @@ def is_traced(value) -> bool:
 
 
 def validate(config: ml_collections.ConfigDict) -> None:
-    """Checks the keys every experiment shares; raises ConfigError naming the first bad key."""
+    """Checks the keys every experiment shares, and that no retired key is set; raises ConfigError naming the
+    first bad key."""
+    for key in _retired_in(config.to_dict()):
+        raise ConfigError(f"config key '{key}' was removed: {RETIRED_KEYS[key]}; delete it from the config")
     for key, typ in COMMON_KEYS.items():
         if key not in config:
             raise ConfigError(f"config is missing required key '{key}' ({typ.__name__})")
@@ -165,9 +181,35 @@ def to_json(config: ml_collections.ConfigDict) -> str:
 
 
 def from_json(text: str) -> ml_collections.ConfigDict:
-    config = ml_collections.ConfigDict(json.loads(text))
+    """A saved config (a workdir's config.json), without the keys jaxgen no longer reads (`RETIRED_KEYS`)."""
+    config = ml_collections.ConfigDict(drop_retired(json.loads(text)))
     config.lock()
     return config
+
+
+def _retired_in(tree: dict) -> list[str]:
+    """The `RETIRED_KEYS` that nested config dict `tree` holds."""
+
+    def holds(node, parts):
+        for part in parts:
+            if not isinstance(node, dict) or part not in node:
+                return False
+            node = node[part]
+        return True
+
+    return [key for key in RETIRED_KEYS if holds(tree, key.split("."))]
+
+
+def drop_retired(tree: dict) -> dict:
+    """A copy of config dict `tree` without the `RETIRED_KEYS` it holds."""
+    tree = copy.deepcopy(tree)
+    for key in _retired_in(tree):
+        *parents, leaf = key.split(".")
+        node = tree
+        for part in parents:
+            node = node[part]
+        del node[leaf]
+    return tree
 
 
 def differences(saved: dict, new: dict, prefix: str = "") -> list[str]:

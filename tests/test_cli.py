@@ -72,6 +72,17 @@ def test_train_then_sample_is_byte_identical(tmp_path, capsys):
     _one_line_error(capsys, "no checkpoint for step 3")
     assert cli.main(["sample", "--workdir", workdir, "--label", "3"]) == cli.EXIT_USAGE
     _one_line_error(capsys, "--label needs a class-conditional model")
+    # A workdir saved when DCGAN's lowering was a config key samples the same bytes and resumes.
+    path = os.path.join(workdir, "config.json")
+    with open(path) as f:
+        saved = json.load(f)
+    saved["model"].update(use_fast_upsample=True, upsample_impl="fast", use_fast_downsample=True)
+    with open(path, "w") as f:
+        json.dump(saved, f)
+    old = str(tmp_path / "old.png")
+    assert cli.main(["sample", "--workdir", workdir, "--num", "9", "--out", old, "--seed", "5"]) == 0
+    assert open(old, "rb").read() == data[0]
+    assert cli.main(["train", "--config", TINY, "--workdir", workdir]) == 0
 
 
 def _stub_conditional_workdir(path, monkeypatch, num_classes=3):

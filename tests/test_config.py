@@ -1,4 +1,7 @@
-"""jaxgen.config: loading, overrides, validation, differences."""
+"""jaxgen.config: loading, overrides, validation, differences, retired keys."""
+
+import json
+import os
 
 import pytest
 
@@ -52,3 +55,24 @@ def test_json_round_trip_and_differences():
     assert config_lib.differences(config.to_dict(), again.to_dict()) == []
     changed = config_lib.load(f"{DCGAN}:tiny", ["model.width=9"])
     assert config_lib.differences(config.to_dict(), changed.to_dict()) == ["model.width: 8 -> 9"]
+
+
+def test_retired_keys_are_dropped_from_saved_configs_and_refused_in_new_ones(tmp_path):
+    """Workdirs saved when DCGAN's lowering was a config key still load; setting one now says why it is gone."""
+    config = config_lib.load(f"{DCGAN}:tiny")
+    saved = config.to_dict()
+    saved["model"].update(use_fast_upsample=False, upsample_impl="lax", use_fast_downsample=True)
+    old = config_lib.from_json(json.dumps(saved))
+    assert config_lib.differences(config.to_dict(), old.to_dict()) == []
+    assert "upsample_impl" in saved["model"]  # drop_retired copies
+    assert config_lib.differences(config_lib.drop_retired(saved), config.to_dict()) == []
+    for key in config_lib.RETIRED_KEYS:
+        with pytest.raises(ConfigError, match=f"config key '{key}' was removed: .*chosen by the backend"):
+            config_lib.load(DCGAN, [f"{key}=1"])
+    path = tmp_path / "old_style.py"
+    configs = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
+    path.write_text(f"import sys\nsys.path.insert(0, {configs!r})\nimport dcgan_mnist\n\n\ndef get_config(arg=None):\n"
+                    "    config = dcgan_mnist.get_config(arg)\n    config.model.upsample_impl = 'lax'\n"
+                    "    return config\n")
+    with pytest.raises(ConfigError, match="'model.upsample_impl' was removed.*delete it from the config"):
+        config_lib.load(str(path))

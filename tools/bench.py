@@ -5,6 +5,7 @@
     python tools/bench.py                                  # every configs/*.py, default variant
     python tools/bench.py --configs dcgan_mnist --torch    # one config beside tools/torch_dcgan.py
     python tools/bench.py --configs vae_mnist vae_mnist:conv pixelcnn_mnist --sample 64   # + sampling time
+    python tools/bench.py --layers                         # DCGAN's up/down-sampling layers, every lowering
 
 A step is one full training iteration (``n_critic`` D updates, a penalty where the row has one, and one G
 update) on a fixed random batch of the config's shape: data loading is not timed. With ``--losses`` each
@@ -16,6 +17,12 @@ PyTorch rounds alternate so that drift on a shared machine hits both alike. ``--
 drawing N samples (``task.generate``, compiled once; an autoregressive model's whole pixel loop) per
 config. A config name may carry its variant (``vae_mnist:conv``). Writes JSON (default
 docs/bench.json) and prints a Markdown table. Run it on an otherwise idle machine.
+
+``--layers`` times DCGAN's sampling layers alone instead (forward + input and kernel gradients, batch 64,
+compiled with ``jaxgen.engine.compilation.jit``): ``jaxgen.nn.ConvTranspose`` with every ``impl`` and
+``jaxgen.nn.StridedConv`` with ``"fast"`` and ``"lax"``, marking the one this backend uses by default
+(``jaxgen.nn.upsample.default_impl``); it prints the table and writes no JSON. Models never choose a
+lowering: the explicit ``impl`` here is for measuring (e.g. before changing ``default_impl`` for a backend).
 """
 
 from __future__ import annotations
@@ -108,12 +115,70 @@ def time_rounds(runners: dict, steps: int, rounds: int, warmup: int) -> dict:
     return {name: (statistics.median(wall[name]), statistics.median(cpu[name])) for name in runners}
 
 
+LAYER_SHAPES = {  # name: (layer, input [N, H, W, Cin], output channels)
+    "up 7x7x128 -> 14x14x64": ("up", (64, 7, 7, 128), 64),
+    "up 14x14x64 -> 28x28x1": ("up", (64, 14, 14, 64), 1),
+    "up 4x4x256 -> 8x8x128": ("up", (64, 4, 4, 256), 128),
+    "up 8x8x128 -> 16x16x64": ("up", (64, 8, 8, 128), 64),
+    "up 16x16x64 -> 32x32x3": ("up", (64, 16, 16, 64), 3),
+    "down 28x28x1 -> 14x14x64": ("down", (64, 28, 28, 1), 64),
+    "down 14x14x64 -> 7x7x128": ("down", (64, 14, 14, 64), 128),
+}
+
+
+def layer_rows(steps: int, rounds: int, warmup: int) -> list[dict]:
+    """ms per forward + input and kernel gradient of each DCGAN sampling layer, per lowering."""
+    import jax.numpy as jnp
+
+    from jaxgen.engine import compilation
+    from jaxgen.nn import upsample
+
+    rows = []
+    for name, (kind, shape, features) in LAYER_SHAPES.items():
+        impls = upsample.IMPLS if kind == "up" else upsample.CONV_IMPLS
+        runners = {}
+        for impl in impls:
+            if kind == "up":
+                module = upsample.ConvTranspose(features, (4, 4), strides=(2, 2), padding="SAME", impl=impl)
+            else:
+                module = upsample.StridedConv(features, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)), impl=impl)
+            x = jax.random.normal(jax.random.key(0), shape)
+            variables = module.init(jax.random.key(1), x)
+            grads = compilation.jit(jax.grad(lambda v, x, m=module: jnp.sum(jnp.tanh(m.apply(v, x))), argnums=(0, 1)))
+
+            def run(n, grads=grads, variables=variables, x=x):
+                for _ in range(n):
+                    out = grads(variables, x)
+                jax.block_until_ready(out)
+
+            runners[impl] = run
+        times = time_rounds(runners, steps, rounds, warmup)
+        rows.append({"layer": name, "default": upsample.default_impl(),
+                     **{impl: round(times[impl][0], 2) for impl in impls}})
+        print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
+def print_layer_table(rows: list[dict]) -> None:
+    """Markdown: one row per layer, one column per lowering (ms), this backend's default in bold."""
+    from jaxgen.nn import upsample
+
+    print("\n| layer | " + " | ".join(f"`{impl}`" for impl in upsample.IMPLS) + " |")
+    print("|---|" + "---|" * len(upsample.IMPLS))
+    for r in rows:
+        cells = [("**{}**" if impl == r["default"] else "{}").format(r[impl]) if impl in r else "–"
+                 for impl in upsample.IMPLS]
+        print(f"| {r['layer']} | " + " | ".join(cells) + " |")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--configs", nargs="*", help="config names (default: every configs/*.py)")
     which.add_argument("--losses", nargs="+", help="loss-zoo rows ('all' = every row of jaxgen.losses.zoo.ROWS); "
                                                    "each runs configs/<loss>_mnist.py")
+    which.add_argument("--layers", action="store_true",
+                       help="time DCGAN's up/down-sampling layers alone under every lowering (impl)")
     parser.add_argument("--n-critic", type=int, default=1, help="with --losses: D updates per step (default 1)")
     parser.add_argument("--torch", action="store_true",
                         help="also time tools/torch_dcgan.py where it mirrors the config")
@@ -132,6 +197,9 @@ def main(argv=None):
     parser.add_argument("overrides", nargs="*", help="config overrides key=value applied to every config")
     args = parser.parse_args(argv)
     overrides = list(args.overrides)
+    if args.layers:
+        print_layer_table(layer_rows(args.steps, args.rounds, args.warmup))
+        return
     if args.losses:
         from jaxgen.losses import zoo
 

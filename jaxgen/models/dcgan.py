@@ -15,13 +15,14 @@ Layers followed by BatchNorm carry no bias (it would be cancelled by BN's mean s
 ``tools/torch_dcgan.py``. (Flax keeps the *biased* batch variance in its running average, PyTorch the
 unbiased one: running statistics differ by a factor ``m/(m-1)``, ``m = N*H*W``; training is identical.)
 
-``cfg.use_fast_upsample`` (default True) uses :class:`jaxgen.nn.ConvTranspose` (same parameters and
-numbers as ``flax.linen.ConvTranspose``; ``cfg.upsample_impl="fast"`` lowers each of its forward, input- and
-kernel-gradient to the fastest XLA:CPU form: the ``lax.conv_transpose`` kernel gradient is ~20x slower than
-PyTorch); False uses ``flax.linen.ConvTranspose``. ``cfg.use_fast_downsample`` (default True) uses
-:class:`jaxgen.nn.StridedConv` for D (``flax.linen.Conv``'s parameters and numbers, sub-pixel input gradient
-instead of XLA:CPU's slow lhs-dilated convolution). Both are ``custom_jvp``: nested ``grad`` (R1, WGAN-GP)
-and ``jvp`` work. For speed on CPU also jit with ``jaxgen.engine.compilation.jit``.
+G up-samples with :class:`jaxgen.nn.ConvTranspose` (``flax.linen.ConvTranspose``'s parameters and numbers) and D
+down-samples with :class:`jaxgen.nn.StridedConv` (``flax.linen.Conv``'s). Their lowering is the backend's
+(:func:`jaxgen.nn.upsample.default_impl`), not a config key: on the CPU each role (forward, input and kernel
+gradient) takes the fastest XLA:CPU form (the ``lax.conv_transpose`` kernel gradient is ~20x slower than PyTorch
+there), as a ``custom_jvp``, so nested ``grad`` (R1, WGAN-GP) and ``jvp`` work; on GPU/TPU XLA's own
+convolutions. For speed on CPU also jit with ``jaxgen.engine.compilation.jit``. (Workdirs saved when
+``model.use_fast_upsample``, ``model.upsample_impl`` and ``model.use_fast_downsample`` were config keys still
+load: ``jaxgen.config.RETIRED_KEYS``.)
 
 Class conditioning, ``cfg.conditioning`` (default ``"none"``; needs labelled data, ``num_classes``; see
 :mod:`jaxgen.nn.conditioning`). G's input is ``[z; onehot(y)]`` for every conditional mode (Mirza & Osindero
@@ -54,7 +55,6 @@ from flax import linen as nn
 from jaxgen.errors import ConfigError
 from jaxgen.nn import conditioning as cond
 from jaxgen.nn.init import dcgan_bn_scale, dcgan_normal
-from jaxgen.nn.upsample import IMPLS as UPSAMPLE_IMPLS
 from jaxgen.nn.upsample import ConvTranspose, StridedConv
 
 __all__ = ["Discriminator", "Generator", "default_config", "discriminator", "generator", "latent", "layout"]
@@ -69,9 +69,6 @@ def default_config() -> ml_collections.ConfigDict:
     cfg.z_dim = 100
     cfg.width = 64  # channels of G's last hidden layer and D's first layer
     cfg.d_norm = "batch"  # "batch" | "none" ("none" for gradient penalties: D's output per example)
-    cfg.use_fast_upsample = True  # jaxgen.nn.ConvTranspose instead of flax.linen.ConvTranspose
-    cfg.upsample_impl = "fast"  # jaxgen.nn.ConvTranspose impl: "fast" | "subpixel" | "window" | "phases" | "lax"
-    cfg.use_fast_downsample = True  # D's strided convs: jaxgen.nn.StridedConv (sub-pixel input gradient)
     cfg.base_size = 0  # spatial size of G's first feature map; 0 = from the image size (see layout())
     cfg.bn_momentum = 0.9  # flax convention (PyTorch momentum=0.1)
     cfg.conditioning = "none"  # "none" | "concat" | "projection" | "acgan" (class-conditional; labelled data)
@@ -145,8 +142,6 @@ class Generator(nn.Module):
     width: int = 64
     base: int = 7
     n_up: int = 2
-    fast_upsample: bool = True
-    upsample_impl: str = "fast"
     bn_momentum: float = 0.9
     num_classes: int | None = None  # conditional: z is concatenated with onehot(labels)
 
@@ -172,7 +167,7 @@ class Generator(nn.Module):
                 kernel_init=dcgan_normal,
                 name=f"up{i}",
             )
-            x = ConvTranspose(impl=self.upsample_impl, **kw)(x) if self.fast_upsample else nn.ConvTranspose(**kw)(x)
+            x = ConvTranspose(**kw)(x)
             if not last:
                 x = nn.relu(_bn(train, self.bn_momentum, f"up{i}_bn")(x))
                 ch = out
@@ -187,7 +182,6 @@ class Discriminator(nn.Module):
     n_down: int = 2
     norm: str = "batch"
     bn_momentum: float = 0.9
-    fast_downsample: bool = True
     conditioning: str = "none"
     num_classes: int | None = None
     spectral_norm: bool = False
@@ -210,8 +204,7 @@ class Discriminator(nn.Module):
                 kernel_init=dcgan_normal,
                 name=f"down{i}",
             )
-            conv = StridedConv(**kw) if self.fast_downsample else nn.Conv(**kw)
-            x = cond.spectral(conv, self.spectral_norm, train)(x)
+            x = cond.spectral(StridedConv(**kw), self.spectral_norm, train)(x)
             if use_bn:
                 x = _bn(train, self.bn_momentum, f"down{i}_bn")(x)
             x = nn.leaky_relu(x, 0.2)
@@ -226,16 +219,11 @@ def generator(cfg, image_shape, num_classes=None) -> nn.Module:
     ``cfg.conditioning != "none"``."""
     classes = cond.conditional_classes(lambda key: _get(cfg, key), num_classes)
     base, n = layout(image_shape, _get(cfg, "base_size"))
-    impl = _get(cfg, "upsample_impl")
-    if impl not in UPSAMPLE_IMPLS:
-        raise ConfigError(f"model.upsample_impl={impl!r}; choose one of {UPSAMPLE_IMPLS}")
     return Generator(
         image_shape=tuple(int(s) for s in image_shape),
         width=int(_get(cfg, "width")),
         base=base,
         n_up=n,
-        fast_upsample=bool(_get(cfg, "use_fast_upsample")),
-        upsample_impl=impl,
         bn_momentum=float(_get(cfg, "bn_momentum")),
         num_classes=classes,
     )
@@ -254,7 +242,6 @@ def discriminator(cfg, image_shape, num_classes=None) -> nn.Module:
         n_down=n,
         norm=norm,
         bn_momentum=float(_get(cfg, "bn_momentum")),
-        fast_downsample=bool(_get(cfg, "use_fast_downsample")),
         conditioning=_get(cfg, "conditioning"),
         num_classes=classes,
         spectral_norm=bool(_get(cfg, "spectral_norm")),

@@ -1,8 +1,8 @@
-"""Fast transposed convolution for XLA:CPU (and everywhere else).
+"""Transposed and strided convolutions lowered per backend: fast forms for XLA:CPU, XLA's own elsewhere.
 
 ``ConvTranspose`` is a drop-in replacement for ``flax.linen.ConvTranspose`` (2-D, NHWC, same
 parameters ``kernel`` ``[kh, kw, Cin, Cout]`` and ``bias`` ``[Cout]``, same initialisers, same
-numbers) that never calls ``lax.conv_transpose``. On XLA:CPU the kernel gradient of
+numbers) that, on the CPU, never calls ``lax.conv_transpose``. On XLA:CPU the kernel gradient of
 ``lax.conv_transpose`` (an lhs-dilated convolution) is ~17x slower than PyTorch; this layer instead
 computes the *same* function as
 
@@ -25,12 +25,19 @@ For the DCGAN layer (k=4, s=2, lo=2): ``out[2q+1] = K1 x[q] + K3 x[q+1]``, ``out
 a 2x2 stride-1 conv to ``4*Cout`` channels over ``x`` padded by 1 on both sides, depth-to-space,
 crop one row/column at each end. (A 3x3 conv to 4C computes the same thing with 9/4 of the FLOPs.)
 
-The default ``impl="fast"`` (:func:`conv_transpose`) is a ``custom_jvp`` that picks, per role, the lowering
+``impl="fast"`` (:func:`conv_transpose`) is a ``custom_jvp`` that picks, per role, the lowering
 that XLA:CPU runs fastest: sub-pixel forward, strided-conv input gradient, and the strided conv's own kernel
 gradient (with the roles of input and cotangent swapped, as PyTorch computes it).
 :class:`StridedConv` is the mirror image for discriminators: XLA's strided forward conv and kernel gradient,
-sub-pixel input gradient. ``jaxgen.engine.compilation.jit`` keeps XLA:CPU's convolutions on Eigen (~2x faster
-than the default YNNPACK route for these shapes; see ``jaxgen.engine.compilation.compiler_options``).
+sub-pixel input gradient.
+
+Which lowering runs is a fact about the backend, not part of a model's config: by default (``impl=None``) every
+layer and function here uses :func:`default_impl` — ``"fast"`` on the CPU backend, where it was measured
+(docs/benchmarks.md), and XLA's own ``lax.conv_transpose`` / ``lax.conv_general_dilated`` (``"lax"``) on GPU
+and TPU until a measurement there says otherwise. All lowerings compute the same function with the same
+parameters (tested), so a checkpoint trained on one backend samples on any other. An explicit ``impl`` on a
+layer or call is for tests and benchmarks. (``jaxgen.engine.compilation.jit`` also keeps XLA:CPU's convolutions
+on Eigen, ~2x faster than the default YNNPACK route for these shapes.)
 
 Padding conventions (``padding`` means exactly what it means for ``flax.linen.ConvTranspose``):
 
@@ -68,6 +75,7 @@ __all__ = [
     "conv",
     "conv_transpose",
     "conv_transpose_subpixel",
+    "default_impl",
     "depth_to_space",
     "space_to_depth",
     "subpixel_kernel",
@@ -225,7 +233,19 @@ def _conv(x: Array, k: Array, pad_h: tuple[int, int], pad_w: tuple[int, int], pr
 
 _PURE_IMPLS = ("subpixel", "window", "phases", "lax")
 IMPLS = ("fast",) + _PURE_IMPLS
+CONV_IMPLS = ("fast", "lax")  # StridedConv / conv: sub-pixel input gradient, or XLA's own
 DN = ("NHWC", "HWIO", "NHWC")
+
+
+def default_impl(backend: str | None = None) -> str:
+    """The lowering a layer uses when none is given, by `backend` (default: ``jax.default_backend()``).
+
+    ``"fast"`` on ``"cpu"`` (measured: XLA:CPU's lhs-dilated convolutions, the transposed conv and the strided
+    conv's input gradient, are its slow path; docs/benchmarks.md); ``"lax"`` (XLA's own lowering) on every
+    other backend, where nothing has been measured yet. Both are in :data:`IMPLS` and :data:`CONV_IMPLS`.
+    """
+    backend = jax.default_backend() if backend is None else backend
+    return "fast" if backend == "cpu" else "lax"
 
 
 def conv_transpose_subpixel(
@@ -338,11 +358,12 @@ def conv_transpose(
     strides: Sequence[int],
     padding: Any = "SAME",
     precision: Any = None,
-    impl: str = "fast",
+    impl: str | None = None,
 ) -> Array:
     """``lax.conv_transpose(x, kernel, strides, padding, dimension_numbers=NHWC/HWIO)``, fast on XLA:CPU.
 
-    ``impl="fast"`` (default) is a ``jax.custom_jvp`` function whose three roles each use the fastest
+    ``impl`` None (default): :func:`default_impl` (``"fast"`` on the CPU, ``"lax"`` elsewhere).
+    ``impl="fast"`` is a ``jax.custom_jvp`` function whose three roles each use the fastest
     lowering measured on XLA:CPU (jax 0.10, 2 cores, DCGAN shapes):
 
     * forward: the sub-pixel conv (or ``lax.conv_transpose`` for very few output channels, see
@@ -356,6 +377,7 @@ def conv_transpose(
     forward-over-reverse Hessian-vector products. The other ``impl`` values are the plain (autodiff)
     lowerings of :func:`conv_transpose_subpixel`.
     """
+    impl = default_impl() if impl is None else impl
     if impl not in IMPLS:
         raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
     strides = tuple(int(s) for s in strides)
@@ -426,12 +448,17 @@ _conv_fast.defjvp(_conv_fast_jvp, symbolic_zeros=True)
 
 
 def conv(
-    x: Array, kernel: Array, strides: Sequence[int], padding: Any = "SAME", precision: Any = None, fast: bool = True
+    x: Array, kernel: Array, strides: Sequence[int], padding: Any = "SAME", precision: Any = None,
+    impl: str | None = None,
 ) -> Array:
-    """``lax.conv_general_dilated`` (NHWC/HWIO) with, for strides > 1, a sub-pixel input gradient (``custom_jvp``)."""
+    """``lax.conv_general_dilated`` (NHWC/HWIO); with ``impl="fast"`` and strides > 1, a sub-pixel input gradient
+    (``custom_jvp``). ``impl`` None (default): :func:`default_impl` (``"fast"`` on the CPU, ``"lax"`` elsewhere)."""
+    impl = default_impl() if impl is None else impl
+    if impl not in CONV_IMPLS:
+        raise ValueError(f"impl must be one of {CONV_IMPLS}, got {impl!r}")
     strides = tuple(int(s) for s in strides)
     pads = conv_padding(padding, x.shape[1:3], kernel.shape[:2], strides)
-    if not fast or strides == (1, 1):
+    if impl == "lax" or strides == (1, 1):
         return lax.conv_general_dilated(x, kernel, strides, pads, dimension_numbers=DN, precision=precision)
     return _conv_fast(x, kernel, strides, pads, precision)
 
@@ -439,6 +466,7 @@ def conv(
 class StridedConv(nn.Module):
     """2-D convolution with ``flax.linen.Conv``'s parameters and numbers (``kernel [kh, kw, Cin, Cout]``,
     ``bias``), whose input gradient avoids XLA:CPU's slow lhs-dilated convolution (see :func:`conv`).
+    ``impl``: None (the backend's :func:`default_impl`), ``"fast"`` or ``"lax"`` (for tests and benchmarks).
     Not supported: dilation, feature groups, ``'CIRCULAR'`` padding, masks."""
 
     features: int
@@ -451,7 +479,7 @@ class StridedConv(nn.Module):
     precision: Any = None
     kernel_init: Any = nn.initializers.lecun_normal()
     bias_init: Any = nn.initializers.zeros_init()
-    fast: bool = True
+    impl: str | None = None
 
     @nn.compact
     def __call__(self, inputs: Array) -> Array:
@@ -461,7 +489,7 @@ class StridedConv(nn.Module):
         kernel = self.param("kernel", self.kernel_init, ks + (inputs.shape[-1], self.features), self.param_dtype)
         bias = self.param("bias", self.bias_init, (self.features,), self.param_dtype) if self.use_bias else None
         inputs, kernel, bias = nn.dtypes.promote_dtype(inputs, kernel, bias, dtype=self.dtype)
-        y = conv(inputs, kernel, st, self.padding, self.precision, self.fast)
+        y = conv(inputs, kernel, st, self.padding, self.precision, self.impl)
         if bias is not None:
             y = y + bias.reshape((1, 1, 1, -1))
         return y
@@ -477,7 +505,8 @@ class ConvTranspose(nn.Module):
     """2-D transposed convolution, numerically ``flax.linen.ConvTranspose``, lowered to a sub-pixel conv.
 
     Attributes mirror ``flax.linen.ConvTranspose`` (see the module docstring for the padding
-    conventions and the PyTorch mapping), plus ``impl`` (see :func:`conv_transpose`; default ``"fast"``).
+    conventions and the PyTorch mapping), plus ``impl`` (see :func:`conv_transpose`; default None: the backend's
+    :func:`default_impl`; set it only in tests and benchmarks).
     Not supported: kernel dilation, ``'CIRCULAR'`` padding, inputs other than ``[..., H, W, C]``.
     """
 
@@ -494,7 +523,7 @@ class ConvTranspose(nn.Module):
     kernel_init: Any = nn.initializers.lecun_normal()
     bias_init: Any = nn.initializers.zeros_init()
     transpose_kernel: bool = False
-    impl: str = "fast"
+    impl: str | None = None
 
     @nn.compact
     def __call__(self, inputs: Array) -> Array:

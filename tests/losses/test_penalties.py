@@ -177,21 +177,21 @@ def test_r1_against_central_differences_float64():
 
 
 @pytest.mark.parametrize("name", ["wgan_gp", "r1"])
-def test_dcgan_strided_conv_custom_jvp_under_double_backward(name):
-    """jaxgen.nn.StridedConv (custom_jvp input gradient) gives flax.linen.Conv's penalty and parameter gradients."""
+def test_dcgan_strided_conv_custom_jvp_under_double_backward(name, monkeypatch):
+    """jaxgen.nn.StridedConv's CPU lowering (custom_jvp input gradient) gives the penalty and parameter gradients
+    of XLA's own conv (its GPU/TPU lowering, traced with jax.default_backend() patched)."""
     shape = (4, 8, 8, 1)
     cfg = dcgan.default_config()
     cfg.width, cfg.d_norm = 4, "none"
-    modules = {}
-    for fast in (True, False):
-        cfg.use_fast_downsample = fast
-        modules[fast] = dcgan.discriminator(cfg, shape[1:])
-    params = _random_params(modules[False], shape, train=False)
+    module = dcgan.discriminator(cfg, shape[1:])
+    params = _random_params(module, shape, train=False)
     real, fake, rng = jnp.asarray(_rand(8, shape)), jnp.asarray(_rand(9, shape)), jax.random.key(2)
-    with jax.default_matmul_precision("highest"):
-        results = {fast: _penalty_value_and_grad(lambda p, x, m=m: m.apply({"params": p}, x, train=True),
-                                                 name, params, real, fake, rng)
-                   for fast, m in modules.items()}
+    results = {}
+    for fast, backend in ((True, "cpu"), (False, "gpu")):
+        with monkeypatch.context() as m, jax.default_matmul_precision("highest"):
+            m.setattr(jax, "default_backend", lambda b=backend: b)
+            results[fast] = _penalty_value_and_grad(lambda p, x: module.apply({"params": p}, x, train=True),
+                                                    name, params, real, fake, rng)
     assert float(results[True][0]) == pytest.approx(float(results[False][0]), rel=1e-5)
     assert float(results[False][0]) > 1e-3
     _assert_trees_close(results[True][1], results[False][1], 1e-5, name)

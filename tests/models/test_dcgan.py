@@ -1,4 +1,5 @@
-"""DCGAN: shapes, ranges, layouts, errors, parameter parity with the PyTorch reference, fast == flax up-sampling."""
+"""DCGAN: shapes, ranges, layouts, errors, parameter parity with the PyTorch reference, the same numbers under
+every backend's lowering of its up- and down-sampling."""
 
 import importlib.util
 import math
@@ -126,21 +127,28 @@ def test_init_statistics():
     assert "bias" in dp["down0"] and "bias" not in dp["down1"]
 
 
-def test_fast_layers_equal_flax_layers():
-    """Same variables, same numbers: use_fast_upsample / use_fast_downsample only change the lowering
-    (generator images and parameter gradients; discriminator logits, parameter gradients and the
-    gradient-penalty-style second derivative)."""
+def _on_both_lowerings(fn, monkeypatch):
+    """``(fn() traced as the CPU lowers it, fn() traced as GPU/TPU lower it)``: jax.default_backend() patched
+    while tracing, so the layers take :func:`jaxgen.nn.upsample.default_impl`'s "fast" and then "lax" forms."""
+    out = []
+    for backend in ("cpu", "gpu"):
+        with monkeypatch.context() as m:
+            m.setattr(jax, "default_backend", lambda b=backend: b)
+            with jax.default_matmul_precision("highest"):
+                out.append(jax.jit(fn)())
+    return out
+
+
+def test_backend_lowerings_give_the_same_numbers(monkeypatch):
+    """Same variables, same numbers: the backend only changes the lowering (generator images and parameter
+    gradients; discriminator logits, parameter gradients and the gradient-penalty-style second derivative)."""
     shape = (8, 8, 3)  # width 8: every fast lowering is exercised (sub-pixel and lax forwards / input grads)
-    fast_g = dcgan.generator(_cfg(width=8), shape, None)
-    slow_g = dcgan.generator(_cfg(width=8, use_fast_upsample=False), shape, None)
-    fast_d = dcgan.discriminator(_cfg(width=8, d_norm="none"), shape, None)
-    slow_d = dcgan.discriminator(_cfg(width=8, d_norm="none", use_fast_downsample=False), shape, None)
+    g = dcgan.generator(_cfg(width=8), shape, None)
+    d = dcgan.discriminator(_cfg(width=8, d_norm="none"), shape, None)
     z = jnp.asarray(np.random.default_rng(0).standard_normal((4, 100)), jnp.float32)
-    gv = _fake_variables(fast_g, z)
-    slow_shapes = jax.eval_shape(lambda: slow_g.init(key(), z, train=False))
-    assert jax.tree.map(jnp.shape, gv) == jax.tree.map(jnp.shape, slow_shapes)
+    gv = _fake_variables(g, z)
     x = jnp.asarray(np.random.default_rng(1).uniform(-1, 1, (4,) + shape), jnp.float32)
-    dv = _fake_variables(fast_d, x)
+    dv = _fake_variables(d, x)
     w = jnp.asarray(np.random.default_rng(2).standard_normal((4,) + shape), jnp.float32)
 
     def run(g, d):
@@ -154,22 +162,20 @@ def test_fast_layers_equal_flax_layers():
 
         return jax.grad(g_loss, has_aux=True)(gv), d.apply(dv, x, train=True), jax.grad(d_penalty)(dv)
 
-    with jax.default_matmul_precision("highest"):
-        got, ref = jax.jit(lambda: (run(fast_g, fast_d), run(slow_g, slow_d)))()
+    got, ref = _on_both_lowerings(lambda: run(g, d), monkeypatch)
     for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(ref)):
         np.testing.assert_allclose(a, b, atol=1e-4 * (1 + float(jnp.max(jnp.abs(b)))), rtol=1e-4)
 
 
-def test_spectral_norm_with_fast_conv_equals_flax_conv_under_nested_grad():
-    """A spectrally normalised projection D (with BatchNorm too) built on jaxgen.nn.StridedConv gives the
-    flax.linen.Conv version's logits, power-iteration updates and R1-style second-order parameter gradients."""
+def test_spectral_norm_on_both_lowerings_under_nested_grad(monkeypatch):
+    """A spectrally normalised projection D (with BatchNorm too) gives the same logits, power-iteration updates
+    and R1-style second-order parameter gradients on the CPU's StridedConv lowering as on XLA's own conv."""
     shape = (8, 8, 3)
     cfg = {"width": 8, "d_norm": "batch", "spectral_norm": True, "conditioning": "projection"}
-    fast_d = dcgan.discriminator(_cfg(**cfg), shape, 3)
-    slow_d = dcgan.discriminator(_cfg(use_fast_downsample=False, **cfg), shape, 3)
+    d = dcgan.discriminator(_cfg(**cfg), shape, 3)
     x = jnp.asarray(np.random.default_rng(1).uniform(-1, 1, (4,) + shape), jnp.float32)
     y = jnp.asarray([0, 2, 1, 1], jnp.int32)
-    dv = _fake_variables(fast_d, x, y)
+    dv = _fake_variables(d, x, y)
     assert {"down1_bn", "down0_sn", "down1_sn", "logit_sn", "embed_sn"} <= set(dv["batch_stats"])
 
     def run(d):
@@ -183,8 +189,7 @@ def test_spectral_norm_with_fast_conv_equals_flax_conv_under_nested_grad():
 
         return jax.value_and_grad(penalty, has_aux=True)(dv["params"])
 
-    with jax.default_matmul_precision("highest"):
-        got, ref = jax.jit(lambda: (run(fast_d), run(slow_d)))()
+    got, ref = _on_both_lowerings(lambda: run(d), monkeypatch)
     (_, upd), grads = got
     u = "down0/kernel/u"
     assert not np.allclose(upd["batch_stats"]["down0_sn"][u], dv["batch_stats"]["down0_sn"][u])  # power iteration ran
@@ -196,8 +201,6 @@ def test_spectral_norm_with_fast_conv_equals_flax_conv_under_nested_grad():
 def test_bad_config_values():
     with pytest.raises(ConfigError, match="model.d_norm"):
         dcgan.discriminator(_cfg(d_norm="spectral"), (28, 28, 1), None)
-    with pytest.raises(ConfigError, match="model.upsample_impl"):
-        dcgan.generator(_cfg(upsample_impl="magic"), (28, 28, 1), None)
 
 
 # ---------------------------------------------------------------------------------------------------------------

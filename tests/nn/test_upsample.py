@@ -1,6 +1,6 @@
 """jaxgen.nn.ConvTranspose == flax.linen.ConvTranspose == torch.nn.ConvTranspose2d, and jaxgen.nn.StridedConv ==
-flax.linen.Conv: forward, gradients (input and kernel), jvp, grad-of-grad; plus the lowering properties that make
-them fast on XLA:CPU."""
+flax.linen.Conv: forward, gradients (input and kernel), jvp, grad-of-grad; the lowering properties that make
+them fast on XLA:CPU, and the choice of lowering by backend."""
 
 import jax
 import jax.numpy as jnp
@@ -17,7 +17,7 @@ from jaxgen.nn import (
     depth_to_space,
     space_to_depth,
 )
-from jaxgen.nn.upsample import IMPLS, torch_padding, transpose_padding
+from jaxgen.nn.upsample import CONV_IMPLS, IMPLS, default_impl, torch_padding, transpose_padding
 
 FAST_IMPLS = [i for i in IMPLS if i != "lax"]  # fast, subpixel, window, phases
 DN = ("NHWC", "HWIO", "NHWC")
@@ -77,7 +77,7 @@ def test_matches_lax_conv_transpose_fwd_and_grads(impl, k, s, padding, hw, cin, 
 def test_fast_conv_transpose_jvp_and_second_order(cout):
     x, kern = _rand(3, (2, 5, 4, 6)), _rand(4, (4, 4, 6, cout))
     ref_fn = lambda x, w: lax.conv_transpose(x, w, (2, 2), "SAME", dimension_numbers=DN)
-    fast_fn = lambda x, w: conv_transpose(x, w, (2, 2), "SAME")
+    fast_fn = lambda x, w: conv_transpose(x, w, (2, 2), "SAME", impl="fast")
     tangents = (_rand(5, x.shape), _rand(6, kern.shape))
 
     def both(x, w):
@@ -141,6 +141,8 @@ def test_unsupported_options_raise():
         jax.eval_shape(ConvTranspose(2, (3, 3), padding="CIRCULAR").init, jax.random.key(0, impl="rbg"), x)
     with pytest.raises(ValueError, match="impl"):
         conv_transpose(x, jnp.zeros((3, 3, 2, 2)), (2, 2), impl="magic")
+    with pytest.raises(ValueError, match="impl must be one of .'fast', 'lax'."):
+        conv(x, jnp.zeros((3, 3, 2, 2)), (2, 2), impl="subpixel")
 
 
 def test_padding_conventions():
@@ -173,7 +175,7 @@ CONV_CASES = [  # (k, s, padding, input hw, cin, cout)
 def test_strided_conv_matches_lax(k, s, padding, hw, cin, cout):
     x, kern = _rand(10, (2,) + hw + (cin,)), _rand(11, (k, k, cin, cout))
     ref_fn = lambda x, w: lax.conv_general_dilated(x, w, (s, s), padding, dimension_numbers=DN)
-    fast_fn = lambda x, w: conv(x, w, (s, s), padding)
+    fast_fn = lambda x, w: conv(x, w, (s, s), padding, impl="fast")
     cot = _rand(12, jax.eval_shape(ref_fn, x, kern).shape)
     tangents = (_rand(13, x.shape), _rand(14, kern.shape))
 
@@ -221,7 +223,7 @@ def test_fast_lowerings_avoid_lhs_dilated_convolutions():
     up-sampling layer or of a wide strided conv (XLA:CPU runs those ~2x, and their kernel gradients ~20x, slower)."""
     x, kern, cot = _rand(17, (2, 5, 5, 16)), _rand(18, (4, 4, 16, 8)), _rand(19, (2, 10, 10, 8))
     grads = lambda f: (lambda x, w: jax.grad(lambda x, w: jnp.sum(f(x, w) * cot), argnums=(0, 1))(x, w))
-    fast = _compiled(grads(lambda x, w: conv_transpose(x, w, (2, 2), "SAME")), x, kern)
+    fast = _compiled(grads(lambda x, w: conv_transpose(x, w, (2, 2), "SAME", impl="fast")), x, kern)
     slow = _compiled(grads(lambda x, w: conv_transpose(x, w, (2, 2), "SAME", impl="lax")), x, kern)
     assert _slow_convs(slow)  # the check below can see them
     assert not _slow_convs(fast)
@@ -230,10 +232,49 @@ def test_fast_lowerings_avoid_lhs_dilated_convolutions():
     penalty = lambda f: (
         lambda y, w: jax.grad(lambda w: jnp.sum(jax.grad(lambda y: jnp.sum(jnp.tanh(f(y, w)) * cot2))(y) ** 2))(w)
     )
-    conv_fast = _compiled(penalty(lambda y, w: conv(y, w, (2, 2), ((1, 1), (1, 1)))), y, w2)
-    conv_slow = _compiled(penalty(lambda y, w: conv(y, w, (2, 2), ((1, 1), (1, 1)), fast=False)), y, w2)
+    conv_fast = _compiled(penalty(lambda y, w: conv(y, w, (2, 2), ((1, 1), (1, 1)), impl="fast")), y, w2)
+    conv_slow = _compiled(penalty(lambda y, w: conv(y, w, (2, 2), ((1, 1), (1, 1)), impl="lax")), y, w2)
     assert _slow_convs(conv_slow)
     assert not _slow_convs(conv_fast)
+
+
+def test_default_impl_by_backend(monkeypatch):
+    assert default_impl("cpu") == "fast"
+    assert default_impl("gpu") == default_impl("tpu") == "lax"  # nothing measured there yet: XLA's own
+    for backend, impl in (("cpu", "fast"), ("gpu", "lax"), ("tpu", "lax")):
+        monkeypatch.setattr(jax, "default_backend", lambda b=backend: b)
+        assert default_impl() == impl
+        assert default_impl() in IMPLS and default_impl() in CONV_IMPLS
+
+
+@pytest.mark.parametrize("backend", ["cpu", "gpu"])
+def test_layers_lower_as_their_backend_says_with_the_same_numbers(backend, monkeypatch):
+    """Without an explicit impl, ConvTranspose and StridedConv take the backend's lowering (traced with
+    jax.default_backend() patched): the fast forms avoid lhs-dilated convolutions, XLA's own use them; the
+    parameters and numbers are those of the explicit lowerings either way."""
+    ct = dict(features=8, kernel_size=(4, 4), strides=(2, 2), padding="SAME")
+    sc = dict(features=8, kernel_size=(4, 4), strides=(2, 2), padding=((1, 1), (1, 1)))
+    x, y = _rand(25, (2, 5, 5, 16)), _rand(26, (2, 10, 10, 16))
+    v_ct = jax.jit(ConvTranspose(**ct).init)(jax.random.key(0, impl="rbg"), x)
+    v_sc = jax.jit(StridedConv(**sc).init)(jax.random.key(1, impl="rbg"), y)
+
+    def grads(impl):
+        def loss(v_ct, v_sc, x, y):
+            return (jnp.sum(jnp.tanh(ConvTranspose(**ct, impl=impl).apply(v_ct, x)))
+                    + jnp.sum(jnp.tanh(StridedConv(**sc, impl=impl).apply(v_sc, y))))
+        return jax.grad(loss, argnums=(0, 1, 2, 3))
+
+    monkeypatch.setattr(jax, "default_backend", lambda: backend)
+    hlo = _compiled(grads(None), v_ct, v_sc, x, y)
+    got = jax.jit(grads(None))(v_ct, v_sc, x, y)
+    monkeypatch.undo()
+    want = jax.jit(grads(default_impl(backend)))(v_ct, v_sc, x, y)
+    assert bool(_slow_convs(hlo)) == (backend != "cpu")
+    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(want)):
+        np.testing.assert_array_equal(a, b)
+    ref = jax.jit(grads("lax" if backend == "cpu" else "fast"))(v_ct, v_sc, x, y)  # the other lowering
+    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(ref)):
+        _allclose_rel(a, b, tol=1e-4)
 
 
 # ---------------------------------------------------------------------------------------------------------------
