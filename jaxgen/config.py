@@ -16,6 +16,7 @@ import importlib.util
 import json
 import os
 import sys
+from typing import Any, NamedTuple
 
 import ml_collections
 
@@ -152,6 +153,13 @@ def _parse_value(key, text, old):
         raise ConfigError(
             f"config key '{key}' expects {type(old).__name__} (like {old!r}), got {text!r}")
     return value
+
+
+class Choice(NamedTuple):
+    """A swept string key inside a sweep's compiled program: `index` (a traced int32) into `options`."""
+
+    index: Any
+    options: tuple
 
 
 def is_traced(value) -> bool:

@@ -45,27 +45,27 @@ def toy_steppers(n: int):
     config = toy.default_config()
     config.dataset = "ring8"
     group = toy.group_losses(("ns",))[0]
-    prog = toy.build_group(config, group, toy_data.get(config.dataset))
-    keys = jnp.stack([jax.random.key(s) for s in range(n)])
-    hp = toy.hparams(group, n)
-    one_hp = jax.tree.map(lambda x: x[0], hp)
+    prog = sweep.run_program(toy.trainer_config(config, group), toy.run_table(group, list(range(n))),
+                             {"image_shape": (toy_data.get(config.dataset).dim,)})
+    one_hp = jax.tree.map(lambda x: x[0], prog.hp)
 
-    def one_step(state, run_hp, key, t):  # the step key is derived inside the program, as jaxgen toy does
-        return prog.step(state, run_hp, jax.random.fold_in(key, t))[0]
+    def one_step(state, run_hp, seed, t):  # the step key is derived inside the program, as jaxgen toy does
+        return prog.step_one(run_hp, seed, state, {}, t)[0]
 
     alone = jax.jit(one_step)
     batched = jax.jit(jax.vmap(one_step, in_axes=(0, 0, 0, None)))
-    box = {"seq": [jax.jit(prog.init)(k) for k in keys], "vm": jax.jit(jax.vmap(prog.init))(keys), "t": 0}
+    box = {"seq": [jax.jit(prog.init_one)(one_hp, s) for s in prog.seeds],
+           "vm": jax.jit(jax.vmap(prog.init_one))(prog.hp, prog.seeds), "t": 0}
 
     def sequential():
         box["t"] += 1
         t = jnp.int32(box["t"])
-        box["seq"] = [alone(s, one_hp, k, t) for s, k in zip(box["seq"], keys)]
+        box["seq"] = [alone(s, one_hp, seed, t) for s, seed in zip(box["seq"], prog.seeds)]
         return box["seq"]
 
     def vmapped():
         box["t"] += 1
-        box["vm"] = batched(box["vm"], hp, keys, jnp.int32(box["t"]))
+        box["vm"] = batched(box["vm"], prog.hp, prog.seeds, jnp.int32(box["t"]))
         return box["vm"]
 
     return sequential, vmapped

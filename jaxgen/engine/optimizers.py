@@ -53,7 +53,7 @@ def clip_params(limit: float) -> optax.GradientTransformation:
 def make(cfg, key: str, clip: float = 0.0, lazy_interval: int = 1) -> optax.GradientTransformation:
     """The optimizer described by `cfg` (found at config key `key`, for error messages).
 
-    `clip` > 0 chains :func:`clip_params`; `lazy_interval` N > 1 applies the lazy-regularisation
+    `clip` > 0 chains :func:`clip_params` (a traced `clip`, swept per run, always chains it, off where 0); `lazy_interval` N > 1 applies the lazy-regularisation
     correction to the learning rate and Adam's betas.
     """
     if not config_lib.is_traced(cfg.learning_rate) and cfg.learning_rate <= 0:
@@ -68,4 +68,6 @@ def make(cfg, key: str, clip: float = 0.0, lazy_interval: int = 1) -> optax.Grad
         tx = optax.sgd(lr, momentum=cfg.momentum or None)
     else:
         raise ConfigError(f"config key '{key}.name' must be one of {NAMES}, got {cfg.name!r}")
+    if config_lib.is_traced(clip):  # swept: one program for every run, the clip off (inf) where it is 0
+        return optax.chain(tx, clip_params(jnp.where(clip > 0, clip, jnp.inf)))
     return optax.chain(tx, clip_params(clip)) if clip > 0 else tx

@@ -62,11 +62,6 @@ def sync_processes(name: str, timeout_s: int = 1800) -> None:
     distributed.global_state.client.wait_at_barrier(f"jaxgen:{name}", timeout_in_ms=timeout_s * 1000)
 
 
-def replicate(tree, mesh: Mesh):
-    """Places every leaf of `tree` on every device of the mesh."""
-    return jax.device_put(tree, replicated(mesh))
-
-
 def shard_batch(local_batch, mesh: Mesh):
     """Process-local numpy arrays [B_local, ...] -> global arrays [B_global, ...] split over "data"."""
     sharding = batch_sharded(mesh)

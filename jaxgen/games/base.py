@@ -9,7 +9,8 @@ A game is an object with
     stage_starts: (0, s1, s2, ...)                       the first step of each stage (one stage: (0,))
     synthetic:  bool                                     True when the game draws its own data (no loader)
 
-and pure functions of `players` (a :class:`Players`: params and model state of every player, `players.stage`):
+and pure functions of `players` (a :class:`Players`: params and model state of every player, `players.stage` (a
+static int) and `players.step` (the steps done before this one, a traced int32 scalar: fade-ins, schedules)):
 
     init(rng) -> (params, model_state)                   {player: ...} each
     d_inputs(players, batch, key) -> inputs              D's inputs from a batch: real images, fakes, labels ...
@@ -47,14 +48,22 @@ class Players:
     (what an input-gradient penalty wants). `model_state` after the calls is what the phase keeps.
     """
 
-    def __init__(self, modules: dict, params: dict, model_state: dict, stage: int = 0):
+    def __init__(self, modules: dict, params: dict, model_state: dict, stage: int = 0, step=None):
         self.modules, self.params, self.model_state, self.stage = modules, params, dict(model_state), stage
+        self.step = step
 
     def __call__(self, name: str, *args, rng: jax.Array, train: bool = True, update: bool = True):
         out, new_state = apply(self.modules[name], self.params[name], self.model_state[name], args, rng, train)
         if update:
             self.model_state[name] = new_state
         return out
+
+    def frozen(self, *names: str) -> "Players":
+        """The same players (sharing model state) with the parameters of `names` under `stop_gradient`."""
+        params = {**self.params, **{n: jax.lax.stop_gradient(self.params[n]) for n in names}}
+        view = Players(self.modules, params, {}, self.stage, self.step)
+        view.model_state = self.model_state
+        return view
 
 
 def split_d_out(d_out):

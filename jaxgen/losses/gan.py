@@ -29,6 +29,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from jaxgen.config import Choice
 from jaxgen.errors import ConfigError
 
 
@@ -109,6 +110,29 @@ OBJECTIVES = {
     # BEGAN's d_loss takes a third argument, k_t (the trainer's state; see began_update).
     "began": Objective(began_d_loss, began_g_loss),
 }
+
+
+def uses_began(name) -> bool:
+    """Whether ``loss.objective`` (a name, or a swept :class:`jaxgen.config.Choice` of names) includes BEGAN."""
+    return "began" in (name.options if isinstance(name, Choice) else (name,))
+
+
+def d_loss_fn(name) -> Callable[[jax.Array, jax.Array, jax.Array], jax.Array]:
+    """D's loss as ``(real_out, fake_out, k) -> scalar`` (``k`` is read by BEGAN only); a swept
+    :class:`jaxgen.config.Choice` of objectives becomes a ``lax.switch`` on its traced index."""
+    if isinstance(name, Choice):
+        branches = [d_loss_fn(option) for option in name.options]
+        return lambda real, fake, k: jax.lax.switch(name.index, branches, real, fake, k)
+    d_loss = objective(name).d_loss
+    return d_loss if name == "began" else (lambda real, fake, k: d_loss(real, fake))
+
+
+def g_loss_fn(name) -> Callable[[jax.Array], jax.Array]:
+    """G's loss as ``fake_out -> scalar``, for a name or a swept Choice (as :func:`d_loss_fn`)."""
+    if isinstance(name, Choice):
+        branches = [objective(option).g_loss for option in name.options]
+        return lambda fake: jax.lax.switch(name.index, branches, fake)
+    return objective(name).g_loss
 
 
 def objective(name: str) -> Objective:

@@ -49,7 +49,8 @@ def loss_config(name: str) -> ml_collections.ConfigDict:
 
 def validate(loss) -> None:
     """Checks a ``config.loss`` block; raises ConfigError naming the bad key."""
-    gan.objective(loss.objective)
+    for name in (loss.objective.options if isinstance(loss.objective, config_lib.Choice) else (loss.objective,)):
+        gan.objective(name)
     if loss.penalty not in penalties.PENALTIES:
         raise ConfigError(f"config key 'loss.penalty' must be one of {list(penalties.PENALTIES)}, got {loss.penalty!r}")
     if loss.penalty != "none" and not config_lib.is_traced(loss.penalty_weight) and loss.penalty_weight <= 0:
@@ -57,5 +58,5 @@ def validate(loss) -> None:
                           f"got {loss.penalty_weight} (set loss.penalty='none' to train without it)")
     if loss.reg_every < 1:
         raise ConfigError(f"config key 'loss.reg_every' must be >= 1 (1 = penalty every step), got {loss.reg_every}")
-    if loss.clip < 0:
+    if not config_lib.is_traced(loss.clip) and loss.clip < 0:
         raise ConfigError(f"config key 'loss.clip' must be >= 0 (0 = no weight clipping), got {loss.clip}")

@@ -89,7 +89,8 @@ class Discriminator(nn.Module):
     init_std: float = 0.02
 
     @nn.compact
-    def __call__(self, x):
+    def __call__(self, x, *, train: bool = False):
+        del train  # accepted so that every player is called alike; nothing here depends on it
         init = normal_around(0.0, self.init_std)
         h = x
         for i, width in enumerate(self.units):
@@ -105,7 +106,8 @@ class Autoencoder(nn.Module):
     init_std: float = 0.02
 
     @nn.compact
-    def __call__(self, x):
+    def __call__(self, x, *, train: bool = False):
+        del train  # as Discriminator
         init = normal_around(0.0, self.init_std)
         h = x
         for i, width in enumerate(self.units):

@@ -78,7 +78,6 @@ __all__ = [
     "default_impl",
     "depth_to_space",
     "space_to_depth",
-    "subpixel_kernel",
     "torch_padding",
     "transpose_padding",
 ]
@@ -172,16 +171,6 @@ def _build_kernel(kernel: Array, sel_h: np.ndarray, sel_w: np.ndarray) -> Array:
     _, _, cin, cout = kernel.shape
     k = jnp.einsum("hwio,hap,wbq->abipqo", kernel, sel_h.astype(kernel.dtype), sel_w.astype(kernel.dtype))
     return k.reshape(sel_h.shape[1], sel_w.shape[1], cin, sel_h.shape[2] * sel_w.shape[2] * cout)
-
-
-def subpixel_kernel(kernel: Array, strides: tuple[int, int]) -> Array:
-    """``[kh, kw, Cin, Cout]`` -> ``[Th, Tw, Cin, sh*sw*Cout]`` with ``K_sub[u, i] = K[s*u + s-1-i]``."""
-    kh, kw = kernel.shape[:2]
-    sh, sw = strides
-    th, tw = -(-kh // sh), -(-kw // sw)
-    sel_h = _selection(kh, sh, th, range(sh), [0] * sh)
-    sel_w = _selection(kw, sw, tw, range(sw), [0] * sw)
-    return _build_kernel(kernel, sel_h, sel_w)
 
 
 class _Plan1D:

@@ -173,11 +173,6 @@ def simulate(s: Setting, starts: jax.Array, steps: int) -> jax.Array:
     return jax.vmap(run)(starts.astype(jnp.float32))
 
 
-def field_jacobian(s: Setting) -> np.ndarray:
-    """``J`` of the field at the equilibrium, float64 ``[2, 2]`` (rows/columns ``theta``, ``psi``)."""
-    return game.jacobian(*losses(s), EQUILIBRIUM)
-
-
 def update_jacobian(s: Setting) -> np.ndarray:
     """The Jacobian of the update operator ``F_h`` at the equilibrium, float64 ``[2, 2]``."""
     return game.dense_jacobian(step(s), EQUILIBRIUM)

@@ -40,6 +40,7 @@ import optax
 from jaxgen import config as config_lib
 from jaxgen import games
 from jaxgen import nn as jaxgen_nn
+from jaxgen.data import pipeline
 from jaxgen.engine import loop, optimizers, sharding
 from jaxgen.errors import ConfigError
 from jaxgen.games.base import Players
@@ -90,6 +91,11 @@ def _check(config, game) -> None:
     if update == "simultaneous" and game.joint_terms is None:
         raise ConfigError(f"config key 'update_mode' is 'simultaneous', but game {config.get('game', 'unconditional')!r} "
                           f"has no joint terms; use update_mode='alternating'")
+    if game.synthetic != pipeline.is_synthetic(config.data):
+        raise ConfigError(f"game {config.get('game', 'unconditional')!r} " + (
+            f"draws its own points: config key 'data.name' must name a toy distribution of jaxgen.data.toy, got "
+            f"{config.data.name!r}" if game.synthetic else
+            f"reads a dataset, but config key 'data.name' is the synthetic {config.data.name!r}: name a dataset"))
     unknown = sorted(set(_weights(config)) - set(game.weights))
     if unknown:
         raise ConfigError(f"config key 'loss.weights.{unknown[0]}' is not a term of game "
@@ -119,13 +125,13 @@ class _Phases:
     def __init__(self, config, game, tx, stage: int):
         self.config, self.game, self.tx, self.stage = config, game, tx, stage
         lc = self.lc = config.loss
-        self.objective = gan_losses.objective(lc.objective)
-        self.began = lc.objective == "began"
+        self.d_obj, self.g_obj = gan_losses.d_loss_fn(lc.objective), gan_losses.g_loss_fn(lc.objective)
+        self.began = gan_losses.uses_began(lc.objective)
         self.lazy = lc.penalty != "none" and lc.reg_every > 1
         self.weights = {**game.weights, **_weights(config)}
 
-    def players(self, params, model_state):
-        return Players(self.game.modules, params, model_state, self.stage)
+    def players(self, params, state):  # the players at `params` with the state's model state and step
+        return Players(self.game.modules, params, state["model_state"], self.stage, state["step"])
 
     def _group(self, params, role):
         names = self.game.d_players if role == "d" else self.game.g_players
@@ -151,12 +157,9 @@ class _Phases:
     def d_loss(self, params, state, inputs, keys, with_penalty):
         """D's loss at `params` (objective + weighted extras + the penalty if `with_penalty`), with `keys`
         (real pass, fake pass, penalty); returns (loss, (model state, {critic: (D(real), D(fake))}, terms))."""
-        players = self.players(params, state["model_state"])
+        players = self.players(params, state)
         outs, extras = self.game.d_terms(players, inputs, keys[:2])
-        if self.began:
-            loss = _sum([gan_losses.began_d_loss(r, f, state["loss_state"]["k"]) for r, f in outs.values()])
-        else:
-            loss = _sum([self.objective.d_loss(r, f) for r, f in outs.values()])
+        loss = self._d_objective(state, outs)
         terms = {"d_loss": loss}
         loss = self._extras(loss, extras, terms, "d")
         if with_penalty and self.lc.penalty != "none":
@@ -164,11 +167,15 @@ class _Phases:
             loss = loss + self.lc.penalty_weight * terms["penalty"]
         return loss, (players.model_state, outs, terms)
 
+    def _d_objective(self, state, outs):
+        k = state["loss_state"]["k"] if self.began else jnp.zeros((), jnp.float32)
+        return _sum([self.d_obj(real, fake, k) for real, fake in outs.values()])
+
     def g_loss(self, params, state, inputs, keys):
         """G's loss at `params` (objective on every critic + weighted extras) with `keys` (G pass, D pass)."""
-        players = self.players(params, state["model_state"])
+        players = self.players(params, state)
         outs, extras = self.game.g_terms(players, inputs, keys)
-        terms = {"g_loss": _sum([self.objective.g_loss(out) for out in outs.values()])}
+        terms = {"g_loss": _sum([self.g_obj(out) for out in outs.values()])}
         loss = self._extras(terms["g_loss"], extras, terms, "g")
         return loss, (players.model_state, terms)
 
@@ -191,7 +198,7 @@ class _Phases:
     def d_main(self, state, batch, rng):
         """One update of the D players on the objective (+ extras, + the penalty unless it is lazy)."""
         k_in, kr, kf, kp = jax.random.split(rng, 4)
-        players = self.players(state["params"], state["model_state"])
+        players = self.players(state["params"], state)
         inputs = jax.lax.stop_gradient(self.game.d_inputs(players, batch, k_in))
         state = {**state, "model_state": players.model_state}
 
@@ -210,10 +217,10 @@ class _Phases:
         """Lazy regularisation: one D update on ``reg_every * weight * penalty`` alone (StyleGAN2's D-reg)."""
         k_in, kp = jax.random.split(rng)
         inputs = jax.lax.stop_gradient(
-            self.game.d_inputs(self.players(state["params"], state["model_state"]), batch, k_in))
+            self.game.d_inputs(self.players(state["params"], state), batch, k_in))
 
         def loss_fn(group):
-            value = self._penalty(self.players({**state["params"], **group}, state["model_state"]), inputs, kp)
+            value = self._penalty(self.players({**state["params"], **group}, state), inputs, kp)
             return self.lc.reg_every * self.lc.penalty_weight * value, value
 
         (_, value), grads = jax.value_and_grad(loss_fn, has_aux=True)(self._group(state["params"], "d"))
@@ -222,7 +229,7 @@ class _Phases:
     def g_main(self, state, batch, rng):
         """One update of the G players through the current D players; counts the step; updates the EMA."""
         kz, kg, kd, ky = jax.random.split(rng, 4)
-        inputs = self.game.g_inputs(self.players(state["params"], state["model_state"]), batch, (kz, ky))
+        inputs = self.game.g_inputs(self.players(state["params"], state), batch, (kz, ky))
 
         def loss_fn(group):
             return self.g_loss({**state["params"], **group}, state, inputs, (kg, kd))
@@ -242,21 +249,18 @@ class _Phases:
     def joint(self, state, batch, rng):
         """Both groups step from one gradient at the same point (PacGAN's / ALI's simultaneous update)."""
         k_a, k_b, kp = jax.random.split(rng, 3)
-        inputs = self.game.joint_inputs(self.players(state["params"], state["model_state"]), batch, (k_a, k_b))
+        inputs = self.game.joint_inputs(self.players(state["params"], state), batch, (k_a, k_b))
 
         def loss_fn(params):
-            players = self.players(params, state["model_state"])
-            d_outs, critics, g_outs = self.game.joint_terms(players, inputs)
-            if self.began:
-                d_loss = _sum([gan_losses.began_d_loss(r, f, state["loss_state"]["k"]) for r, f in d_outs.values()])
-            else:
-                d_loss = _sum([self.objective.d_loss(r, f) for r, f in d_outs.values()])
+            players = self.players(params, state)
+            d_outs, critics, g_outs = self.game.joint_terms(players, inputs, kp)
+            d_loss = self._d_objective(state, d_outs)
             total = d_loss
             if self.lc.penalty != "none":
                 total = total + self.lc.penalty_weight * _sum(
                     [penalties.penalty(self.lc.penalty, fn, real, fake, kp, self.lc.dragan_c)
                      for fn, real, fake in critics.values()])
-            g_loss = _sum([self.objective.g_loss(out) for out in g_outs.values()])
+            g_loss = _sum([self.g_obj(out) for out in g_outs.values()])
             return total + g_loss, (players.model_state, d_outs, {"d_loss": d_loss, "g_loss": g_loss})
 
         grads, (model_state, outs, metrics) = jax.grad(loss_fn, has_aux=True)(state["params"])
@@ -266,7 +270,6 @@ class _Phases:
         new = self._finish(state, new)
         if self.began:
             new = self._began(new, metrics, outs)
-            metrics = {k: metrics[k] for k in ("d_loss", "g_loss")}
         return new, metrics
 
     def losses(self, params, state, batch, rng):
@@ -274,10 +277,10 @@ class _Phases:
         unscaled by any lazy interval). D's fakes stay differentiable in G's parameters, so derivatives across
         the players (the game Jacobian) exist; model state (BatchNorm) is read, not updated."""
         k_in, kr, kf, kp = jax.random.split(_d_key(rng, 0), 4)
-        inputs = self.game.d_inputs(self.players(params, state["model_state"]), batch, k_in)
+        inputs = self.game.d_inputs(self.players(params, state), batch, k_in)
         d_loss, _ = self.d_loss(params, state, inputs, (kr, kf, kp), True)
         kz, kg, kd, ky = jax.random.split(_g_key(rng), 4)
-        g_inputs = self.game.g_inputs(self.players(params, state["model_state"]), batch, (kz, ky))
+        g_inputs = self.game.g_inputs(self.players(params, state), batch, (kz, ky))
         g_loss, _ = self.g_loss(params, state, g_inputs, (kg, kd))
         return {"g_loss": g_loss, "d_loss": d_loss}
 
@@ -390,7 +393,8 @@ def create_task(config, info: dict, mesh) -> loop.Task:
                        compiler_options=jaxgen_nn.cpu_compiler_options())
     def _generate(state, rng, n, labels, source, stage):
         params = {**state["params"], **state["ema"]} if config.ema_decay > 0 else state["params"]
-        return game.sample(Players(game.modules, params, state["model_state"], stage), rng, n, labels, source)
+        return game.sample(Players(game.modules, params, state["model_state"], stage, state["step"]), rng, n, labels,
+                           source)
 
     def generate(state, rng, n, labels=None, source=None):
         if game.num_classes is not None and labels is None:  # one class per example, cycling 0, 1, ..., K-1
@@ -401,7 +405,7 @@ def create_task(config, info: dict, mesh) -> loop.Task:
     task = loop.Task(init=jax.jit(init, out_shardings=replicated), step=step, generate=generate,
                      num_classes=game.num_classes, pure_step=None if (lazy or staged) else pure_step,
                      batches_per_step=1 if simultaneous else config.n_critic, losses=losses,
-                     modules=dict(game.modules))
+                     modules=dict(game.modules), groups={"g": tuple(game.g_players), "d": tuple(game.d_players)})
     if config.get("eval") is not None and config.eval.every > 0:  # workdirs saved before config.eval existed have none
         task.evaluate = _evaluator(config, task)
     return task

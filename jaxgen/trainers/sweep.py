@@ -12,8 +12,11 @@ sharded over the devices (the largest count that divides the number of runs).
 
 Swept keys. ``seed`` picks each run's keys and data order. Any other key must be numeric and used by the
 trainer as a number: its per-run values enter the traced step as arrays (``lr`` is short for every
-``learning_rate`` under ``optimizer``). Keys that shape the program (a width, a penalty's on/off, a clip
-that adds a transform) are refused with the key's name; sweep them as separate sweeps.
+``learning_rate`` under ``optimizer``; a swept ``loss.clip`` turns weight clipping on where it is > 0).
+``loss.objective`` may be swept over names (``--over loss.objective=ns,hinge,lsgan``): the trainer switches
+on the run's index (``lax.switch``). Keys that shape the program (a width, a penalty's on/off) are refused
+with the key's name; sweep them as separate sweeps. `run_program` gives the per-run pure functions to any
+other driver of many runs (`jaxgen toy` scans them over steps).
 
 Exactness. On XLA:CPU a run of a sweep is **not** bitwise identical to the run trained alone: XLA
 rewrites batched programs (a dot with an operand shared by all runs is merged into one larger matmul;
@@ -32,11 +35,13 @@ Diverged runs do not stop the sweep: their metrics turn NaN and `runs_finite` co
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import itertools
 import json
 import math
 import os
+from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
@@ -52,6 +57,10 @@ from jaxgen.data import pipeline
 from jaxgen.engine import loop, sharding
 from jaxgen.errors import ConfigError
 
+# String keys a sweep can vary inside one program: the trainer switches on their traced index (lax.switch).
+CHOICE_KEYS = ("loss.objective",)
+
+
 def parse_over(text: str) -> tuple[str, list]:
     """``"seed=0:16"`` (a Python range ``a:b[:step]``) or ``"key=v1,v2,…"`` -> (key, values)."""
     key, sep, spec = text.partition("=")
@@ -63,12 +72,21 @@ def parse_over(text: str) -> tuple[str, list]:
         if ":" in spec:
             values = list(range(*(int(p) for p in spec.split(":"))))
         else:
-            values = [json.loads(v.strip()) for v in spec.split(",") if v.strip()]
+            values = [_value(v.strip()) for v in spec.split(",") if v.strip()]
     except (ValueError, TypeError) as e:
         raise ConfigError(f"--over {text!r}: cannot read the values ({e}); use numbers such as 0:16 or 1e-4,2e-4") from e
-    if not values or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-        raise ConfigError(f"--over {text!r} must give at least one number (got {values})")
+    numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+    if not values or not (numbers or all(isinstance(v, str) for v in values)):
+        raise ConfigError(f"--over {text!r} must give at least one number, or names for {CHOICE_KEYS} (got {values})")
     return key, values
+
+
+def _value(text: str):
+    """A number as JSON reads it, else the text itself (an option of a CHOICE_KEYS key)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def _config_keys(config, key: str) -> list[str]:
@@ -99,6 +117,11 @@ def sweep_config(base, over) -> ml_collections.ConfigDict:
         for dotted in _config_keys(base, key):
             parent, leaf = config_lib.locate(base, dotted)
             old = parent[leaf]
+            if any(isinstance(v, str) for v in values):
+                if dotted not in CHOICE_KEYS:
+                    raise ConfigError(f"--over {key}: only {CHOICE_KEYS} can be swept over names; {dotted!r} shapes "
+                                      f"the program: sweep it in separate sweeps")
+                continue
             if isinstance(old, bool) or not isinstance(old, (int, float)):
                 raise ConfigError(f"--over {key}: config key {dotted!r} holds {old!r}; only numeric keys can be swept")
             if isinstance(old, int) and any(isinstance(v, float) for v in values):
@@ -117,10 +140,11 @@ def runs(config) -> list[dict]:
 
 
 def run_config(config, values: dict, traced: bool = False) -> ml_collections.ConfigDict:
-    """The base config of one run: the sweep's config with `values` set and no `sweep` block. With `traced`,
-    values may be tracers (inside the vmapped program) and the config is not type-checked."""
+    """The base config of one run: `config` (a sweep's, or a trainer's) with `values` set and no `sweep` block.
+    With `traced`, values may be tracers or Choices (inside the vmapped program) and are not type-checked."""
     base = config.to_dict()
-    base["trainer"] = base.pop("sweep")["trainer"]
+    if "sweep" in base:
+        base["trainer"] = base.pop("sweep")["trainer"]
     out = ml_collections.ConfigDict(base, type_safe=not traced)
     for key, value in values.items():
         for dotted in _config_keys(out, key):
@@ -129,40 +153,50 @@ def run_config(config, values: dict, traced: bool = False) -> ml_collections.Con
     return out
 
 
-def _traced_keys(config) -> list[str]:
-    return [k for k, _ in config.sweep.over if k != "seed"]
-
-
 def _seeds(config, table) -> list[int]:
     return [int(r.get("seed", config.seed)) for r in table]
 
 
-def create_task(config, info: dict, mesh) -> loop.Task:
-    """All runs of the sweep `config` as one task; its state is the runs' states stacked on a leading axis."""
-    if jax.process_count() > 1:
-        raise ConfigError("jaxgen sweep runs in one process (its run axis is sharded over that process's devices)")
-    inner = trainers.get(config.sweep.trainer)
-    table = runs(config)
-    n = len(table)
-    concrete = [inner.create_task(run_config(config, r), info, None) for r in table]  # checks every run's values
-    # Sampling does not depend on seeds, learning rates or loss weights: runs that differ only in those share
-    # one task's compiled generator.
-    shared = {}
-    samplers = [shared.setdefault(_model_values(r), task) for r, task in zip(table, concrete)]
-    if concrete[0].pure_step is None:
-        raise ConfigError(f"trainer {config.sweep.trainer!r} with this config has no pure step to vmap (a GAN "
-                          f"with lazy regularisation: set loss.reg_every=1 to sweep it)")
-    traced = _traced_keys(config)
-    hp = {k: jnp.asarray([r[k] for r in table], jnp.float32 if any(isinstance(r[k], float) for r in table)
-                         else jnp.int32) for k in traced}
-    seeds = jnp.asarray(_seeds(config, table), jnp.uint32)
-    if mesh is not None and n % mesh.devices.size:
-        mesh = run_mesh(n, mesh.devices.flat)
-    runs_sharded = NamedSharding(mesh, P("data")) if mesh is not None else None
+@dataclasses.dataclass
+class RunProgram:
+    """The runs of a table as pure per-run functions, ready to vmap: what `jaxgen sweep` and `jaxgen toy` share.
+
+    tasks:     each run's own task, built from its concrete values (which checks them)
+    hp:        {key: [N]} the per-run values of the swept keys (a string key: indices into its choices)
+    seeds:     [N] uint32
+    init_one:  (run_hp, seed) -> state, exactly as `jaxgen train` initialises that run
+    step_one:  (run_hp, seed, state, batches, step_index) -> (state, metrics): the trainer's `pure_step` with
+               that run's step key
+    """
+
+    tasks: list
+    hp: dict
+    seeds: jax.Array
+    init_one: Callable
+    step_one: Callable
+
+
+def run_program(config, table: list[dict], info: dict) -> RunProgram:
+    """The runs `table` ([{key: value}], `seed` among them or not) of `config` (a sweep's or a trainer's)."""
+    inner = trainers.get(config.sweep.trainer if "sweep" in config else config.trainer)
+    tasks = [inner.create_task(run_config(config, r), info, None) for r in table]  # checks every run's values
+    if tasks[0].pure_step is None:
+        raise ConfigError(f"trainer {inner.__name__.split('.')[-1]!r} with this config has no pure step to vmap "
+                          f"(a GAN with lazy regularisation or stages: set loss.reg_every=1 to sweep it)")
+    traced = [k for k in table[0] if k != "seed"]
+    choices = {k: tuple(dict.fromkeys(r[k] for r in table)) for k in traced if isinstance(table[0][k], str)}
+    hp = {}
+    for k in traced:
+        if k in choices:
+            hp[k] = jnp.asarray([choices[k].index(r[k]) for r in table], jnp.int32)
+        else:
+            hp[k] = jnp.asarray([r[k] for r in table], jnp.float32 if any(isinstance(r[k], float) for r in table)
+                                else jnp.int32)
 
     def task_of(run_hp):
+        values = {k: config_lib.Choice(v, choices[k]) if k in choices else v for k, v in run_hp.items()}
         try:
-            return inner.create_task(run_config(config, run_hp, traced=True), info, None)
+            return inner.create_task(run_config(config, values, traced=True), info, None)
         except (jax.errors.ConcretizationTypeError, jax.errors.TracerBoolConversionError,
                 jax.errors.TracerIntegerConversionError) as e:
             raise ConfigError(f"--over {', '.join(traced)}: the trainer uses one of these keys to shape its "
@@ -176,17 +210,36 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         rng = jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), loop.TRAIN_STREAM), step_index)
         return task_of(run_hp).pure_step(state, batches, rng)
 
+    return RunProgram(tasks, hp, jnp.asarray(_seeds(config, table), jnp.uint32), init_one, step_one)
+
+
+def create_task(config, info: dict, mesh) -> loop.Task:
+    """All runs of the sweep `config` as one task; its state is the runs' states stacked on a leading axis."""
+    if jax.process_count() > 1:
+        raise ConfigError("jaxgen sweep runs in one process (its run axis is sharded over that process's devices)")
+    table = runs(config)
+    n = len(table)
+    prog = run_program(config, table, info)
+    # Sampling does not depend on seeds, learning rates or loss weights: runs that differ only in those share
+    # one task's compiled generator.
+    shared = {}
+    samplers = [shared.setdefault(_model_values(r), task) for r, task in zip(table, prog.tasks)]
+    if mesh is not None and n % mesh.devices.size:
+        mesh = run_mesh(n, mesh.devices.flat)
+    runs_sharded = NamedSharding(mesh, P("data")) if mesh is not None else None
+
     def step_runs(run_hp, run_seeds, state, batches, step_index):
-        state, metrics = jax.vmap(step_one, in_axes=(0, 0, 0, 0, None))(run_hp, run_seeds, state, batches, step_index)
+        state, metrics = jax.vmap(prog.step_one, in_axes=(0, 0, 0, 0, None))(run_hp, run_seeds, state, batches,
+                                                                             step_index)
         return state, per_run_metrics(metrics)
 
-    init_all = jax.jit(lambda: jax.vmap(init_one)(hp, seeds), out_shardings=runs_sharded)
+    init_all = jax.jit(lambda: jax.vmap(prog.init_one)(prog.hp, prog.seeds), out_shardings=runs_sharded)
     step_all = jax.jit(step_runs, donate_argnums=2, out_shardings=(runs_sharded, sharding.replicated(mesh)),
                        compiler_options=jaxgen_nn.cpu_compiler_options())
 
     def step(state, next_batch, rng, step_index):
         del rng  # each run's key comes from its own seed, as in `jaxgen train`
-        return step_all(hp, seeds, state, next_batch(), jnp.int32(step_index))
+        return step_all(prog.hp, prog.seeds, state, next_batch(), jnp.int32(step_index))
 
     def generate(state, rng, num, labels=None):
         """Run `labels[0]`'s samples (a grid has one row per run; `jaxgen sample --label i` gives run i)."""
@@ -195,7 +248,7 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         return samplers[i].generate(run_state, rng, num)
 
     return loop.Task(init=lambda rng: init_all(), step=step, generate=generate, num_classes=n, check_finite=False,
-                     batches_per_step=concrete[0].batches_per_step)
+                     batches_per_step=prog.tasks[0].batches_per_step)
 
 
 def _model_values(run: dict) -> tuple:

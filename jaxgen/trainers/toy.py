@@ -5,24 +5,28 @@
 :mod:`jaxgen.metrics.mode_coverage` (PacGAN's Table 1 protocol).
 
 How it runs. A *run* is one (loss, seed) pair. Runs whose networks and penalty coincide form a
-*group* (e.g. mm, ns, wgan, lsgan, hinge: maxout D, no penalty); each group is one ``jax.jit``
-program: ``jax.vmap`` over its runs of a ``lax.scan`` over training steps, the objective chosen per run
-by ``lax.switch`` on an index and the per-row numbers (penalty weight, WGAN clip, BEGAN gains) carried
-as arrays. Rows with different penalties are different groups because a switch over penalties
-evaluates every branch once vmapped (each a double backward through D). The scan runs in chunks so
-that progress (steps/s, ETA) can be printed between them; the chunk program compiles once.
+*group* (e.g. mm, ns, wgan, lsgan, hinge: maxout D, no penalty). A group is trained by the adversarial
+trainer (:mod:`jaxgen.trainers.gan`) on the points game (:mod:`jaxgen.games.points`) through the machinery of
+`jaxgen sweep` (:func:`jaxgen.trainers.sweep.run_program`): its runs are a sweep over ``seed`` and the rows'
+``loss.*`` values, the objective swept by name (the trainer's ``lax.switch`` on each run's index), the
+per-row numbers (penalty weight, WGAN clip, DRAGAN's c, BEGAN's gains) as arrays. This module only drives
+the runs: one ``jax.jit`` program per group, ``jax.vmap`` over runs of a ``lax.scan`` over steps, in chunks
+so that progress (steps/s, ETA) is printed between them; the chunk program compiles once. Rows with
+different penalties are different groups because a switch over penalties evaluates every branch once
+vmapped (each a double backward through D).
 
 Training protocol (PacGAN's synthetic experiments, from the authors' code): G and D are updated
 *simultaneously* from the same minibatch (ALI's ``ali_algorithm``: both gradients are taken at the
-current parameters, then both Adam steps are applied), batches of 100 packs, 2,500 samples scored.
+current parameters, then both Adam steps are applied: the trainer's ``update_mode="simultaneous"``), batches of 100 packs, 2,500 samples scored.
 Differences by default, for a CPU budget of minutes: the ``small`` networks of
 :mod:`jaxgen.models.toy_mlp` (``--arch pacgan`` for theirs), Adam(2e-4, beta1 0.5) (theirs: 1e-4, 0.8),
 thousands of steps (theirs: 400 epochs x 1,000 batches = 400,000), fresh data every step (theirs: a
 fixed set of 100,000 points). WGAN clips D's parameters to ``[-clip, clip]`` after every update
 (:func:`jaxgen.engine.optimizers.clip_params`); BEGAN updates ``k_t`` from the same batch.
 
-Randomness depends only on the seed and the step: run ``(loss, seed)`` initialises from
-``key(seed)`` and draws step ``s``'s data and noise from ``fold_in(key(seed), s)`` (with a tag per use),
+Randomness depends only on the seed and the step, as in `jaxgen train --config.seed=S`: run
+``(loss, seed)`` initialises from ``fold_in(key(seed), INIT)``, draws step ``s``'s data and noise from the
+step key ``fold_in(fold_in(key(seed), TRAIN), s)`` and its scored samples from ``fold_in(key(seed), SAMPLE)``,
 so every loss of a seed sees the
 same initial G, data and noise, and a run's result does not depend on which other runs share its
 program (tested, up to float rounding of batched matrix products).
@@ -31,6 +35,7 @@ program (tested, up to float rounding of batched matrix products).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import io
 import json
 import math
@@ -43,19 +48,19 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-import optax
 from PIL import Image
 
 from jaxgen.data import toy as toy_data
-from jaxgen.engine import optimizers
+from jaxgen.engine import loop, optimizers
 from jaxgen.errors import ConfigError
-from jaxgen.losses import gan as gan_losses
-from jaxgen.losses import penalties, zoo
+from jaxgen.games import points as points_game
+from jaxgen.games.base import Players
+from jaxgen.losses import zoo
 from jaxgen.metrics import mode_coverage
 from jaxgen.models import toy_mlp
+from jaxgen.trainers import gan, sweep
 
-_INIT, _TRAIN, _EVAL = 0, 1, 2  # fold_in tags of a seed's key
-_HPARAMS = ("penalty_weight", "clip", "dragan_c", "began_gamma", "began_lambda_k")
+_ROW_NUMBERS = ("penalty_weight", "clip", "dragan_c", "began_gamma", "began_lambda_k")  # swept per run
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -128,94 +133,27 @@ def group_losses(names) -> list[Group]:
     return [Group(kind, penalty, tuple(rows)) for (kind, penalty), rows in groups.items()]
 
 
-def _d_loss_fn(objective: str):
-    """The objective's D loss as ``(real, fake, k) -> scalar`` (only BEGAN's uses ``k``)."""
-    d_loss = gan_losses.objective(objective).d_loss
-    return d_loss if objective == "began" else (lambda real, fake, k: d_loss(real, fake))
+def trainer_config(config, group: Group) -> ml_collections.ConfigDict:
+    """The adversarial trainer's config of `group`'s runs: the points game with PacGAN's simultaneous updates."""
+    tc = gan.default_config("toy_mlp", group.losses[0], game="points")
+    tc.update_mode = "simultaneous"
+    tc.data.name = config.dataset
+    tc.batch_size = int(config.batch_size)
+    tc.model.update(config.model.to_dict())
+    tc.model.d_kind, tc.model.pack = group.d_kind, int(config.pack)
+    tc.optimizer.g = ml_collections.ConfigDict(config.optimizer.to_dict())
+    tc.optimizer.d = ml_collections.ConfigDict(config.optimizer.to_dict())
+    return tc
 
 
-@dataclasses.dataclass
-class GroupProgram:
-    """A group's pure functions of one run, ready to be vmapped: ``init``, ``step``, ``sample``."""
-
-    init: Callable
-    step: Callable
-    sample: Callable
-
-
-def build_group(config, group: Group, mixture: toy_data.Mixture) -> GroupProgram:
-    """The pure per-run functions of ``group`` (not yet vmapped or jitted)."""
-    model_cfg = ml_collections.ConfigDict(config.model.to_dict())
-    model_cfg.d_kind = group.d_kind
-    gen = toy_mlp.generator(model_cfg, (mixture.dim,))
-    disc = toy_mlp.discriminator(model_cfg)
-    m, batch = int(config.pack), int(config.batch_size)
-    tx = optimizers.make(config.optimizer, "optimizer")
-
-    def d_tx(clip):
-        """D's optimizer: WGAN's weight clipping chained last; ``clip`` is traced (one per run), 0 = none."""
-        return optax.chain(tx, optimizers.clip_params(jnp.where(clip > 0, clip, jnp.inf)))
-
-    d_losses = [_d_loss_fn(o) for o in group.objectives]
-    g_losses = [gan_losses.objective(o).g_loss for o in group.objectives]
-    began = "began" in group.objectives
-
-    def init(key):
-        kg, kd = jax.random.split(jax.random.fold_in(key, _INIT))
-        g_vars = gen.init(kg, jnp.zeros((2, int(model_cfg.z_dim))), train=False)
-        d_params = disc.init(kd, jnp.zeros((2, m * mixture.dim)))["params"]
-        params = {"g": g_vars["params"], "d": d_params}
-        opt = {"g": tx.init(params["g"]), "d": d_tx(jnp.zeros(())).init(params["d"])}
-        return {"params": params, "bn": g_vars["batch_stats"], "opt": opt, "k": jnp.zeros((), jnp.float32)}
-
-    def step(state, hp, key):
-        """One simultaneous G and D update; returns the new state and ``{"d_loss", "g_loss"}``."""
-        k_real, k_z, k_pen = jax.random.split(key, 3)
-        real = toy_mlp.pack(mixture.sample(k_real, batch * m), m)
-        z = toy_mlp.latent(k_z, batch * m, model_cfg)
-
-        def loss_fn(params):
-            fake, new_vars = gen.apply({"params": params["g"], "batch_stats": state["bn"]}, z, train=True,
-                                       mutable=["batch_stats"])
-            fake = toy_mlp.pack(fake, m)
-            fake_d = jax.lax.stop_gradient(fake)  # D's loss does not move G ...
-
-            def d_fn(x):
-                return disc.apply({"params": params["d"]}, x)
-
-            real_out, fake_out = d_fn(real), d_fn(fake_d)
-            d_loss = jax.lax.switch(hp["objective"], d_losses, real_out, fake_out, state["k"])
-            penalty = penalties.penalty(group.penalty, d_fn, real, fake_d, k_pen, hp["dragan_c"])
-            # ... and G's loss does not move D: one gradient of the sum gives both players' gradients.
-            g_out = disc.apply({"params": jax.lax.stop_gradient(params["d"])}, fake)
-            g_loss = jax.lax.switch(hp["objective"], g_losses, g_out)
-            total = d_loss + hp["penalty_weight"] * penalty + g_loss
-            return total, (new_vars["batch_stats"], d_loss, g_loss, real_out, fake_out)
-
-        grads, (bn, d_loss, g_loss, real_out, fake_out) = jax.grad(loss_fn, has_aux=True)(state["params"])
-        params, opt = {}, {}
-        for name, transform in (("g", tx), ("d", d_tx(hp["clip"]))):
-            updates, opt[name] = transform.update(grads[name], state["opt"][name], state["params"][name])
-            params[name] = optax.apply_updates(state["params"][name], updates)
-        k = state["k"]
-        if began:
-            k, _ = gan_losses.began_update(k, real_out, fake_out, hp["began_gamma"], hp["began_lambda_k"])
-        return {"params": params, "bn": bn, "opt": opt, "k": k}, {"d_loss": d_loss, "g_loss": g_loss}
-
-    def sample(state, key, n):
-        """``n`` points ``[n, dim]`` from G with BatchNorm's population statistics."""
-        z = toy_mlp.latent(jax.random.fold_in(key, _EVAL), n, model_cfg)
-        return gen.apply({"params": state["params"]["g"], "batch_stats": state["bn"]}, z, train=False)
-
-    return GroupProgram(init, step, sample)
-
-
-def hparams(group: Group, seeds: int) -> dict:
-    """Per-run arrays ``[len(losses) * seeds]`` (loss-major): objective index and the row's numbers."""
-    rows = [zoo.loss_config(name) for name in group.losses for _ in range(seeds)]
-    hp = {key: jnp.asarray([float(r[key]) for r in rows], jnp.float32) for key in _HPARAMS}
-    hp["objective"] = jnp.asarray([group.objectives.index(r.objective) for r in rows], jnp.int32)
-    return hp
+def run_table(group: Group, seeds: list[int]) -> list[dict]:
+    """The group's runs, loss-major: {"seed", "loss.objective", and the row's numbers}."""
+    table = []
+    for name in group.losses:
+        row = zoo.loss_config(name)
+        table += [{"seed": s, "loss.objective": row.objective,
+                   **{f"loss.{k}": float(row[k]) for k in _ROW_NUMBERS}} for s in seeds]
+    return table
 
 
 @dataclasses.dataclass
@@ -230,17 +168,18 @@ class Result:
     wall_s: float
 
 
-def chunk_program(prog: GroupProgram, steps: int, chunk: int) -> Callable:
-    """``(states, hp, keys, first) -> (states, logs)``: steps ``first .. first + chunk - 1`` of every run
+def chunk_program(prog: sweep.RunProgram, steps: int, chunk: int) -> Callable:
+    """``(hp, seeds, states, first) -> (states, logs)``: steps ``first .. first + chunk - 1`` of every run
     (a ``lax.scan`` vmapped over runs; steps from ``steps`` on are skipped); logs are chunk means ``[runs]``."""
 
-    def one_run(state, hp, key, first):
+    def one_run(run_hp, seed, state, first):
         def body(state, i):
             def do(state):
-                return prog.step(state, hp, jax.random.fold_in(jax.random.fold_in(key, _TRAIN), first + i))
+                return prog.step_one(run_hp, seed, state, {}, first + i)
 
             def skip(state):  # past the last step: the last chunk may be partial
-                return state, {"d_loss": jnp.nan, "g_loss": jnp.nan}
+                shapes = jax.eval_shape(do, state)[1]
+                return state, jax.tree.map(lambda m: jnp.full(m.shape, jnp.nan, m.dtype), shapes)
 
             return jax.lax.cond(first + i < steps, do, skip, state)
 
@@ -248,6 +187,13 @@ def chunk_program(prog: GroupProgram, steps: int, chunk: int) -> Callable:
         return state, jax.tree.map(jnp.nanmean, logs)
 
     return jax.vmap(one_run, in_axes=(0, 0, 0, None))
+
+
+def sample(game, state, seed, n: int) -> jax.Array:
+    """``n`` points ``[n, dim]`` of one run (G with BatchNorm's population statistics), drawn by the game from
+    the run's sample stream ``fold_in(key(seed), SAMPLE)``."""
+    players = Players(game.modules, state["params"], state["model_state"])
+    return game.sample(players, jax.random.fold_in(jax.random.key(seed), loop.SAMPLE_STREAM), n)
 
 
 def run(config, report: Callable[[str], None] = print) -> Result:
@@ -260,18 +206,18 @@ def run(config, report: Callable[[str], None] = print) -> Result:
     steps, chunk = int(config.steps), math.ceil(config.steps / min(config.chunks, config.steps))
     result = Result(config.to_dict(), {}, {}, {}, {}, 0.0)
     for group in group_losses(losses):
-        prog = build_group(config, group, mixture)
-        keys = jnp.stack([jax.random.key(s) for _ in group.losses for s in seeds])
-        hp = hparams(group, len(seeds))
-        states = jax.jit(jax.vmap(prog.init))(keys)
+        tconfig, info = trainer_config(config, group), {"image_shape": (mixture.dim,)}
+        prog = sweep.run_program(tconfig, run_table(group, seeds), info)
+        runs = len(prog.tasks)
+        states = jax.jit(jax.vmap(prog.init_one))(prog.hp, prog.seeds)
         t0 = time.perf_counter()
-        compiled = jax.jit(chunk_program(prog, steps, chunk), donate_argnums=0).lower(
-            states, hp, keys, jnp.int32(0)).compile()
+        compiled = jax.jit(chunk_program(prog, steps, chunk), donate_argnums=2).lower(
+            prog.hp, prog.seeds, states, jnp.int32(0)).compile()
         compile_s = time.perf_counter() - t0
-        report(f"[{group.label}] {len(keys)} runs compiled in {compile_s:.1f}s")
+        report(f"[{group.label}] {runs} runs compiled in {compile_s:.1f}s")
         logs, t0 = [], time.perf_counter()
         for first in range(0, steps, chunk):
-            states, log = compiled(states, hp, keys, jnp.int32(first))
+            states, log = compiled(prog.hp, prog.seeds, states, jnp.int32(first))
             logs.append(jax.device_get(log))
             done, elapsed = min(first + chunk, steps), time.perf_counter() - t0
             rate = done / elapsed
@@ -279,10 +225,10 @@ def run(config, report: Callable[[str], None] = print) -> Result:
                    f"ETA {(steps - done) / rate:.0f}s  d_loss {np.nanmean(log['d_loss']):.3f}  "
                    f"g_loss {np.nanmean(log['g_loss']):.3f}")
         run_s = time.perf_counter() - t0
-        result.timings[group.label] = {"compile_s": compile_s, "run_s": run_s, "runs": len(keys),
+        result.timings[group.label] = {"compile_s": compile_s, "run_s": run_s, "runs": runs,
                                        "steps_per_s": steps / run_s}
-        samples = jax.jit(jax.vmap(prog.sample, in_axes=(0, 0, None)), static_argnums=2)(
-            states, keys, config.eval_samples)
+        samples = jax.jit(jax.vmap(functools.partial(sample, points_game.build(tconfig, info, None), n=config.eval_samples)))(
+            states, prog.seeds)
         scores = jax.jit(jax.vmap(lambda x: mode_coverage.mode_coverage(x, mixture.means, mixture.std)))(samples)
         scores, samples = jax.device_get(scores), np.asarray(samples)
         for i, name in enumerate(group.losses):

@@ -15,7 +15,8 @@ from jaxgen.data import toy as toy_data
 from jaxgen.losses import gan as gan_losses
 from jaxgen.losses import penalties
 from jaxgen.models import toy_mlp
-from jaxgen.trainers import toy
+from jaxgen.engine import loop
+from jaxgen.trainers import sweep, toy
 
 
 def _config(**kw):
@@ -51,15 +52,17 @@ def test_vmapped_runs_match_a_single_run():
 
 
 def _one_step(loss, pack=2):
-    """One step of ``loss`` (tiny networks), with the group program and its hyperparameters."""
+    """One step of ``loss`` (tiny networks): the group's run program (the adversarial trainer's joint phase on
+    the points game) for a single run."""
     config = _config(pack=pack)
     mixture = toy_data.get(config.dataset)
     group = toy.group_losses([loss])[0]
-    prog = toy.build_group(config, group, mixture)
-    hp = jax.tree.map(lambda a: a[0], toy.hparams(group, 1))
-    state = jax.jit(prog.init)(jax.random.key(0))
-    key = jax.random.key(7)
-    new_state, logs = jax.jit(prog.step)(state, hp, key)
+    prog = sweep.run_program(toy.trainer_config(config, group), toy.run_table(group, [0]),
+                             {"image_shape": (mixture.dim,)})
+    hp = jax.tree.map(lambda a: a[0], prog.hp)
+    state = jax.jit(prog.init_one)(hp, prog.seeds[0])
+    new_state, logs = jax.jit(prog.step_one)(hp, prog.seeds[0], state, {}, 7)
+    key = jax.random.fold_in(jax.random.fold_in(jax.random.key(0), loop.TRAIN_STREAM), 7)  # the step's key
     return config, mixture, state, new_state, logs, key
 
 
@@ -80,7 +83,7 @@ def test_simultaneous_update_equals_separate_gradients():
         g_params, d_params = state["params"]["g"], state["params"]["d"]
 
         def generate(g):
-            x, new = gen.apply({"params": g, "batch_stats": state["bn"]}, z, train=True, mutable=["batch_stats"])
+            x, new = gen.apply({"params": g, **state["model_state"]["g"]}, z, train=True, mutable=["batch_stats"])
             return toy_mlp.pack(x, m), new["batch_stats"]
 
         fake, bn = generate(g_params)
@@ -102,7 +105,7 @@ def test_simultaneous_update_equals_separate_gradients():
 
     expected, bn, g_loss = reference(state, key)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7), new_state["params"], expected)
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7), new_state["bn"], bn)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7), new_state["model_state"]["g"]["batch_stats"], bn)
     assert float(logs["g_loss"]) == pytest.approx(float(g_loss), rel=1e-5)
 
 
