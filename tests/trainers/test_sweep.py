@@ -42,7 +42,8 @@ def test_parse_over():
     assert sweep.parse_over("seed=0:4") == ("seed", [0, 1, 2, 3])
     assert sweep.parse_over("seed=2:10:4") == ("seed", [2, 6])
     assert sweep.parse_over("lr=1e-4, 2e-4") == ("lr", [1e-4, 2e-4])
-    for bad in ("seed", "seed=", "lr=a,b", "seed=3:3", "x=true"):
+    assert sweep.parse_over("loss.objective=ns,hinge") == ("loss.objective", ["ns", "hinge"])
+    for bad in ("seed", "seed=", "lr=1e-4,b", "seed=3:3", "x=true"):
         with pytest.raises(ConfigError, match="--over"):
             sweep.parse_over(bad)
 
@@ -61,6 +62,8 @@ def test_runs_are_the_grid():
     ([("optimizer.g.learnig_rate", [1e-4])], "did you mean"),
     ([("seed", [0]), ("seed", [1])], "twice"),
     ([("batch_size", [1.5])], "integer"),
+    ([("lr", ["a", "b"])], "only .'loss.objective',. can be swept over names"),
+    ([("model.name", ["dcgan", "gan_mlp"])], "shapes the program"),
 ])
 def test_bad_sweeps_name_the_key(over, fragment):
     with pytest.raises(ConfigError, match=fragment):
@@ -73,6 +76,17 @@ def test_penalty_weight_sweep_of_a_conv_gan(tmp_path, one_device_mesh):
                                 [("loss.penalty_weight", [1.0, 10.0])])
     state = jax.device_get(sweep.train_and_evaluate(config, str(tmp_path / "sweep"), mesh=one_device_mesh))
     alone = gan.train_and_evaluate(sweep.run_config(config, {"loss.penalty_weight": 10.0}), str(tmp_path / "alone"),
+                                   mesh=one_device_mesh)
+    assert _max_diff(_run(state, 1), jax.device_get(alone["params"])) < 1e-6
+    assert _max_diff(_run(state, 0), _run(state, 1)) > 1e-6
+
+
+def test_objective_sweep_switches_per_run(tmp_path, one_device_mesh):
+    """`--over loss.objective=ns,hinge`: one program, the trainer's lax.switch on each run's index; run 1 (hinge)
+    against the hinge run trained alone."""
+    config = sweep.sweep_config(config_lib.load(BASE, ["num_steps=2"]), [("loss.objective", ["ns", "hinge"])])
+    state = jax.device_get(sweep.train_and_evaluate(config, str(tmp_path / "sweep"), mesh=one_device_mesh))
+    alone = gan.train_and_evaluate(sweep.run_config(config, {"loss.objective": "hinge"}), str(tmp_path / "alone"),
                                    mesh=one_device_mesh)
     assert _max_diff(_run(state, 1), jax.device_get(alone["params"])) < 1e-6
     assert _max_diff(_run(state, 0), _run(state, 1)) > 1e-6
