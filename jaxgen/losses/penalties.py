@@ -14,6 +14,10 @@ backward), as the papers intend.
 - ``r1`` / ``r2``: ``1/2 E[||grad D(x)||_2^2]`` on real / on generated data, zero-centred (Mescheder
   et al. 2018, eq. 9), so that a weight ``gamma`` gives their ``gamma/2`` term.
 
+Inputs may be pytrees of arrays with a common leading example axis (MSG-GAN's images at every scale, a
+paired game's (source, target)): an example's gradient norm is taken over all its leaves together,
+WGAN-GP's ``eps`` is one per example shared by its leaves, DRAGAN's noise scale is each leaf's own std.
+
 Each penalty is a term at given points (:func:`two_sided`, :func:`zero_centred`) evaluated at the points
 of its sampler (:func:`interpolates`, :func:`perturbed`; R1/R2 use the data), so the deterministic part can
 be checked on given points (``tests/losses/test_penalties.py`` does, against PyTorch autograd).
@@ -21,6 +25,7 @@ be checked on given points (``tests/losses/test_penalties.py`` does, against PyT
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import jax
@@ -28,42 +33,56 @@ import jax.numpy as jnp
 
 from jaxgen.errors import ConfigError
 
-DFn = Callable[[jax.Array], jax.Array]
+DFn = Callable[[jax.Array], jax.Array]  # x (an array [N, ...] or a pytree of them) -> [N]
 
 
-def input_gradients(d_fn: DFn, x: jax.Array) -> jax.Array:
-    """``d D(x_i) / d x_i`` for every example, shape of ``x`` (one backward pass of ``sum_i D(x_i)``)."""
+def input_gradients(d_fn: DFn, x):
+    """``d D(x_i) / d x_i`` for every example, shaped as ``x`` (one backward pass of ``sum_i D(x_i)``)."""
     return jax.grad(lambda inputs: jnp.sum(d_fn(inputs)))(x)
 
 
-def _norms(grads: jax.Array) -> jax.Array:
+def _squares(grads) -> jax.Array:
+    """Per-example squared L2 norms ``[N]`` over every leaf of ``grads``."""
+    per_leaf = [jnp.sum(jnp.reshape(g, (g.shape[0], -1)) ** 2, axis=1) for g in jax.tree.leaves(grads)]
+    return functools.reduce(lambda a, b: a + b, per_leaf)
+
+
+def _norms(grads) -> jax.Array:
     """Per-example L2 norms ``[N]``; the tiny epsilon keeps the gradient of the norm finite at 0."""
-    squares = jnp.sum(jnp.reshape(grads, (grads.shape[0], -1)) ** 2, axis=1)
-    return jnp.sqrt(squares + 1e-12)
+    return jnp.sqrt(_squares(grads) + 1e-12)
 
 
-def two_sided(d_fn: DFn, x: jax.Array) -> jax.Array:
+def two_sided(d_fn: DFn, x) -> jax.Array:
     """``E[(||grad D(x)||_2 - 1)^2]`` at the given points ``x [N, ...]`` (the WGAN-GP / DRAGAN term)."""
     return jnp.mean((_norms(input_gradients(d_fn, x)) - 1.0) ** 2)
 
 
-def zero_centred(d_fn: DFn, x: jax.Array) -> jax.Array:
+def zero_centred(d_fn: DFn, x) -> jax.Array:
     """``1/2 E[||grad D(x)||_2^2]`` at the given points ``x [N, ...]`` (the R1 / R2 term)."""
-    grads = input_gradients(d_fn, x)
-    return 0.5 * jnp.mean(jnp.sum(jnp.reshape(grads, (grads.shape[0], -1)) ** 2, axis=1))
+    return 0.5 * jnp.mean(_squares(input_gradients(d_fn, x)))
 
 
-def interpolates(real: jax.Array, fake: jax.Array, rng: jax.Array) -> jax.Array:
-    """WGAN-GP's points ``eps x + (1 - eps) G(z)``, one ``eps ~ U[0, 1]`` per example; shape of ``real``."""
-    eps = jax.random.uniform(rng, (real.shape[0],) + (1,) * (real.ndim - 1), real.dtype)
-    return eps * real + (1.0 - eps) * fake
+def interpolates(real, fake, rng: jax.Array):
+    """WGAN-GP's points ``eps x + (1 - eps) G(z)``, one ``eps ~ U[0, 1]`` per example (shared by the leaves of
+    a pytree); shaped as ``real``."""
+    first = jax.tree.leaves(real)[0]
+    eps = jax.random.uniform(rng, (first.shape[0],) + (1,) * (first.ndim - 1), first.dtype)
+
+    def mix(r, f):
+        e = jnp.reshape(eps, (r.shape[0],) + (1,) * (r.ndim - 1))
+        return e * r + (1.0 - e) * f
+
+    return jax.tree.map(mix, real, fake)
 
 
-def perturbed(real: jax.Array, rng: jax.Array, c: float = 0.5) -> jax.Array:
-    """DRAGAN's points ``x + delta``, ``delta ~ N(0, (c * std(x))^2 I)`` (the std of the whole batch, no
-    gradient through it); shape of ``real``."""
-    scale = c * jax.lax.stop_gradient(jnp.std(real))
-    return real + scale * jax.random.normal(rng, real.shape, real.dtype)
+def perturbed(real, rng: jax.Array, c: float = 0.5):
+    """DRAGAN's points ``x + delta``, ``delta ~ N(0, (c * std(x))^2 I)`` (the std of the whole batch, of each
+    leaf of a pytree, no gradient through it); shaped as ``real``."""
+    leaves, treedef = jax.tree.flatten(real)
+    keys = [rng] if len(leaves) == 1 else list(jax.random.split(rng, len(leaves)))
+    out = [x + c * jax.lax.stop_gradient(jnp.std(x)) * jax.random.normal(k, x.shape, x.dtype)
+           for x, k in zip(leaves, keys)]
+    return jax.tree.unflatten(treedef, out)
 
 
 def wgan_gp(d_fn: DFn, real: jax.Array, fake: jax.Array, rng: jax.Array) -> jax.Array:
@@ -100,5 +119,5 @@ def penalty(name: str, d_fn: DFn, real: jax.Array, fake: jax.Array, rng: jax.Arr
     if name == "r2":
         return r2(d_fn, fake)
     if name == "none":
-        return jnp.zeros((), real.dtype)
+        return jnp.zeros((), jax.tree.leaves(real)[0].dtype)
     raise ConfigError(f"config key 'loss.penalty' must be one of {list(PENALTIES)}, got {name!r}")

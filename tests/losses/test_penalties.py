@@ -214,3 +214,34 @@ def test_torch_reference_objectives_match(name):
     want_d, want_g = float(objective.d_loss(real, fake)), float(objective.g_loss(fake))
     assert float(TORCH_REF.D_LOSSES[name](t(real), t(fake))) == pytest.approx(want_d, rel=1e-5)
     assert float(TORCH_REF.G_LOSSES[name](t(fake))) == pytest.approx(want_g, rel=1e-5)
+
+
+def test_penalties_on_pytrees_take_the_norm_over_every_leaf():
+    """A D of two inputs (MSG-GAN's scales, a paired game's source and target): its penalties equal those of the
+    same D on the examples' leaves concatenated into one vector; WGAN-GP's eps is shared by the leaves."""
+    ka, kb, kw, kr, kf, ke = jax.random.split(jax.random.key(3), 6)
+    wa, wb = jax.random.normal(ka, (4, 3)), jax.random.normal(kb, (6,))
+
+    def d_tree(x):  # x = {"a": [N, 2, 2], "b": [N, 6]}
+        return jnp.tanh(jnp.reshape(x["a"], (-1, 4)) @ wa).sum(1) + jnp.sin(x["b"] @ wb)
+
+    def d_flat(v):  # the same D on [N, 10]
+        return d_tree({"a": jnp.reshape(v[:, :4], (-1, 2, 2)), "b": v[:, 4:]})
+
+    def flat(x):
+        return jnp.concatenate([jnp.reshape(x["a"], (-1, 4)), x["b"]], axis=1)
+
+    real = {"a": jax.random.normal(kr, (5, 2, 2)), "b": jax.random.normal(kw, (5, 6))}
+    fake = {"a": jax.random.normal(kf, (5, 2, 2)), "b": jax.random.normal(ke, (5, 6))}
+    for name in ("r1", "r2"):
+        np.testing.assert_allclose(penalties.penalty(name, d_tree, real, fake, kr),
+                                   penalties.penalty(name, d_flat, flat(real), flat(fake), kr), rtol=1e-5)
+    np.testing.assert_allclose(penalties.two_sided(d_tree, real), penalties.two_sided(d_flat, flat(real)), rtol=1e-5)
+    mixed = penalties.interpolates(real, fake, ke)
+    eps = (mixed["b"] - fake["b"]) / (real["b"] - fake["b"])  # [5, 6]: one eps per example, in every leaf
+    np.testing.assert_allclose(eps, eps[:, :1] * np.ones((1, 6)), rtol=1e-4)
+    np.testing.assert_allclose((mixed["a"] - fake["a"]) / (real["a"] - fake["a"]),
+                               eps[:, :1, None] * np.ones((1, 2, 2)), rtol=1e-4)
+    np.testing.assert_allclose(penalties.wgan_gp(d_tree, real, fake, ke), penalties.two_sided(d_tree, mixed), rtol=1e-6)
+    moved = penalties.perturbed(real, ke, c=0.5)
+    assert jax.tree.structure(moved) == jax.tree.structure(real) and float(penalties.dragan(d_tree, real, ke)) > 0
