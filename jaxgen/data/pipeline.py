@@ -6,6 +6,11 @@ dataset has none or `data.keep_labels` is False). Per example: uint8 → float32
 
 `data` config keys: `name`, `split` ("train"), `data_dir` (None), `image_size` (None | int | (H, W)),
 `pad` (0), `num_workers` (0: in-process), `label_key` ("label"), `keep_labels` (True).
+
+Synthetic data. A `data.name` of :mod:`jaxgen.data.toy` (ring8, grid25, mixture1d) names a distribution that a
+game samples itself inside its step, from the step's key (a game with `synthetic = True`): `output_info` gives
+its point shape `(dim,)`, and `make_loader` a :class:`NoData` loader whose batches are empty dicts and whose
+iterator state is `{}`, so `jaxgen train`, resume, `jaxgen sweep` and `jaxgen research` read it like any other.
 """
 
 import json
@@ -17,6 +22,7 @@ import numpy as np
 from absl import flags
 from PIL import Image
 
+from jaxgen.data import toy
 from jaxgen.data.catalog import dataset_info, open_source
 from jaxgen.errors import ConfigError, DataError
 
@@ -54,9 +60,21 @@ def _info(data_cfg) -> dict:
     return dataset_info(data_cfg.name, _get(data_cfg, "data_dir"), _get(data_cfg, "label_key", "label"))
 
 
+def is_synthetic(data_cfg) -> bool:
+    """Whether `data.name` is a toy distribution that a game samples itself (no stored examples)."""
+    return _get(data_cfg, "name") in toy.TOY_DATASETS
+
+
+def _synthetic_info(data_cfg) -> dict:
+    dim = toy.get(_get(data_cfg, "name")).dim
+    return {"image_key": None, "image_shape": (dim,), "label_key": None, "num_classes": None, "splits": {}}
+
+
 def output_info(data_cfg, info: dict | None = None) -> dict:
     """`dataset_info` of `data.name` (`info` if given) with `image_shape` = the pipeline's (H, W, C): the
-    dataset's, resized to `data.image_size`, plus 2 * `data.pad`."""
+    dataset's, resized to `data.image_size`, plus 2 * `data.pad`. A synthetic `data.name`: its points' `(dim,)`."""
+    if is_synthetic(data_cfg):
+        return _synthetic_info(data_cfg)
     info = info or _info(data_cfg)
     height, width, channels = info["image_shape"]
     size = _image_size(data_cfg)
@@ -156,6 +174,8 @@ def make_loader(data_cfg, *, global_batch_size: int, seed: int, split: str | Non
         raise ConfigError(
             f"global batch size {global_batch_size} must be a positive multiple of the process count {process_count}"
         )
+    if is_synthetic(data_cfg):
+        return NoData()
     return _loader(
         data_cfg, split or _get(data_cfg, "split", "train"),
         batch_size=global_batch_size // process_count, seed=seed, shuffle=shuffle, num_epochs=num_epochs,
@@ -164,9 +184,33 @@ def make_loader(data_cfg, *, global_batch_size: int, seed: int, split: str | Non
     )
 
 
+class NoData:
+    """The loader of synthetic data: every batch is `{}` (the game draws its points from the step's key)."""
+
+    def __iter__(self):
+        return _NoDataIterator()
+
+
+class _NoDataIterator:
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> dict:
+        return {}
+
+    def get_state(self) -> bytes:
+        return b"{}"
+
+    def set_state(self, state: bytes) -> None:
+        del state
+
+
 def eval_batches(data_cfg, split: str, batch_size: int, limit: int | None = None) -> Iterator[dict]:
     """Every example of `split` once, in stored order, as batches like `make_loader`'s (last one may be
     smaller); stops after `limit` examples if given (the last batch is then cut to fit)."""
+    if is_synthetic(data_cfg):
+        raise DataError(f"data.name={_get(data_cfg, 'name')!r} is a synthetic distribution (jaxgen.data.toy) with no "
+                        f"stored split {split!r} to read")
     loader = _loader(data_cfg, split, batch_size=batch_size, seed=0, shuffle=False, num_epochs=1,
                      drop_remainder=False, shard=grain.sharding.NoSharding())
     seen = 0

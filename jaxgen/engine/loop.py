@@ -63,6 +63,9 @@ class Task:
     modules:  {name: flax Module} of the task's networks (a GAN's players, a density's network), whose
               `apply({"params": state["params"][name], **state["model_state"][name]}, ...)` runs them; for
               `jaxgen.load(...).apply`. Empty where the task has no Linen networks.
+    groups:   {group: names in `state["params"]`} of a task whose players each minimise their own loss,
+              `losses(...)[f"{group}_loss"]` over their group's parameters (an adversarial task: "g" and "d", its
+              optimizer groups); empty where one loss moves every parameter. What `jaxgen research` probes.
     """
 
     init: Callable[[jax.Array], State]
@@ -75,6 +78,7 @@ class Task:
     losses: Callable[..., dict] | None = None
     check_finite: bool = True
     modules: dict = dataclasses.field(default_factory=dict)
+    groups: dict = dataclasses.field(default_factory=dict)
 
 
 def sample_grid(task: Task, state: State, rng: jax.Array, num: int,

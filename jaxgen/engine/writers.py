@@ -1,4 +1,4 @@
-"""Run outputs: metrics as JSON lines and TensorBoard events, image grids as PNG.
+"""Run outputs: metrics as JSON lines and TensorBoard events, image grids (or scatter plots of 2-D points) as PNG.
 
 Only process 0 writes; on other processes the writer is a no-op.
 """
@@ -37,9 +37,39 @@ def per_class_columns(num: int, num_classes: int) -> int:
     return max(1, -(-num // num_classes))
 
 
+# Scatter colours, one per row of a grid of points (a class, a sweep's run); black for an ungrouped scatter.
+_PALETTE = np.array([[0, 0, 0], [31, 119, 180], [255, 127, 14], [44, 160, 44], [214, 39, 40], [148, 103, 189],
+                     [140, 86, 75], [227, 119, 194], [127, 127, 127], [188, 189, 34], [23, 190, 207]], np.uint8)
+
+
+def scatter_image(points: np.ndarray, ncol: int | None = None, size: int = 256, pad: int = 6) -> np.ndarray:
+    """[N, 2] points -> one RGB uint8 image [size, size, 3]: a 3x3-pixel dot per finite point on white, grey axes
+    through the origin, the view the square [-r, r]^2 that holds every point (r = 1.05 max |coordinate|). With
+    `ncol` (a grid with one row per class or run), each row of `ncol` points has its own colour."""
+    points = np.asarray(points, np.float64)
+    if points.ndim != 2 or points.shape[1] != 2:
+        raise ValueError(f"scatter_image expects [N, 2] points, got shape {points.shape}")
+    finite = np.all(np.isfinite(points), axis=1)
+    radius = 1.05 * max(float(np.max(np.abs(points[finite]))) if finite.any() else 1.0, 1e-6)
+    span = size - 1 - 2 * pad
+    cols = np.round(pad + (points[finite, 0] / radius + 1) / 2 * span).astype(int)
+    rows = np.round(pad + (1 - points[finite, 1] / radius) / 2 * span).astype(int)
+    groups = np.arange(len(points))[finite] // ncol + 1 if ncol else np.zeros(int(finite.sum()), int)
+    picture = np.full((size, size, 3), 255, np.uint8)
+    centre = int(round(pad + span / 2))
+    picture[centre, pad:size - pad] = picture[pad:size - pad, centre] = 200
+    colours = _PALETTE[np.where(groups > 0, (groups - 1) % (len(_PALETTE) - 1) + 1, 0)]
+    for dr in (-1, 0, 1):
+        for dc in (-1, 0, 1):
+            picture[rows + dr, cols + dc] = colours
+    return picture
+
+
 def save_grid(path: str, images: np.ndarray, ncol: int | None = None, scale: int = 1) -> str:
-    """Writes `images` ([N,H,W,C] in [-1,1]) as one PNG grid; the same input gives the same bytes."""
-    grid = image_grid(images, ncol)
+    """Writes `images` ([N,H,W,C] in [-1,1]) as one PNG grid, or 2-D points [N, 2] as a scatter plot
+    (`scatter_image`); the same input gives the same bytes."""
+    images = np.asarray(images)
+    grid = scatter_image(images, ncol) if images.ndim == 2 and images.shape[1] == 2 else image_grid(images, ncol)
     picture = Image.fromarray(grid[..., 0] if grid.shape[-1] == 1 else grid)
     if scale > 1:
         picture = picture.resize((picture.width * scale, picture.height * scale), Image.NEAREST)
