@@ -1,8 +1,5 @@
 """Layers shared by several model families."""
 
-# `cpu_compiler_options` is kept for jaxgen.trainers.gan and jaxgen.trainers.sweep until they use
-# jaxgen.engine.compilation.jit; new code should not: the backend's compiler options live there.
-from jaxgen.engine.compilation import compiler_options as cpu_compiler_options
 from jaxgen.nn.inception import (
     FID_WEIGHTS_FILE,
     FID_WEIGHTS_URL,
@@ -34,7 +31,6 @@ __all__ = [
     "conv",
     "conv_transpose",
     "conv_transpose_subpixel",
-    "cpu_compiler_options",
     "depth_to_space",
     "fid_inception_weights_path",
     "load_fid_inception",

@@ -35,13 +35,11 @@ import functools
 import jax
 import jax.numpy as jnp
 import ml_collections
-import optax
 
 from jaxgen import config as config_lib
 from jaxgen import games
-from jaxgen import nn as jaxgen_nn
 from jaxgen.data import pipeline
-from jaxgen.engine import loop, optimizers, sharding
+from jaxgen.engine import compilation, loop, optimizers, sharding, updates
 from jaxgen.errors import ConfigError
 from jaxgen.games.base import Players
 from jaxgen.losses import gan as gan_losses
@@ -139,9 +137,8 @@ class _Phases:
 
     def _update(self, state, role, grads):
         group = self._group(state["params"], role)
-        updates, opt = self.tx[role].update(grads, state["opt"][role], group)
-        return {**state, "params": {**state["params"], **optax.apply_updates(group, updates)},
-                "opt": {**state["opt"], role: opt}}
+        group, opt = updates.apply_optimizer(self.tx[role], grads, state["opt"][role], group)
+        return {**state, "params": {**state["params"], **group}, "opt": {**state["opt"], role: opt}}
 
     def _extras(self, loss, extras, terms, prefix):
         for name, value in extras.items():
@@ -242,8 +239,7 @@ class _Phases:
     def _finish(self, old, new):
         new = {**new, "step": old["step"] + 1}
         if self.config.ema_decay > 0:
-            new["ema"] = optax.incremental_update(self._group(new["params"], "g"), old["ema"],
-                                                  1.0 - self.config.ema_decay)
+            new["ema"] = updates.ema_update(old["ema"], self._group(new["params"], "g"), self.config.ema_decay)
         return new
 
     def joint(self, state, batch, rng):
@@ -326,9 +322,8 @@ def create_task(config, info: dict, mesh) -> loop.Task:
             state["stage"] = jnp.zeros((), jnp.int32)
         return state
 
-    # Each phase compiles once per stage; on XLA:CPU, convolutions stay on Eigen kernels (cpu_compiler_options).
-    phase_jit = functools.partial(jax.jit, donate_argnums=0, out_shardings=(replicated, replicated),
-                                  compiler_options=jaxgen_nn.cpu_compiler_options())
+    # Each phase compiles once per stage, with the backend's compiler options.
+    phase_jit = functools.partial(compilation.jit, donate_state=True, out_shardings=(replicated, replicated))
 
     def fused_fn(p):
         def fused(state, batch, rng):
@@ -389,8 +384,7 @@ def create_task(config, info: dict, mesh) -> loop.Task:
     def losses(params, state, batch, rng):  # the losses of the state's stage (a host value)
         return phases[int(state["stage"]) if staged else 0].losses(params, state, batch, rng)
 
-    @functools.partial(jax.jit, static_argnums=(2, 5), out_shardings=replicated,
-                       compiler_options=jaxgen_nn.cpu_compiler_options())
+    @functools.partial(compilation.jit, static_argnums=(2, 5), out_shardings=replicated)
     def _generate(state, rng, n, labels, source, stage):
         params = {**state["params"], **state["ema"]} if config.ema_decay > 0 else state["params"]
         return game.sample(Players(game.modules, params, state["model_state"], stage, state["step"]), rng, n, labels,

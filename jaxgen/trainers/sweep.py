@@ -51,10 +51,9 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from jaxgen import config as config_lib
-from jaxgen import nn as jaxgen_nn
 from jaxgen import trainers
 from jaxgen.data import pipeline
-from jaxgen.engine import loop, sharding
+from jaxgen.engine import compilation, keys, loop, sharding
 from jaxgen.errors import ConfigError
 
 # String keys a sweep can vary inside one program: the trainer switches on their traced index (lax.switch).
@@ -204,11 +203,10 @@ def run_program(config, table: list[dict], info: dict) -> RunProgram:
                               f"sweep it in separate sweeps") from e
 
     def init_one(run_hp, seed):
-        return task_of(run_hp).init(jax.random.fold_in(jax.random.key(seed), loop.INIT_STREAM))
+        return task_of(run_hp).init(keys.init_key(seed))
 
     def step_one(run_hp, seed, state, batches, step_index):
-        rng = jax.random.fold_in(jax.random.fold_in(jax.random.key(seed), loop.TRAIN_STREAM), step_index)
-        return task_of(run_hp).pure_step(state, batches, rng)
+        return task_of(run_hp).pure_step(state, batches, keys.step_key(seed, step_index))
 
     return RunProgram(tasks, hp, jnp.asarray(_seeds(config, table), jnp.uint32), init_one, step_one)
 
@@ -234,8 +232,7 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         return state, per_run_metrics(metrics)
 
     init_all = jax.jit(lambda: jax.vmap(prog.init_one)(prog.hp, prog.seeds), out_shardings=runs_sharded)
-    step_all = jax.jit(step_runs, donate_argnums=2, out_shardings=(runs_sharded, sharding.replicated(mesh)),
-                       compiler_options=jaxgen_nn.cpu_compiler_options())
+    step_all = compilation.jit(step_runs, donate_argnums=2, out_shardings=(runs_sharded, sharding.replicated(mesh)))
 
     def step(state, next_batch, rng, step_index):
         del rng  # each run's key comes from its own seed, as in `jaxgen train`

@@ -51,7 +51,7 @@ import numpy as np
 from PIL import Image
 
 from jaxgen.data import toy as toy_data
-from jaxgen.engine import loop, optimizers
+from jaxgen.engine import keys, optimizers
 from jaxgen.errors import ConfigError
 from jaxgen.games import points as points_game
 from jaxgen.games.base import Players
@@ -193,7 +193,7 @@ def sample(game, state, seed, n: int) -> jax.Array:
     """``n`` points ``[n, dim]`` of one run (G with BatchNorm's population statistics), drawn by the game from
     the run's sample stream ``fold_in(key(seed), SAMPLE)``."""
     players = Players(game.modules, state["params"], state["model_state"])
-    return game.sample(players, jax.random.fold_in(jax.random.key(seed), loop.SAMPLE_STREAM), n)
+    return game.sample(players, keys.sample_key(seed), n)
 
 
 def run(config, report: Callable[[str], None] = print) -> Result:
