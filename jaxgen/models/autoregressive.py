@@ -181,7 +181,7 @@ def density(model: Autoregressive, image_shape) -> Density:
         canvas = jnp.where(jnp.asarray(known)[None, :, :, None], jnp.asarray(x).astype(dtype), 0).astype(dtype)
         return run(params, rng, canvas, start, used(labels))[0]
 
-    return Density(data=data, exact=True, init=init, nll=nll, sample=sample, complete=complete)
+    return Density(data=data, exact=True, init=init, nll=nll, sample=sample, complete=complete, module=model)
 
 
 def config_getter(cfg, defaults: Callable[[], Any]) -> Callable[[str], Any]:

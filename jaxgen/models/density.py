@@ -33,6 +33,8 @@ class Density:
             prefix in raster order).
     is_density: False for a model without a likelihood (an autoencoder): `nll` is then its training loss
             (reconstruction), and no likelihood is reported for it.
+    module: the Linen network these functions apply as ``module.apply({"params": params}, ...)`` (`params`
+            as `init` returns them), for ``jaxgen.load(...).apply("model", ...)``; None if there is none.
     """
 
     data: str
@@ -43,3 +45,4 @@ class Density:
     log_likelihood: Callable[..., jax.Array] | None = None
     complete: Callable[..., jax.Array] | None = None
     is_density: bool = True
+    module: Any = None

@@ -235,7 +235,7 @@ def density(cfg, image_shape, num_classes=None) -> Density:
         return model.apply({"params": params}, dec, method=VAE.mode)
 
     return Density(data=cfg.data, exact=False, init=init, nll=nll, sample=sample,
-                   log_likelihood=log_likelihood if is_vae else None, is_density=is_vae)
+                   log_likelihood=log_likelihood if is_vae else None, is_density=is_vae, module=model)
 
 
 def encode(cfg, image_shape, params, x):
