@@ -189,8 +189,8 @@ def to_json(config: ml_collections.ConfigDict) -> str:
 
 
 def from_json(text: str) -> ml_collections.ConfigDict:
-    """A saved config (a workdir's config.json), without the keys jaxgen no longer reads (`RETIRED_KEYS`)."""
-    config = ml_collections.ConfigDict(drop_retired(json.loads(text)))
+    """A saved config (a workdir's config.json) in today's layout (`upgrade`)."""
+    config = ml_collections.ConfigDict(upgrade(json.loads(text)))
     config.lock()
     return config
 
@@ -208,8 +208,11 @@ def _retired_in(tree: dict) -> list[str]:
     return [key for key in RETIRED_KEYS if holds(tree, key.split("."))]
 
 
-def drop_retired(tree: dict) -> dict:
-    """A copy of config dict `tree` without the `RETIRED_KEYS` it holds."""
+def upgrade(tree: dict) -> dict:
+    """A saved config dict (a workdir's config.json, possibly written by an earlier jaxgen) in today's layout:
+    without the `RETIRED_KEYS` it holds, and an adversarial config from before games (no `game` key) with the
+    keys that reproduce how it trained: `game="unconditional"`, `update_mode="alternating"`, and its
+    `loss.aux_weight` as `loss.weights.aux`."""
     tree = copy.deepcopy(tree)
     for key in _retired_in(tree):
         *parents, leaf = key.split(".")
@@ -217,6 +220,10 @@ def drop_retired(tree: dict) -> dict:
         for part in parents:
             node = node[part]
         del node[leaf]
+    adversarial = tree.get("trainer") == "gan" or tree.get("sweep", {}).get("trainer") == "gan"
+    if adversarial and "game" not in tree:
+        tree.update(game="unconditional", update_mode="alternating")
+        tree["loss"]["weights"] = {"aux": tree["loss"].pop("aux_weight", 1.0)}
     return tree
 
 

@@ -64,8 +64,8 @@ def test_retired_keys_are_dropped_from_saved_configs_and_refused_in_new_ones(tmp
     saved["model"].update(use_fast_upsample=False, upsample_impl="lax", use_fast_downsample=True)
     old = config_lib.from_json(json.dumps(saved))
     assert config_lib.differences(config.to_dict(), old.to_dict()) == []
-    assert "upsample_impl" in saved["model"]  # drop_retired copies
-    assert config_lib.differences(config_lib.drop_retired(saved), config.to_dict()) == []
+    assert "upsample_impl" in saved["model"]  # upgrade copies
+    assert config_lib.differences(config_lib.upgrade(saved), config.to_dict()) == []
     for key in config_lib.RETIRED_KEYS:
         with pytest.raises(ConfigError, match=f"config key '{key}' was removed: .*chosen by the backend"):
             config_lib.load(DCGAN, [f"{key}=1"])
@@ -76,3 +76,14 @@ def test_retired_keys_are_dropped_from_saved_configs_and_refused_in_new_ones(tmp
                     "    return config\n")
     with pytest.raises(ConfigError, match="'model.upsample_impl' was removed.*delete it from the config"):
         config_lib.load(str(path))
+
+
+def test_adversarial_configs_from_before_games_upgrade_to_the_same_run():
+    """A GAN workdir's config.json written before `game`, `update_mode` and `loss.weights` existed reads as the
+    config that trains it the same way (its AC-GAN weight kept), so it samples and resumes without a change."""
+    config = config_lib.load("configs/cdcgan_mnist.py:tiny", ["loss.weights.aux=0.5"])
+    saved = config.to_dict()
+    del saved["game"], saved["update_mode"], saved["loss"]["weights"]
+    saved["loss"]["aux_weight"] = 0.5
+    assert config_lib.differences(config_lib.upgrade(saved), config.to_dict()) == []
+    assert config_lib.differences(config_lib.from_json(json.dumps(saved)).to_dict(), config.to_dict()) == []

@@ -47,7 +47,7 @@ def prepare(workdir: str, config, info: dict, allow_config_change: bool = False)
     config_path = os.path.join(workdir, "config.json")
     if os.path.exists(config_path):
         with open(config_path) as f:
-            saved = config_lib.drop_retired(json.load(f))  # keys jaxgen no longer reads are no change
+            saved = config_lib.upgrade(json.load(f))  # an earlier jaxgen's layout of the same run is no change
         changed = [d for d in config_lib.differences(saved, config.to_dict())
                    if not config_lib.is_resumable(d.split(":")[0])]
         if changed and not allow_config_change:

@@ -20,8 +20,11 @@ The game (``config.game``) gives the players, their inputs and the terms; this m
 - ``pure_step`` (what ``jaxgen sweep`` vmaps) and ``losses`` (what ``jaxgen research`` probes), both derived
   from the same phase functions as the training step.
 
-State: ``{"step", "params": {player}, "model_state": {player}, "opt": {"d", "g"}}`` plus ``"ema"`` ({G player}),
-``"loss_state"`` (``{"k"}``, BEGAN) and ``"stage"`` (staged games) when used.
+State: ``{"step", "params": {player}, "model_state": {player}, "opt": {"d", "g"}}`` plus ``"ema"`` (the G
+players), ``"loss_state"`` (``{"k"}``, BEGAN) and ``"stage"`` (staged games) when used. ``opt[role]`` and
+``ema`` hold the group's ``{player: params}``, or the player's params alone when the group is one player
+named as its role (the classic game's ``g`` and ``d``), so GAN checkpoints written before games existed
+restore and resume unchanged.
 
 Randomness: step ``s``'s key is ``rng``; D-main ``i`` uses ``fold_in(fold_in(rng, 0), i)`` split in four
 (inputs, real pass, fake pass, penalty), G-main ``fold_in(rng, 1)`` split in four (noise, G pass, D pass,
@@ -87,7 +90,8 @@ def _check(config, game) -> None:
     if update not in UPDATES:
         raise ConfigError(f"config key 'update_mode' must be one of {UPDATES}, got {update!r}")
     if update == "simultaneous" and game.joint_terms is None:
-        raise ConfigError(f"config key 'update_mode' is 'simultaneous', but game {config.get('game', 'unconditional')!r} "
+        raise ConfigError(f"config key 'update_mode' is 'simultaneous', but game "
+                          f"{config.get('game', 'unconditional')!r} "
                           f"has no joint terms; use update_mode='alternating'")
     if game.synthetic != pipeline.is_synthetic(config.data):
         raise ConfigError(f"game {config.get('game', 'unconditional')!r} " + (
@@ -101,12 +105,8 @@ def _check(config, game) -> None:
 
 
 def _weights(config) -> dict:
-    """The extra terms' weights: the game's defaults, overridden by `config.loss.weights` (`aux_weight` in
-    configs written before `loss.weights` existed)."""
-    weights = config.loss.get("weights")
-    if weights is None:
-        return {"aux": config.loss.get("aux_weight", 1.0)}
-    return dict(weights)
+    """The extra terms' weights set by `config.loss.weights` (the game's defaults fill in the others)."""
+    return dict(config.loss.get("weights") or {})
 
 
 def _mean_metrics(metrics: list[dict]) -> dict:
@@ -131,14 +131,24 @@ class _Phases:
     def players(self, params, state):  # the players at `params` with the state's model state and step
         return Players(self.game.modules, params, state["model_state"], self.stage, state["step"])
 
+    def _names(self, role):
+        return tuple(self.game.d_players if role == "d" else self.game.g_players)
+
     def _group(self, params, role):
-        names = self.game.d_players if role == "d" else self.game.g_players
-        return {name: params[name] for name in names}
+        """What optimizer `role` (and the EMA, for "g") sees: {player: params} of the group's players, or the
+        player's params alone when the group is one player named as the role (the classic game's "g" and "d":
+        checkpoints keep the layout they had before games existed)."""
+        names = self._names(role)
+        return params[role] if names == (role,) else {name: params[name] for name in names}
+
+    def _with_group(self, params, role, group):
+        """`params` with the players of `role` replaced by `group` (laid out as `_group` returns it)."""
+        return {**params, **({role: group} if self._names(role) == (role,) else group)}
 
     def _update(self, state, role, grads):
-        group = self._group(state["params"], role)
-        group, opt = updates.apply_optimizer(self.tx[role], grads, state["opt"][role], group)
-        return {**state, "params": {**state["params"], **group}, "opt": {**state["opt"], role: opt}}
+        group, opt = updates.apply_optimizer(self.tx[role], grads, state["opt"][role],
+                                             self._group(state["params"], role))
+        return {**state, "params": self._with_group(state["params"], role, group), "opt": {**state["opt"], role: opt}}
 
     def _extras(self, loss, extras, terms, prefix):
         for name, value in extras.items():
@@ -200,7 +210,8 @@ class _Phases:
         state = {**state, "model_state": players.model_state}
 
         def loss_fn(group):
-            return self.d_loss({**state["params"], **group}, state, inputs, (kr, kf, kp), not self.lazy)
+            return self.d_loss(self._with_group(state["params"], "d", group), state, inputs, (kr, kf, kp),
+                               not self.lazy)
 
         (_, (model_state, outs, terms)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
             self._group(state["params"], "d"))
@@ -217,7 +228,7 @@ class _Phases:
             self.game.d_inputs(self.players(state["params"], state), batch, k_in))
 
         def loss_fn(group):
-            value = self._penalty(self.players({**state["params"], **group}, state), inputs, kp)
+            value = self._penalty(self.players(self._with_group(state["params"], "d", group), state), inputs, kp)
             return self.lc.reg_every * self.lc.penalty_weight * value, value
 
         (_, value), grads = jax.value_and_grad(loss_fn, has_aux=True)(self._group(state["params"], "d"))
@@ -229,7 +240,7 @@ class _Phases:
         inputs = self.game.g_inputs(self.players(state["params"], state), batch, (kz, ky))
 
         def loss_fn(group):
-            return self.g_loss({**state["params"], **group}, state, inputs, (kg, kd))
+            return self.g_loss(self._with_group(state["params"], "g", group), state, inputs, (kg, kd))
 
         (_, (model_state, terms)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
             self._group(state["params"], "g"))
@@ -386,7 +397,7 @@ def create_task(config, info: dict, mesh) -> loop.Task:
 
     @functools.partial(compilation.jit, static_argnums=(2, 5), out_shardings=replicated)
     def _generate(state, rng, n, labels, source, stage):
-        params = {**state["params"], **state["ema"]} if config.ema_decay > 0 else state["params"]
+        params = phases[0]._with_group(state["params"], "g", state["ema"]) if config.ema_decay > 0 else state["params"]
         return game.sample(Players(game.modules, params, state["model_state"], stage, state["step"]), rng, n, labels,
                            source)
 
