@@ -2,6 +2,7 @@
 
     jaxgen train  --config configs/dcgan_mnist.py[:tiny] --workdir runs/dcgan [--config.key=value …]
     jaxgen sample --workdir runs/dcgan --num 64 --out samples.png [--seed S] [--step N] [--label L]
+    jaxgen export --workdir runs/dcgan --out dcgan.msgpack [--step N]     (for jaxgen.load in Python)
     jaxgen eval   --workdir runs/dcgan --metrics fid,kid,is,pr,parzen,nn --num-samples 5000 [--step N]
     jaxgen eval   --samples samples.npz --dataset mnist5k --metrics fid,kid
     jaxgen data prepare NAME | jaxgen data list
@@ -47,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--step", type=int, help="checkpoint step (default: the newest)")
     sample.add_argument("--label", type=int,
                         help="class-conditional model: every sample of class L (default: one row per class)")
+
+    export = sub.add_parser("export", help="write a checkpoint's weights and config to one file for jaxgen.load",
+                            epilog="No optimizer state; read it back in Python with jaxgen.load(FILE).")
+    export.add_argument("--workdir", required=True)
+    export.add_argument("--out", required=True, help="the file to write (e.g. model.msgpack)")
+    export.add_argument("--step", type=int, help="checkpoint step (default: the newest)")
 
     ev = sub.add_parser("eval", help="evaluate a trained workdir (or an array of samples) with named metrics",
                         epilog="Prints one JSON line; with --workdir also appends it to the workdir's metrics.jsonl.")
@@ -230,6 +237,17 @@ def cmd_sample(args) -> None:
     print(f"wrote {len(images)} samples{layout} from checkpoint {step} to {args.out}")
 
 
+def cmd_export(args) -> None:
+    import os
+
+    from jaxgen import api
+
+    out, step = api.export(args.workdir, args.out, args.step)
+    size = os.path.getsize(out) / 2**20
+    print(f"wrote checkpoint {step} of {args.workdir} to {out} ({size:.2f} MiB: weights and config, no optimizer "
+          f"state); load it with jaxgen.load({out!r})")
+
+
 def cmd_eval(args) -> None:
     import json
     import os
@@ -327,6 +345,8 @@ def main(argv: list[str] | None = None) -> int:
             cmd_research(args)
         elif args.command == "sample":
             cmd_sample(args)
+        elif args.command == "export":
+            cmd_export(args)
         elif args.command == "toy":
             cmd_toy(args)
         elif args.command == "eval":
