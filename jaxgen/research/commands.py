@@ -6,9 +6,10 @@
     jaxgen research game --workdir runs/dcgan                         # leading eigenvalues of the game Jacobian
 
 Every loss is `research.probe`'s: the trainer's training losses on fixed batches, noise and state. A GAN
-has two players: slices and Hessians are taken per player (G's loss over G's parameters with D fixed,
-D's over D's), the interpolation moves both. Outputs go to ``WORKDIR/research/`` (or ``out``):
-``<kind>.json`` (settings and numbers), ``<kind>.npz`` (arrays) and PNG plots.
+has two players, its optimizer groups "g" and "d" (each every network of the game it updates: CycleGAN's "g" is
+both translators): slices and Hessians are taken per player (G's loss over G's parameters with D fixed,
+D's over D's), the interpolation moves both, the game Jacobian is the two groups'. Outputs go to
+``WORKDIR/research/`` (or ``out``): ``<kind>.json`` (settings and numbers), ``<kind>.npz`` (arrays) and PNG plots.
 """
 
 from __future__ import annotations
@@ -33,14 +34,25 @@ def _report(line: str) -> None:
 
 
 def player_loss(probe: probe_lib.Probe, player: str):
-    """params of `player` -> every loss, the other player's parameters held at the checkpoint's."""
+    """params of `player` (its group) -> every loss, the other player's parameters held at the checkpoint's."""
     if player == "all":
         return probe.losses
-    return lambda p: probe.losses({**probe.params, player: p})
+    return lambda p: probe.losses(probe.with_group(player, p))
 
 
 def player_params(probe: probe_lib.Probe, player: str):
-    return probe.params if player == "all" else probe.params[player]
+    return probe.group(player)
+
+
+def game_losses(probe: probe_lib.Probe):
+    """The two-player game of an adversarial probe on grouped parameters: `(g_loss, d_loss, params)` with
+    `params = {"g": G's group, "d": D's group}`, the form `research.game` takes."""
+    params = {"g": probe.group("g"), "d": probe.group("d")}
+
+    def loss(name):
+        return lambda p: probe.losses({**probe.params, **p["g"], **p["d"]})[name]
+
+    return loss("g_loss"), loss("d_loss"), params
 
 
 def _players(probe: probe_lib.Probe, players: str | None) -> tuple[str, ...]:
@@ -63,8 +75,8 @@ def _write(out: str, name: str, record: dict, arrays: dict) -> list[str]:
 
 
 def _header(probe: probe_lib.Probe, **settings) -> dict:
-    return {"workdir": probe.workdir, "step": probe.step, "batches": int(probe.batches["image"].shape[0]),
-            "batch_size": int(probe.batches["image"].shape[1]), **settings}
+    return {"workdir": probe.workdir, "step": probe.step, "batches": probe.num_batches,
+            "batch_size": int(probe.config.batch_size), **settings}
 
 
 def interp(probe: probe_lib.Probe, out: str, *, points: int = 31, lo: float = -0.25, hi: float = 1.25,
@@ -155,16 +167,16 @@ def run_game(workdir: str, *, out: str | None = None, step: int | None = None, b
     if probe.players != ("g", "d"):
         raise JaxgenError(f"{workdir} is not a GAN: the game Jacobian needs two players' losses")
     out = out or os.path.join(workdir, "research")
-    dim = sum(x.size for x in jax.tree.leaves(probe.params))
+    g_loss, d_loss, params = game_losses(probe)
+    dim = sum(x.size for x in jax.tree.leaves(params))
     method = ("dense" if dim <= game_lib.DENSE_LIMIT else "arnoldi") if method == "auto" else method
     start = time.perf_counter()
-    g_loss, d_loss = (lambda p: probe.losses(p)["g_loss"]), (lambda p: probe.losses(p)["d_loss"])
     if method == "arnoldi":
-        matvec, dim = game_lib.jvp_operator(g_loss, d_loss, probe.params)
+        matvec, dim = game_lib.jvp_operator(g_loss, d_loss, params)
         values, residuals = game_lib.leading_eigenvalues(matvec, dim, k, krylov, which=which, seed=seed,
                                                          report=_report)
     else:
-        values = game_lib.eigenvalues(g_loss, d_loss, probe.params, k, method="dense", which=which)
+        values = game_lib.eigenvalues(g_loss, d_loss, params, k, method="dense", which=which)
         residuals = np.zeros(len(values))
     record = _header(probe, kind="game", parameters=dim, method=method, which=which, krylov_dim=krylov, seed=seed,
                      seconds=time.perf_counter() - start, real=values.real.tolist(), imag=values.imag.tolist(),

@@ -2,12 +2,14 @@
 
 A two-player game is a pair of losses ``g_loss(params) -> []`` and ``d_loss(params) -> []`` of the
 joint parameters ``params = {"g": pytree, "d": pytree}``; each player descends its own loss in its
-own parameters. Simultaneous gradient descent with step ``h`` is ``params + h v(params)`` with the
-joint field ``v = {"g": -grad_g L_G, "d": -grad_d L_D}`` (:func:`vector_field`). Near a stationary
-point ``v = 0`` the field's Jacobian ``J = dv/dparams`` decides local convergence: all eigenvalues
-with negative real part make gradient descent locally convergent for small enough ``h``; the update
-operator ``F_h`` converges locally iff the spectral radius of its Jacobian is below 1 (Mescheder et
-al. 2017, "The Numerics of GANs", and 2018, "Which Training Methods for GANs do actually Converge?").
+own parameters. A player may be a group of networks (CycleGAN's ``"g"`` is ``{"g_ab": ..., "g_ba": ...}``, the
+trainer's optimizer groups; ``research.commands.game_losses`` builds this form from a workdir's probe).
+Simultaneous gradient descent with step ``h`` is ``params + h v(params)`` with the joint field
+``v = {"g": -grad_g L_G, "d": -grad_d L_D}`` (:func:`vector_field`). Near a stationary point ``v = 0``
+the field's Jacobian ``J = dv/dparams`` decides local convergence: all eigenvalues with negative real
+part make gradient descent locally convergent for small enough ``h``; the update operator ``F_h``
+converges locally iff the spectral radius of its Jacobian is below 1 (Mescheder et al. 2017, "The
+Numerics of GANs", and 2018, "Which Training Methods for GANs do actually Converge?").
 
 Two ways to the spectrum, both on the parameters flattened by ``jax.flatten_util.ravel_pytree``, G's first:
 

@@ -4,7 +4,13 @@
 batches of the training stream (`pipeline.make_loader` with `data_seed`), the noise and dropout keys, and
 the non-parameter state (BatchNorm statistics are read, not updated). `Probe.losses(params)` is then the
 mean over those batches of the trainer's `Task.losses`: for a GAN ``{"g_loss", "d_loss"}`` (D's with its
-penalty), for a likelihood model ``{"nll_nats"}``. Same workdir and arguments, same numbers.
+penalty), for a likelihood model ``{"nll_nats"}``. Same workdir and arguments, same numbers. A game that draws
+its own data (a synthetic `data.name`) has empty batches: its points come from the fixed keys.
+
+Players. The players of a probe are the task's groups (`Task.groups`): for an adversarial workdir the optimizer
+groups "g" and "d", each the dict of its game players' parameters (`{"g": params["g"]}` for the classic game,
+`{"g_ab": ..., "g_ba": ...}` for CycleGAN's translators) minimising "g_loss" / "d_loss"; otherwise one player
+"all" (every parameter, the task's first loss). `group(player)` and `with_group(player, p)` slice and merge.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ class Probe:
     state: dict
     batches: dict
     rng: jax.Array
+    num_batches: int
 
     @property
     def params(self):
@@ -41,11 +48,21 @@ class Probe:
     @property
     def players(self) -> tuple[str, ...]:
         """The parameter groups with a loss of their own: ("g", "d") for a GAN, ("all",) otherwise."""
-        return ("g", "d") if set(self.params) == {"g", "d"} else ("all",)
+        return tuple(self.task.groups) or ("all",)
 
     def own_loss(self, player: str) -> str:
         """The loss a player minimises: g -> "g_loss", d -> "d_loss", all -> the task's first loss."""
-        return f"{player}_loss" if player in ("g", "d") else self.loss_names[0]
+        return f"{player}_loss" if player in self.task.groups else self.loss_names[0]
+
+    def group(self, player: str, params=None):
+        """The parameters of `player` in `params` (default: the checkpoint's): {game player: params} of its
+        group, or every parameter for "all"."""
+        params = self.params if params is None else params
+        return params if player == "all" else {name: params[name] for name in self.task.groups[player]}
+
+    def with_group(self, player: str, group):
+        """The checkpoint's parameters with `player`'s replaced by `group` (as `group(player)` returns them)."""
+        return group if player == "all" else {**self.params, **group}
 
     @property
     def loss_names(self) -> tuple[str, ...]:
@@ -57,7 +74,7 @@ class Probe:
             batch, k = args
             return self.task.losses(params, self.state, batch, jax.random.fold_in(self.rng, k))
 
-        values = jax.lax.map(one, (self.batches, jnp.arange(len(self.batches["image"]))))
+        values = jax.lax.map(one, (self.batches, jnp.arange(self.num_batches)))
         return jax.tree.map(jnp.mean, values)
 
     def initial_params(self):
@@ -81,4 +98,4 @@ def load(workdir: str, step: int | None = None, num_batches: int = 4, data_seed:
     loader = pipeline.make_loader(config.data, global_batch_size=config.batch_size, seed=data_seed)
     batches = list(itertools.islice(iter(loader), num_batches))
     stacked = {k: jnp.asarray(np.stack([b[k] for b in batches])) for k in batches[0]}
-    return Probe(workdir, config, step, task, jax.device_get(state), stacked, jax.random.key(seed))
+    return Probe(workdir, config, step, task, jax.device_get(state), stacked, jax.random.key(seed), num_batches)
