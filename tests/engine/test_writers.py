@@ -43,3 +43,18 @@ def test_one_row_per_class_grid():
     assert grid.shape == (classes * 3 + 1, per * 3 + 1, 1)
     for row, value in enumerate((0, 128, 255)):  # class c fills grid row c
         assert all(grid[1 + 3 * row, 1 + 3 * col, 0] == value for col in range(per))
+
+
+def test_points_are_drawn_as_a_scatter(tmp_path):
+    points = np.array([[0.0, 0.0], [1.0, 1.0], [-1.0, -0.5], [np.nan, 0.0]])
+    picture = writers.scatter_image(points, ncol=2, size=64, pad=4)
+    assert picture.shape == (64, 64, 3) and picture[0, 0].tolist() == [255, 255, 255]
+    span = 64 - 1 - 2 * 4
+    far = round(4 + (1 / 1.05 + 1) / 2 * span), round(4 + (1 - 1 / 1.05) / 2 * span)  # (1, 1): col, row
+    assert picture[far[1], far[0]].tolist() == writers._PALETTE[1].tolist()  # row 0 of the grid: first colour
+    low = round(4 + (1 - 1 / 1.05) / 2 * span), round(4 + (1 + 0.5 / 1.05) / 2 * span)  # (-1, -0.5)
+    assert picture[low[1], low[0]].tolist() == writers._PALETTE[2].tolist()  # row 1: the next colour
+    a, b = tmp_path / "a.png", tmp_path / "b.png"
+    writers.save_grid(str(a), points)
+    writers.save_grid(str(b), points)
+    assert a.read_bytes() == b.read_bytes() and Image.open(a).size == (256, 256)

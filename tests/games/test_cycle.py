@@ -1,0 +1,145 @@
+"""The cycle game (CycleGAN on unpaired toy points; four players, two optimizer groups) end to end: training with
+no dataset, exact resume, `jaxgen sweep` against the runs trained alone, samples as scatter plots, and
+`jaxgen research` on its groups "g" = {g_ab, g_ba} and "d" = {d_a, d_b}."""
+
+import json
+import os
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.flatten_util import ravel_pytree
+from PIL import Image
+
+from jaxgen import cli
+from jaxgen import config as config_lib
+from jaxgen.data import pipeline
+from jaxgen.engine import workdir as workdir_lib
+from jaxgen.errors import ConfigError
+from jaxgen.games import cycle
+from jaxgen.research import probe as probe_lib
+from jaxgen.trainers import gan, sweep
+
+TINY = "configs/cycle_toy.py:tiny"
+
+
+def _max_diff(a, b):
+    return max(float(np.max(np.abs(np.asarray(x, np.float64) - np.asarray(y, np.float64))))
+               for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, one_device_mesh):
+    workdir = str(tmp_path_factory.mktemp("cycle"))
+    return workdir, jax.device_get(gan.train_and_evaluate(config_lib.load(TINY), workdir, mesh=one_device_mesh))
+
+
+def test_four_players_in_two_groups_with_no_dataset(trained):
+    workdir, state = trained
+    assert set(state["params"]) == {"g_ab", "g_ba", "d_a", "d_b"} and int(state["step"]) == 4
+    assert json.load(open(os.path.join(workdir, "run.json")))["image_shape"] == [2]
+    rows = [json.loads(line) for line in open(os.path.join(workdir, "metrics.jsonl"))]
+    assert {"d_loss", "g_loss", "g_cycle", "g_identity", "d_real_d_a", "d_fake_d_b"} <= set(rows[-1])
+    assert all(np.isfinite(v) for v in rows[-1].values())
+    grid = Image.open(os.path.join(workdir, "samples", "step_0000004.png"))
+    assert grid.size == (256, 256) and grid.mode == "RGB"  # a scatter plot of the translated points
+
+
+def test_domains_and_translation_of_a_source(trained):
+    config = config_lib.load(TINY)
+    game = cycle.build(config, pipeline.output_info(config.data), None)
+    assert game.b.num_modes == 8 and np.allclose(np.linalg.norm(game.b.means, axis=1), 2.0)
+    np.testing.assert_allclose(np.degrees(np.arctan2(game.b.means[0, 1], game.b.means[0, 0])), 22.5, rtol=1e-6)
+    task = gan.create_task(config, pipeline.output_info(config.data), None)
+    state = trained[1]
+    source = jnp.asarray(game.a.means, jnp.float32)
+    out = task.generate(state, jax.random.key(0), 8, source=source)
+    direct = game.modules["g_ab"].apply({"params": state["params"]["g_ab"]}, source)
+    assert out.shape == (8, 2)
+    np.testing.assert_allclose(out, direct, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("override, fragment", [("data.name=grid25", "data.b"), ("data.b_scale=-1.0", "b_scale")])
+def test_bad_domains_name_the_key(override, fragment):
+    config = config_lib.load(TINY, [override] + (["data.b=mixture1d"] if "grid25" in override else []))
+    with pytest.raises(ConfigError, match=fragment):
+        gan.create_task(config, pipeline.output_info(config.data), None)
+
+
+def test_a_game_that_reads_data_refuses_a_synthetic_data_name():
+    config = config_lib.load("configs/gan_mnist.py:tiny", ["data.name=ring8"])
+    with pytest.raises(ConfigError, match="reads a dataset.*synthetic 'ring8'"):
+        gan.create_task(config, {"image_shape": (28, 28, 1)}, None)
+
+
+def test_stop_and_resume_is_exact(trained, tmp_path, one_device_mesh):
+    gan.train_and_evaluate(config_lib.load(TINY, ["num_steps=2"]), str(tmp_path), mesh=one_device_mesh)
+    state = jax.device_get(gan.train_and_evaluate(config_lib.load(TINY), str(tmp_path), mesh=one_device_mesh))
+    assert _max_diff(state, trained[1]) == 0.0
+
+
+def test_cli_sweep_runs_match_the_runs_trained_alone(trained, tmp_path, one_device_mesh):
+    """Seeds x cycle weights, one program; each run to float rounding of the run alone (XLA:CPU rewrites batched
+    programs; see jaxgen.trainers.sweep)."""
+    workdir = str(tmp_path / "sweep")
+    assert cli.main(["sweep", "--config", TINY, "--workdir", workdir, "--over", "seed=0:2",
+                     "--over", "loss.weights.cycle=1,10"]) == 0
+    config, _, state, _ = workdir_lib.restore(workdir)
+    runs = sweep.runs(config)
+    assert runs == [{"seed": s, "loss.weights.cycle": w} for s in (0, 1) for w in (1, 10)]
+    swept = [jax.tree.map(lambda x, i=i: np.asarray(x)[i], state["params"]) for i in range(len(runs))]
+    for i, run in enumerate(runs):
+        if run == {"seed": 0, "loss.weights.cycle": 10}:
+            alone = trained[1]  # the default run
+        else:
+            alone = jax.device_get(gan.train_and_evaluate(sweep.run_config(config, run), str(tmp_path / f"alone{i}"),
+                                                          mesh=one_device_mesh))
+        assert _max_diff(swept[i], alone["params"]) < 1e-6, run
+    assert _max_diff(swept[0], swept[1]) > 1e-6 and _max_diff(swept[0], swept[2]) > 1e-3  # the weight, the seed
+    assert os.path.exists(os.path.join(workdir, "sweep.csv"))
+    assert Image.open(os.path.join(workdir, "samples", "step_0000004.png")).size == (256, 256)  # a colour per run
+
+
+@pytest.fixture(scope="module")
+def probe(trained):
+    return probe_lib.load(trained[0], num_batches=2)
+
+
+def test_probe_players_are_the_optimizer_groups(probe):
+    assert probe.players == ("g", "d") and probe.own_loss("d") == "d_loss"
+    assert set(probe.group("g")) == {"g_ab", "g_ba"} and set(probe.group("d")) == {"d_a", "d_b"}
+    assert probe.batches == {} and probe.num_batches == 2  # the points come from the probe's fixed keys
+    moved = probe.with_group("d", jax.tree.map(lambda x: 2 * x, probe.group("d")))
+    assert moved["g_ab"] is probe.params["g_ab"] and np.array_equal(moved["d_b"]["out"]["kernel"],
+                                                                    2 * probe.params["d_b"]["out"]["kernel"])
+
+
+def test_d_loss_gradient_over_group_d_matches_a_finite_difference(probe):
+    d = probe.group("d")
+    value_and_grad = jax.jit(jax.value_and_grad(lambda p: probe.losses(probe.with_group("d", p))["d_loss"]))
+    value, grad = value_and_grad(d)
+    assert np.isfinite(value) and set(grad) == {"d_a", "d_b"}
+    assert all(np.any(np.asarray(leaf) != 0) for leaf in jax.tree.leaves(grad))
+    rng = np.random.default_rng(3)
+    u = jax.tree.map(lambda x: rng.standard_normal(np.shape(x)).astype(np.float32), d)
+    u = jax.tree.map(lambda x: x / np.linalg.norm(ravel_pytree(u)[0]), u)  # a unit direction
+    eps = 1e-3
+    plus, minus = (float(value_and_grad(jax.tree.map(lambda p, v, t=t: p + t * v, d, u))[0]) for t in (eps, -eps))
+    directional = float(jnp.vdot(ravel_pytree(grad)[0], ravel_pytree(u)[0]))
+    assert abs(directional) > 1e-3
+    np.testing.assert_allclose((plus - minus) / (2 * eps), directional, rtol=2e-2)
+
+
+def test_cli_research_on_the_cycle_workdir_is_finite(trained, tmp_path, capsys):
+    workdir, out = trained[0], str(tmp_path / "r")
+    for argv in (["landscape", "--kind", "interp", "--points", "3"],
+                 ["game", "--k", "3", "--method", "arnoldi", "--krylov", "8"]):
+        code = cli.main(["research", *argv[:1], "--workdir", workdir, "--batches", "1", "--out", out, *argv[1:]])
+        assert code == 0, capsys.readouterr().err
+    interp = json.load(open(os.path.join(out, "interp.json")))
+    assert all(len(v) == 3 and np.all(np.isfinite(v)) for v in interp["losses"].values())
+    record = json.load(open(os.path.join(out, "game.json")))
+    size = sum(x.size for x in jax.tree.leaves(trained[1]["params"]))
+    assert record["parameters"] == size and len(record["real"]) == 3  # the game Jacobian of both groups
+    assert np.all(np.isfinite(record["real"])) and np.all(np.isfinite(record["imag"]))
