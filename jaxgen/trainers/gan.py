@@ -98,6 +98,10 @@ def _check(config, game) -> None:
             f"draws its own points: config key 'data.name' must name a toy distribution of jaxgen.data.toy, got "
             f"{config.data.name!r}" if game.synthetic else
             f"reads a dataset, but config key 'data.name' is the synthetic {config.data.name!r}: name a dataset"))
+    starts = tuple(game.stage_starts)
+    if not starts or starts[0] != 0 or any(b <= a for a, b in zip(starts, starts[1:])):
+        raise ConfigError(f"game {config.get('game', 'unconditional')!r} has stage_starts {starts}: the first step "
+                          f"of each stage must start at 0 and increase (its model config sets them)")
     unknown = sorted(set(_weights(config)) - set(game.weights))
     if unknown:
         raise ConfigError(f"config key 'loss.weights.{unknown[0]}' is not a term of game "
