@@ -211,8 +211,8 @@ def _retired_in(tree: dict) -> list[str]:
 def upgrade(tree: dict) -> dict:
     """A saved config dict (a workdir's config.json, possibly written by an earlier jaxgen) in today's layout:
     without the `RETIRED_KEYS` it holds, and an adversarial config from before games (no `game` key) with the
-    keys that reproduce how it trained: `game="unconditional"`, `update_mode="alternating"`, and its
-    `loss.aux_weight` as `loss.weights.aux`."""
+    keys that reproduce how it trained: `game="unconditional"`, `update_mode="alternating"`, its
+    `loss.aux_weight` as `loss.weights.aux`, and lazy G regularisation off (`loss.weights.path_length=0`)."""
     tree = copy.deepcopy(tree)
     for key in _retired_in(tree):
         *parents, leaf = key.split(".")
@@ -224,6 +224,9 @@ def upgrade(tree: dict) -> dict:
     if adversarial and "game" not in tree:
         tree.update(game="unconditional", update_mode="alternating")
         tree["loss"]["weights"] = {"aux": tree["loss"].pop("aux_weight", 1.0)}
+    if adversarial and "g_reg_every" not in tree["loss"]:
+        tree["loss"]["g_reg_every"] = 4
+        tree["loss"]["weights"].setdefault("path_length", 0.0)
     return tree
 
 

@@ -20,7 +20,8 @@ static int) and `players.step` (the steps done before this one, a traced int32 s
     g_terms(players, inputs, keys) -> (outs, extras)     outs {critic: D(G(...))}; extras {term: scalar} (L1, cycle, ...)
     sample(players, key, n, labels=None, source=None) -> images [n, ...] for grids and `jaxgen sample`
 
-optionally `joint_inputs` / `joint_terms` (simultaneous updates from one forward pass, PacGAN's protocol) and
+optionally `joint_inputs` / `joint_terms` (simultaneous updates from one forward pass, PacGAN's protocol),
+`g_reg` / `g_reg_terms` / `g_reg_init` (lazy G regularisation in its own phase: StyleGAN2's path length) and
 `begin_stage(state, stage) -> state` (run once when a stage starts: grow, freeze, reset, measure).
 
 The trainer turns `outs` into losses with `config.loss.objective`, adds `config.loss.penalty` on `critics`,
@@ -80,6 +81,12 @@ class Game:
     synthetic: bool = False
     joint_inputs = None
     joint_terms = None
+    g_reg = None  # (players, batch, key, reg_state) -> ({term: value}, reg_state): lazy G-reg terms
+    g_reg_terms: tuple[str, ...] = ()  # their names (keys of `weights`); the phase runs when one weight is > 0
+
+    def g_reg_init(self):
+        """The G-reg terms' running state (e.g. the path length's moving mean), kept in `state["reg_state"]`."""
+        return {}
 
     def begin_stage(self, state, stage: int):
         del stage

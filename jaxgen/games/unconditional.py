@@ -8,9 +8,15 @@ players the label; ``acgan`` gives D a class head whose cross-entropy is the ext
 
 Inputs: D sees a real batch (with its labels) and fakes drawn with the real labels, so penalties on
 interpolates see one label per pair; G draws fresh noise and uniform labels.
+
+Lazy G regularisation (`loss.weights.path_length` > 0, every `loss.g_reg_every` steps): StyleGAN2's path
+length regulariser (Karras et al. 2020, eq. 4) with the latent z in place of w: ``(||J_z^T y||_2 - a)^2`` for
+``y ~ N(0, I) / sqrt(H W)`` over the images, ``a`` the moving mean of the lengths, taken with one ``jax.vjp``.
 """
 
 from __future__ import annotations
+
+import math
 
 import jax
 import jax.numpy as jnp
@@ -34,7 +40,9 @@ def _class_loss(class_logits, labels):
     return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(class_logits, labels))
 
 
-WEIGHTS = {"aux": 1.0}  # AC-GAN: the class cross-entropy of D's class head
+WEIGHTS = {"aux": 1.0,  # AC-GAN: the class cross-entropy of D's class head
+           "path_length": 0.0}  # StyleGAN2's path-length regulariser of G (its lazy G-reg phase); 2.0 in the paper
+PL_DECAY = 0.01  # the moving mean of the path length: pl_mean += PL_DECAY * (mean length - pl_mean) (StyleGAN2)
 
 
 class Unconditional(Game):
@@ -116,6 +124,26 @@ class Unconditional(Game):
         fake = players("g", inputs["z"], *self._cond(labels), rng=kg)
         adv, cls = split_d_out(players("d", fake, *self._cond(labels), rng=kd))
         return {"d": adv}, ({"aux": _class_loss(cls, labels)} if cls is not None else {})
+
+    g_reg_terms = ("path_length",)
+
+    def g_reg_init(self):
+        return {"pl_mean": jnp.zeros((), jnp.float32)}
+
+    def g_reg(self, players, batch, key, reg_state):
+        """StyleGAN2's path-length term on fresh noise (and uniform labels); returns it and the new moving mean."""
+        kz, kn, kg, ky = jax.random.split(key, 4)
+        labels = jax.random.randint(ky, (self.batch,), 0, self.num_classes) if self.conditional else None
+
+        def generate(z):
+            return players("g", z, *self._cond(labels), rng=kg, update=False)
+
+        images, pullback = jax.vjp(generate, self._noise(kz, self.batch))
+        pixels = math.prod(self.image_shape[:-1])
+        (grads,) = pullback(jax.random.normal(kn, images.shape, images.dtype) / math.sqrt(pixels))
+        lengths = jnp.sqrt(jnp.sum(jnp.reshape(grads, (grads.shape[0], -1)) ** 2, axis=1))
+        pl_mean = jax.lax.stop_gradient(reg_state["pl_mean"] + PL_DECAY * (jnp.mean(lengths) - reg_state["pl_mean"]))
+        return {"path_length": jnp.mean((lengths - pl_mean) ** 2)}, {"pl_mean": pl_mean}
 
     def sample(self, players, key, n, labels=None, source=None):
         del source

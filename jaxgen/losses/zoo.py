@@ -40,6 +40,7 @@ def loss_config(name: str) -> ml_collections.ConfigDict:
         penalty=penalty,  # jaxgen.losses.penalties.PENALTIES
         penalty_weight=weight,  # lambda (WGAN-GP, DRAGAN) or gamma (R1, R2: the term is gamma/2 E||grad||^2)
         reg_every=1,  # lazy regularisation: the penalty every N steps, scaled by N (StyleGAN2); 1 = every step
+        g_reg_every=4,  # a game's lazy G-reg terms (path length, weighted by loss.weights): every N steps (StyleGAN2)
         dragan_c=0.5,  # DRAGAN noise std in units of the batch's pixel std
         clip=0.01 if name == "wgan" else 0.0,  # WGAN: clip D's parameters to [-clip, clip] after each step; 0 = off
         began_gamma=0.5,  # BEGAN diversity ratio gamma = E e(G(z)) / E e(x)

@@ -1,7 +1,8 @@
 """The adversarial trainer: any game of :mod:`jaxgen.games`, every row of the loss zoo, as jitted phases.
 
 A step is a list of phases (data, not code): ``n_critic`` D-main phases (each on a fresh batch and fresh
-noise), a lazy D-reg phase every ``loss.reg_every`` steps, then G-main (Goodfellow et al. 2014, Algorithm 1
+noise), a lazy D-reg phase every ``loss.reg_every`` steps, G-main, and a lazy G-reg phase (a game's G-reg
+terms, e.g. StyleGAN2's path length) every ``loss.g_reg_every`` steps (Goodfellow et al. 2014, Algorithm 1
 with k = ``n_critic``; phases as NVIDIA's StyleGAN2 ``loss.py``). Each phase is a pure function
 ``(state, batch, rng) -> (state, metrics)``, jitted once with the state donated; the phases due on a step
 without repeats or lazy work run as one fused program (``fuse_phases``). ``update_mode="simultaneous"`` replaces
@@ -28,7 +29,8 @@ restore and resume unchanged.
 
 Randomness: step ``s``'s key is ``rng``; D-main ``i`` uses ``fold_in(fold_in(rng, 0), i)`` split in four
 (inputs, real pass, fake pass, penalty), G-main ``fold_in(rng, 1)`` split in four (noise, G pass, D pass,
-labels), D-reg ``fold_in(rng, 2)`` split in two (inputs, penalty), the joint phase ``rng`` split in three.
+labels), D-reg ``fold_in(rng, 2)`` split in two (inputs, penalty), G-reg ``fold_in(rng, 3)`` (the game's),
+the joint phase ``rng`` split in three.
 """
 
 from __future__ import annotations
@@ -102,6 +104,11 @@ def _check(config, game) -> None:
     if not starts or starts[0] != 0 or any(b <= a for a, b in zip(starts, starts[1:])):
         raise ConfigError(f"game {config.get('game', 'unconditional')!r} has stage_starts {starts}: the first step "
                           f"of each stage must start at 0 and increase (its model config sets them)")
+    if update == "simultaneous" and _g_reg_on(config, game):
+        raise ConfigError("lazy G regularisation runs in its own phase of alternating updates: set "
+                          "update_mode='alternating' (or the G-reg weights to 0)")
+    if config.loss.get("g_reg_every", 1) < 1:
+        raise ConfigError(f"config key 'loss.g_reg_every' must be >= 1, got {config.loss.g_reg_every}")
     unknown = sorted(set(_weights(config)) - set(game.weights))
     if unknown:
         raise ConfigError(f"config key 'loss.weights.{unknown[0]}' is not a term of game "
@@ -130,6 +137,7 @@ class _Phases:
         self.d_obj, self.g_obj = gan_losses.d_loss_fn(lc.objective), gan_losses.g_loss_fn(lc.objective)
         self.began = gan_losses.uses_began(lc.objective)
         self.lazy = lc.penalty != "none" and lc.reg_every > 1
+        self.g_lazy = _g_reg_on(config, game)
         self.weights = {**game.weights, **_weights(config)}
 
     def players(self, params, state):  # the players at `params` with the state's model state and step
@@ -238,6 +246,19 @@ class _Phases:
         (_, value), grads = jax.value_and_grad(loss_fn, has_aux=True)(self._group(state["params"], "d"))
         return self._update(state, "d", grads), {"penalty": value}
 
+    def g_reg(self, state, batch, rng):
+        """Lazy G regularisation: one update of the G players on ``g_reg_every * sum(weight * term)`` of the
+        game's G-reg terms (StyleGAN2's G-reg: path length every 4 steps)."""
+        def loss_fn(group):
+            players = self.players(self._with_group(state["params"], "g", group), state)
+            terms, reg_state = self.game.g_reg(players, batch, rng, state["reg_state"])
+            loss = _sum([self.weights[name] * value for name, value in terms.items()])
+            return self.lc.g_reg_every * loss, (terms, reg_state)
+
+        (_, (terms, reg_state)), grads = jax.value_and_grad(loss_fn, has_aux=True)(self._group(state["params"], "g"))
+        state = self._update({**state, "reg_state": reg_state}, "g", grads)
+        return state, {f"g_{name}": value for name, value in terms.items()}
+
     def g_main(self, state, batch, rng):
         """One update of the G players through the current D players; counts the step; updates the EMA."""
         kz, kg, kd, ky = jax.random.split(rng, 4)
@@ -308,6 +329,16 @@ def _reg_key(rng):
     return jax.random.fold_in(rng, 2)
 
 
+def _g_reg_key(rng):
+    return jax.random.fold_in(rng, 3)
+
+
+def _g_reg_on(config, game) -> bool:
+    """Whether the game's lazy G-reg phase runs: it has G-reg terms and one of them has a weight > 0."""
+    weights = {**game.weights, **_weights(config)}
+    return game.g_reg is not None and any(config_lib.is_traced(weights[t]) or weights[t] > 0 for t in game.g_reg_terms)
+
+
 def create_task(config, info: dict, mesh) -> loop.Task:
     """The adversarial regime of `config` (its game on data described by `info`), data-parallel over `mesh`."""
     game = games.get(config.get("game", "unconditional")).build(config, info, mesh)
@@ -315,7 +346,8 @@ def create_task(config, info: dict, mesh) -> loop.Task:
     lc = config.loss
     lazy = lc.penalty != "none" and lc.reg_every > 1
     simultaneous = config.get("update_mode", "alternating") == "simultaneous"
-    tx = {"g": optimizers.make(config.optimizer.g, "optimizer.g"),
+    g_lazy = _g_reg_on(config, game)
+    tx = {"g": optimizers.make(config.optimizer.g, "optimizer.g", lazy_interval=lc.g_reg_every if g_lazy else 1),
           "d": optimizers.make(config.optimizer.d, "optimizer.d", clip=lc.clip,
                                lazy_interval=lc.reg_every if lazy else 1)}
     replicated = sharding.replicated(mesh)
@@ -335,6 +367,8 @@ def create_task(config, info: dict, mesh) -> loop.Task:
             state["loss_state"] = {"k": jnp.zeros((), jnp.float32)}
         if staged:
             state["stage"] = jnp.zeros((), jnp.int32)
+        if g_lazy:
+            state["reg_state"] = game.g_reg_init()
         return state
 
     # Each phase compiles once per stage, with the backend's compiler options.
@@ -348,6 +382,7 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         return fused
 
     jitted = [{"d_main": phase_jit(p.d_main), "d_reg": phase_jit(p.d_reg), "g_main": phase_jit(p.g_main),
+               "g_reg": phase_jit(p.g_reg),
                "fused": phase_jit(fused_fn(p)), "joint": phase_jit(p.joint)} for p in phases]
     begin_stage = jax.jit(game.begin_stage, static_argnums=1, donate_argnums=0, out_shardings=replicated)
 
@@ -365,7 +400,8 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         if simultaneous:
             return jit["joint"](state, next_input(next_batch), rng)
         reg_due = lazy and step_index % lc.reg_every == 0
-        if config.n_critic == 1 and config.fuse_phases and not reg_due:
+        g_reg_due = g_lazy and step_index % lc.g_reg_every == 0
+        if config.n_critic == 1 and config.fuse_phases and not reg_due and not g_reg_due:
             return jit["fused"](state, next_input(next_batch), rng)
         d_metrics = []
         for i in range(config.n_critic):
@@ -377,6 +413,9 @@ def create_task(config, info: dict, mesh) -> loop.Task:
             state, reg_metrics = jit["d_reg"](state, batch_in, _reg_key(rng))
             metrics.update(reg_metrics)
         state, g_metrics = jit["g_main"](state, batch_in, _g_key(rng))
+        if g_reg_due:
+            state, g_reg_metrics = jit["g_reg"](state, batch_in, _g_reg_key(rng))
+            g_metrics.update(g_reg_metrics)
         return state, {**metrics, **g_metrics}
 
     # The jitted phases of the first stage, (state, batch, rng) -> (state, metrics), for tests and benchmarks.
@@ -412,7 +451,7 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         return _generate(state, rng, n, labels if game.num_classes is not None else None, source, stage)
 
     task = loop.Task(init=jax.jit(init, out_shardings=replicated), step=step, generate=generate,
-                     num_classes=game.num_classes, pure_step=None if (lazy or staged) else pure_step,
+                     num_classes=game.num_classes, pure_step=None if (lazy or g_lazy or staged) else pure_step,
                      batches_per_step=1 if simultaneous else config.n_critic, losses=losses,
                      modules=dict(game.modules), groups={"g": tuple(game.g_players), "d": tuple(game.d_players)})
     if config.get("eval") is not None and config.eval.every > 0:  # workdirs saved before config.eval existed have none
