@@ -14,6 +14,7 @@ from jaxgen.engine import keys
 from jaxgen.engine import workdir as workdir_lib
 from jaxgen.errors import ConfigError
 from jaxgen.trainers import gan
+from tests.games.task_cache import one_task_per_config  # noqa: F401 (autouse: one compiled task per config)
 
 GAME = "tests.games.two_stage_game"
 STEPS = 6

@@ -1,7 +1,10 @@
-"""One compiled task per experiment in these tests: runs whose configs differ only in `num_steps` or `seed` share
-the task (`gan.create_task`'s pure functions do not read either; the loop does), so a stopped run, its resumption,
-the run alone beside its sweep and the research tools' restore reuse the programs compiled once (XLA:CPU takes
-seconds per program on this machine). Tasks built inside a sweep's traced program (no mesh) are not shared."""
+"""One compiled task per experiment in the test modules that import `one_task_per_config` (an autouse fixture).
+
+Runs whose configs differ only in `num_steps` or `seed` share the task (`gan.create_task`'s pure functions read
+neither; the loop does), so a stopped run, its resumption, the run alone beside its sweep and the research
+tools' restore reuse the programs compiled once (XLA:CPU takes seconds per program on this machine). Tasks
+built inside a sweep's traced program (no mesh) are not shared.
+"""
 
 import json
 
