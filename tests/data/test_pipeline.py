@@ -175,3 +175,15 @@ def test_catalog_datasets_through_the_pipeline(mock_catalog):
             make_loader(cfg(None, "tf_flowers"), global_batch_size=8, seed=0)
         (batch,) = take(make_loader(cfg(None, "tf_flowers", image_size=16), global_batch_size=8, seed=0), 1)
         assert batch["image"].shape == (8, 16, 16, 3) and batch["label"].max() < 5
+
+
+def test_a_toy_name_is_synthetic_data_with_no_loader_state():
+    """data.name of jaxgen.data.toy: the game samples the points in its step; the loader yields empty batches."""
+    config = cfg(None, name="grid25")
+    assert output_info(config)["image_shape"] == (2,) and output_info(config)["num_classes"] is None
+    iterator = iter(make_loader(config, global_batch_size=8, seed=0))
+    assert take(iterator, 2) == [{}, {}] and iterator_state_to_json(iterator) == {}
+    restore_iterator(iterator, {})
+    assert next(iterator) == {}
+    with pytest.raises(DataError, match="synthetic"):
+        next(eval_batches(config, "test", 4))
