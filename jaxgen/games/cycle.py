@@ -53,10 +53,11 @@ def domain(name: str, scale: float = 1.0, rotation: float = 0.0) -> toy.Mixture:
         raise ConfigError(f"config key 'data.b_scale' must be positive, got {scale}")
     if rotation and mixture.dim != 2:
         raise ConfigError(f"config key 'data.b_rotation' rotates 2-D points; {name!r} is {mixture.dim}-D")
-    angle = np.deg2rad(rotation)
-    turn = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]]) if mixture.dim == 2 else 1.0
-    return toy.Mixture(f"{name} x{scale:g} rotated {rotation:g} deg", scale * (mixture.means @ np.transpose(turn)),
-                       scale * mixture.std)
+    means = mixture.means
+    if rotation:
+        angle = np.deg2rad(rotation)
+        means = means @ np.array([[np.cos(angle), np.sin(angle)], [-np.sin(angle), np.cos(angle)]])  # x R^T
+    return toy.Mixture(f"{name} x{scale:g} rotated {rotation:g} deg", scale * means, scale * mixture.std)
 
 
 class Cycle(Game):
