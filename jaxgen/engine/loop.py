@@ -35,9 +35,6 @@ from jaxgen.engine import workdir as workdir_lib
 from jaxgen.errors import ConfigError, JaxgenError
 
 State = Any
-# Re-exported for jaxgen.trainers.sweep and jaxgen.research.probe until they read them from jaxgen.engine.keys.
-INIT_STREAM, TRAIN_STREAM, SAMPLE_STREAM, EVAL_STREAM = (keys.INIT_STREAM, keys.TRAIN_STREAM, keys.SAMPLE_STREAM,
-                                                         keys.EVAL_STREAM)
 
 
 @dataclasses.dataclass

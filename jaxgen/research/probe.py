@@ -24,7 +24,7 @@ import numpy as np
 
 from jaxgen.engine import workdir as workdir_lib
 from jaxgen.data import pipeline
-from jaxgen.engine import loop
+from jaxgen.engine import keys, loop
 from jaxgen.errors import ConfigError, JaxgenError
 
 
@@ -79,8 +79,7 @@ class Probe:
 
     def initial_params(self):
         """The run's parameters at step 0, exactly as `jaxgen train` initialised them."""
-        root = jax.random.key(self.config.seed)
-        return jax.device_get(self.task.init(jax.random.fold_in(root, loop.INIT_STREAM))["params"])
+        return jax.device_get(self.task.init(keys.init_key(self.config.seed))["params"])
 
     def params_at(self, step: int):
         """The parameters of another checkpoint of the same workdir."""

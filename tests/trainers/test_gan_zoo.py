@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from jaxgen import config as config_lib
+from jaxgen import models
 from jaxgen.errors import ConfigError
 from jaxgen.losses import penalties, zoo
 from jaxgen.trainers import gan
@@ -101,7 +102,7 @@ def test_lazy_penalty_step_is_scaled_by_the_interval(one_device_mesh):
     task, state, batch = _task(config, one_device_mesh)
     before = jax.device_get(state)
     d_params = before["params"]["d"]
-    disc = gan.models.get("dcgan").discriminator(config.model, INFO["image_shape"])
+    disc = models.get("dcgan").discriminator(config.model, INFO["image_shape"])
 
     def reg_loss(p):
         d_fn = lambda x: disc.apply({"params": p, **before["model_state"]["d"]}, x, train=True)

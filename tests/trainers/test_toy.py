@@ -15,7 +15,7 @@ from jaxgen.data import toy as toy_data
 from jaxgen.losses import gan as gan_losses
 from jaxgen.losses import penalties
 from jaxgen.models import toy_mlp
-from jaxgen.engine import loop
+from jaxgen.engine import keys
 from jaxgen.trainers import sweep, toy
 
 
@@ -62,7 +62,7 @@ def _one_step(loss, pack=2):
     hp = jax.tree.map(lambda a: a[0], prog.hp)
     state = jax.jit(prog.init_one)(hp, prog.seeds[0])
     new_state, logs = jax.jit(prog.step_one)(hp, prog.seeds[0], state, {}, 7)
-    key = jax.random.fold_in(jax.random.fold_in(jax.random.key(0), loop.TRAIN_STREAM), 7)  # the step's key
+    key = keys.step_key(0, 7)  # the step's key
     return config, mixture, state, new_state, logs, key
 
 
