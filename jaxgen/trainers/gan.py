@@ -129,7 +129,7 @@ def _sum(values):
 
 
 class _Phases:
-    """The pure phase functions of one stage of a game: D-main, D-reg, G-main, joint; and the probe losses."""
+    """The pure phase functions of one stage of a game: D-main, D-reg, G-main, G-reg, joint; and the probe losses."""
 
     def __init__(self, config, game, tx, stage: int):
         self.config, self.game, self.tx, self.stage = config, game, tx, stage
@@ -137,7 +137,6 @@ class _Phases:
         self.d_obj, self.g_obj = gan_losses.d_loss_fn(lc.objective), gan_losses.g_loss_fn(lc.objective)
         self.began = gan_losses.uses_began(lc.objective)
         self.lazy = lc.penalty != "none" and lc.reg_every > 1
-        self.g_lazy = _g_reg_on(config, game)
         self.weights = {**game.weights, **_weights(config)}
 
     def players(self, params, state):  # the players at `params` with the state's model state and step
