@@ -224,8 +224,8 @@ def upgrade(tree: dict) -> dict:
     if adversarial and "game" not in tree:
         tree.update(game="unconditional", update_mode="alternating")
         tree["loss"]["weights"] = {"aux": tree["loss"].pop("aux_weight", 1.0)}
-    if adversarial and "g_reg_every" not in tree["loss"]:
-        tree["loss"]["g_reg_every"] = 4
+    if adversarial and tree.get("game") == "unconditional":
+        tree["loss"].setdefault("g_reg_every", 4)
         tree["loss"]["weights"].setdefault("path_length", 0.0)
     return tree
 
