@@ -91,3 +91,15 @@ class Game:
     def begin_stage(self, state, stage: int):
         del stage
         return state
+
+
+class OneCritic(Game):
+    """A game with one critic ``d`` that sees ``inputs["real"]`` and ``inputs["fake"]`` and nothing else (no labels,
+    no class head): its `d_terms` and `critics` (the points game, the test two-stage game)."""
+
+    def d_terms(self, players, inputs, keys):
+        kr, kf = keys
+        return {"d": (players("d", inputs["real"], rng=kr), players("d", inputs["fake"], rng=kf))}, {}
+
+    def critics(self, players, inputs, key):
+        return {"d": (lambda x: players("d", x, rng=key, update=False), inputs["real"], inputs["fake"])}

@@ -19,7 +19,7 @@ import ml_collections
 from jaxgen.config import Choice
 from jaxgen.data import toy as toy_data
 from jaxgen.errors import ConfigError
-from jaxgen.games.base import Game
+from jaxgen.games.base import OneCritic
 from jaxgen.models import toy_mlp
 
 WEIGHTS: dict = {}  # no extra terms
@@ -33,7 +33,7 @@ def default_config(model: str = "toy_mlp") -> ml_collections.ConfigDict:
     return cfg
 
 
-class Points(Game):
+class Points(OneCritic):
     synthetic = True
     weights = WEIGHTS
 
@@ -67,13 +67,6 @@ class Points(Game):
         k_real, k_z = jax.random.split(key)
         fake = players("g", self._noise(k_z), rng=k_z)
         return {"real": self._real(k_real), "fake": toy_mlp.pack(fake, self.pack)}
-
-    def d_terms(self, players, inputs, keys):
-        kr, kf = keys
-        return {"d": (players("d", inputs["real"], rng=kr), players("d", inputs["fake"], rng=kf))}, {}
-
-    def critics(self, players, inputs, key):
-        return {"d": (lambda x: players("d", x, rng=key, update=False), inputs["real"], inputs["fake"])}
 
     def g_inputs(self, players, batch, keys):
         return {"z": self._noise(keys[0])}

@@ -18,7 +18,7 @@ from flax import linen as nn
 
 from jaxgen.data import toy
 from jaxgen.errors import ConfigError
-from jaxgen.games.base import Game
+from jaxgen.games.base import OneCritic
 
 WEIGHTS: dict = {}
 
@@ -58,7 +58,7 @@ def fixed_noise(stage: int):
     return jax.random.normal(jax.random.fold_in(jax.random.key(0), stage), (256, 2))
 
 
-class TwoStage(Game):
+class TwoStage(OneCritic):
     synthetic = True
     weights = WEIGHTS
 
@@ -98,13 +98,6 @@ class TwoStage(Game):
         k_real, k_noise, k_g = jax.random.split(key, 3)
         return {"real": self.mixture.sample(k_real, self.batch),
                 "fake": self._fake(players, self._noise(k_noise, self.batch), k_g)}
-
-    def d_terms(self, players, inputs, keys):
-        kr, kf = keys
-        return {"d": (players("d", inputs["real"], rng=kr), players("d", inputs["fake"], rng=kf))}, {}
-
-    def critics(self, players, inputs, key):
-        return {"d": (lambda x: players("d", x, rng=key, update=False), inputs["real"], inputs["fake"])}
 
     def g_inputs(self, players, batch, keys):
         return self._noise(keys[0], self.batch)
