@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from jaxgen import cache
 from jaxgen.errors import ConfigError, JaxgenError
 
 EXIT_USAGE, EXIT_NONFINITE, EXIT_INTERRUPTED = 2, 3, 130
@@ -337,6 +338,7 @@ def main(argv: list[str] | None = None) -> int:
         args = _parser().parse_args(rest)
         if overrides and args.command not in ("train", "sweep"):
             raise JaxgenError(f"--config.* overrides only apply to `jaxgen train` and `jaxgen sweep`, got {overrides}")
+        cache.use_compilation_cache()
         if args.command == "train":
             cmd_train(args, overrides)
         elif args.command == "sweep":

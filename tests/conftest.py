@@ -15,6 +15,11 @@ os.environ["JAXGEN_DATA_DIR"] = _DATA_DIR
 _CACHE_DIR = tempfile.mkdtemp(prefix="jaxgen-test-cache-")  # feature networks, reference statistics
 os.environ["JAXGEN_CACHE_DIR"] = _CACHE_DIR
 os.environ.pop("JAXGEN_INCEPTION_WEIGHTS", None)  # the metric tests choose their feature network
+# One compilation cache for the session, shared by pytest-xdist workers and CLI subprocesses (they inherit the
+# environment): tests that build the same tiny programs compile them once.
+_XLA_CACHE_OWNED = "JAX_COMPILATION_CACHE_DIR" not in os.environ
+_XLA_CACHE = os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", tempfile.mkdtemp(prefix="jaxgen-test-xla-"))
+os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.1")
 
 import jax
 import pytest
@@ -55,3 +60,5 @@ def tiny_lenet(tmp_path_factory, data_dir, one_device_mesh):
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_DATA_DIR, ignore_errors=True)
     shutil.rmtree(_CACHE_DIR, ignore_errors=True)
+    if _XLA_CACHE_OWNED:
+        shutil.rmtree(_XLA_CACHE, ignore_errors=True)

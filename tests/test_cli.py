@@ -257,3 +257,36 @@ def test_data_prepare_and_list(tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert any(line.split()[:3] == ["digits", "bundled", "prepared"] and "train=1497" in line for line in lines)
     assert any(line.split()[:4] == ["mnist5k", "bundled", "not", "prepared"] for line in lines)
+
+
+_COUNT_CACHE_HITS = """import sys
+import jax.monitoring
+from jaxgen import cli
+hits = []
+jax.monitoring.register_event_listener(
+    lambda event, **_: hits.append(event) if event == "/jax/compilation_cache/cache_hits" else None)
+code = cli.main(sys.argv[1:])
+print("cache hits:", len(hits))
+sys.exit(code)
+"""
+
+
+def test_a_repeated_run_loads_its_programs_from_the_compilation_cache(tmp_path):
+    """`jaxgen` keeps compiled programs in <cache>/xla: a second run compiles nothing it compiled before, and the
+    programs it loads train the same bits as freshly compiled ones."""
+    from jaxgen.engine import workdir as workdir_lib
+
+    env = {k: v for k, v in subprocess_env().items() if not k.startswith("JAX_COMPILATION_CACHE")}
+    env["JAXGEN_CACHE_DIR"] = str(tmp_path / "cache")
+    hits = []
+    for name in ("a", "b"):
+        out = subprocess.run([sys.executable, "-c", _COUNT_CACHE_HITS, "train", "--config", TINY, "--workdir",
+                              str(tmp_path / name)], env=env, text=True, capture_output=True, timeout=300,
+                              check=False)
+        assert out.returncode == 0, out.stderr
+        hits.append(int(out.stdout.split("cache hits:")[1]))
+    assert hits[0] == 0 and hits[1] >= 2, hits  # at least the train step and the sampler
+    assert os.listdir(tmp_path / "cache" / "xla")
+    states = [jax.device_get(workdir_lib.restore(str(tmp_path / name))[2]) for name in ("a", "b")]
+    for x, y in zip(jax.tree.leaves(states[0]), jax.tree.leaves(states[1])):
+        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
