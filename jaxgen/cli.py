@@ -217,14 +217,30 @@ def cmd_research(args) -> None:
     print("wrote " + ", ".join(paths))
 
 
+def _check_out(path: str) -> None:
+    """A one-line error now, before any work, for an --out file that cannot be written."""
+    import os
+
+    if os.path.isdir(path):
+        raise JaxgenError(f"--out {path!r} is a directory; give a file name, e.g. {os.path.join(path, 'samples.png')}")
+    parent = os.path.dirname(os.path.abspath(path))
+    existing = parent
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing) or not os.access(existing, os.W_OK | os.X_OK):
+        raise JaxgenError(f"cannot write --out {path!r}: {existing!r} is not a writable directory")
+
+
 def cmd_sample(args) -> None:
     import jax
+    import numpy as np
 
     from jaxgen.engine import workdir as workdir_lib
     from jaxgen.engine import loop, writers
 
     if args.num < 1:
         raise JaxgenError(f"--num must be at least 1, got {args.num}")
+    _check_out(args.out)
     _, task, state, step = workdir_lib.restore(args.workdir, args.step)
     if args.label is not None and task.num_classes is None:
         raise ConfigError(f"--label needs a class-conditional model; {args.workdir} holds an unconditional one "
@@ -233,7 +249,13 @@ def cmd_sample(args) -> None:
         raise ConfigError(f"--label {args.label} is out of range: the model has {task.num_classes} classes "
                           f"(0..{task.num_classes - 1})")
     images, ncol = loop.sample_grid(task, state, jax.random.key(args.seed), args.num, args.label)
-    writers.save_grid(args.out, images, ncol)
+    if not np.isfinite(images).all():
+        raise JaxgenError(f"checkpoint {step} of {args.workdir} draws non-finite samples (its parameters are not "
+                          f"finite); sample an earlier checkpoint with --step")
+    try:
+        writers.save_grid(args.out, images, ncol)
+    except OSError as e:
+        raise JaxgenError(f"cannot write --out {args.out!r}: {e.strerror or e}") from e
     layout = f" ({task.num_classes} classes x {ncol})" if ncol else ""
     print(f"wrote {len(images)} samples{layout} from checkpoint {step} to {args.out}")
 

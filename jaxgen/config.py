@@ -46,6 +46,35 @@ RETIRED_KEYS = {
 }
 
 
+# Ranges of numeric keys by their last name, wherever they sit (`model.width`, `optimizer.g.b1`, `eval.num_samples`):
+# checked in every config that has them, element-wise for tuples (`model.widths`). A family whose key needs another
+# range gives the key another name.
+_AT_LEAST_ONE = ("keep_checkpoints", "num_samples", "width", "widths", "z_dim", "latent_dim", "code_dim", "hidden",
+                 "g_hidden", "d_units", "blocks", "layers", "kernel_size", "num_components", "n_critic", "reg_every",
+                 "g_reg_every", "d_pieces", "train_samples", "head_features")
+_NOT_NEGATIVE = ("num_workers", "pad", "augment_shift", "penalty_weight", "clip", "ema_decay")
+_BELOW_ONE = ("b1", "b2", "ema_decay")  # decay rates: [0, 1)
+_POSITIVE = ("learning_rate",)
+
+
+def _range_error(key: str, value) -> str | None:
+    """What is wrong with numeric `value` of dotted `key` by the range tables above, or None."""
+    name = key.rsplit(".", 1)[-1]
+    values = value if isinstance(value, (tuple, list)) else (value,)
+    for v in values:
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            return None
+        if name in _AT_LEAST_ONE and v < 1:
+            return "must be at least 1"
+        if name in _NOT_NEGATIVE and v < 0:
+            return "must not be negative"
+        if name in _BELOW_ONE and not 0 <= v < 1:
+            return "must be in [0, 1)"
+        if name in _POSITIVE and not v > 0:
+            return "must be positive"
+    return None
+
+
 def is_resumable(key: str) -> bool:
     """Whether dotted config key `key` may change between a workdir's saved config and a resumed run
     (it is, or lies in a group of, `RESUMABLE_KEYS`: `eval.every` does, as does the whole `eval` group)."""
@@ -182,6 +211,19 @@ def validate(config: ml_collections.ConfigDict) -> None:
             raise ConfigError(f"config key '{key}' must be {typ.__name__}, got {value!r}")
         if key != "seed" and value <= 0:
             raise ConfigError(f"config key '{key}' must be positive, got {value}")
+    for key, value in _leaves(config.to_dict()):
+        problem = _range_error(key, value)
+        if problem:
+            raise ConfigError(f"config key '{key}' {problem}, got {value!r}")
+
+
+def _leaves(tree: dict, prefix: str = ""):
+    """(dotted key, value) of every leaf of a nested config dict."""
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            yield from _leaves(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
 
 
 def to_json(config: ml_collections.ConfigDict) -> str:
@@ -190,7 +232,12 @@ def to_json(config: ml_collections.ConfigDict) -> str:
 
 def from_json(text: str) -> ml_collections.ConfigDict:
     """A saved config (a workdir's config.json) in today's layout (`upgrade`)."""
-    config = ml_collections.ConfigDict(upgrade(json.loads(text)))
+    return from_dict(json.loads(text))
+
+
+def from_dict(tree: dict) -> ml_collections.ConfigDict:
+    """A locked config from a saved config dict, in today's layout (`upgrade`)."""
+    config = ml_collections.ConfigDict(upgrade(tree))
     config.lock()
     return config
 

@@ -1,10 +1,12 @@
 """The training loop every trainer shares.
 
 A trainer describes its regime as a `Task` (initial state, one training step, a sampler); `train` runs it:
-workdir checks, automatic resume (model state and data iterator state), progress bar, metrics,
+a workdir lock, workdir checks, automatic resume (model state and data iterator state), progress bar, metrics,
 fixed-noise sample grids, periodic evaluation (``config.eval.every``) with a best checkpoint by
-``config.eval.best_metric``, periodic and final checkpoints, a checkpoint on Ctrl-C, and a stop with a clear
-message on a non-finite loss.
+``config.eval.best_metric``, periodic and final checkpoints (written in the background), a checkpoint on Ctrl-C
+or SIGTERM (what SLURM and TPU preemption send), and a stop with a clear message on a non-finite loss. A
+checkpoint is only written when every float in the state is finite, so the newest checkpoint is always one a
+run can go on from.
 
 Randomness (`jaxgen.engine.keys`): the key of step s is `fold_in(fold_in(key(seed), TRAIN_STREAM), s)`, so a
 run is a pure function of (config, seed, data order, device count) and a resumed run replays exactly the
@@ -13,6 +15,7 @@ uninterrupted one.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -27,6 +30,7 @@ from typing import Any
 import jax
 import numpy as np
 import tqdm
+from jax.experimental import multihost_utils
 
 from jaxgen.data import pipeline
 from jaxgen.engine import checkpoint as checkpoint_lib
@@ -105,26 +109,55 @@ class NonFiniteLoss(JaxgenError):
 
 
 class _StopFlag:
-    """Turns the first Ctrl-C into a request to save and stop; a second one stops at once."""
+    """Turns the first Ctrl-C or SIGTERM into a request to save and stop. A second signal stops at once, except
+    during a save: that save is finished first, so the newest checkpoint stays whole.
+
+    In a multi-process run SIGTERM is left to JAX's preemption service, which hears it on any process and makes
+    every process agree on the step to save at (`reached`); Ctrl-C reaches every process of a terminal's job.
+    """
 
     def __init__(self):
         self.requested = False
-        self._previous = None
+        self._saving = False
+        self._previous = {}
+        self._multi_process = jax.process_count() > 1
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+            signals = (signal.SIGINT,) if self._multi_process else (signal.SIGINT, signal.SIGTERM)
+            self._previous = {s: signal.signal(s, self._handle) for s in signals}
         return self
 
+    def reached(self, step: int) -> bool:
+        """Whether the run should save and stop after `step` (called after every step, on every process)."""
+        if self._multi_process and multihost_utils.reached_preemption_sync_point(step):
+            if not self.requested:
+                print(f"\npreempted: saving a checkpoint at step {step} before stopping", file=sys.stderr)
+            self.requested = True
+        return self.requested
+
     def _handle(self, signum, frame):
-        if self.requested:
+        name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+        if self.requested and not self._saving:
             raise KeyboardInterrupt
+        if self.requested:
+            print(f"\n{name}: a checkpoint is being written; stopping as soon as it is complete", file=sys.stderr)
+            return
         self.requested = True
-        print("\nCtrl-C: saving a checkpoint before stopping (press again to stop at once)", file=sys.stderr)
+        print(f"\n{name}: saving a checkpoint before stopping (a second signal stops at once)", file=sys.stderr)
+
+    @contextlib.contextmanager
+    def saving(self):
+        """A save that a second signal does not cut short."""
+        self._saving = True
+        try:
+            yield
+        finally:
+            self._saving = False
 
     def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
+        for signum, previous in self._previous.items():
+            signal.signal(signum, previous)
         return False
 
 
@@ -146,7 +179,13 @@ def train(config, workdir: str, task: Task, loader, mesh, info: dict,
     if best_metric and not eval_every:
         raise ConfigError(f"config key 'eval.best_metric' is {best_metric!r} but nothing is evaluated: set "
                           f"eval.every to a positive number of steps (or eval.best_metric='')")
-    workdir_lib.prepare(workdir, config, workdir_lib.run_info(info), allow_config_change)
+    workdir_lib.create(workdir)
+    with workdir_lib.lock(workdir):
+        workdir_lib.prepare(workdir, config, workdir_lib.run_info(info), allow_config_change)
+        return _train(config, workdir, task, loader, mesh, eval_every, best_metric)
+
+
+def _train(config, workdir, task, loader, mesh, eval_every, best_metric) -> State:
     sharding.sync_processes("train_start")  # Before the first collective (the checkpointer's).
     checkpointer = checkpoint_lib.Checkpointer(os.path.join(workdir, "checkpoints"), config.get("keep_checkpoints", 3))
     root = keys.root_key(config.seed)
@@ -159,14 +198,23 @@ def train(config, workdir: str, task: Task, loader, mesh, info: dict,
         if data_state:
             pipeline.restore_iterator(data_iter, data_state["iterator"])
         print(f"resumed from checkpoint {step} in {checkpointer.directory}", file=sys.stderr)
-    writer = writers.MetricWriter(workdir)
+    writer = writers.MetricWriter(workdir, resume_step=step if restored is not None else None)
     is_main = jax.process_index() == 0
 
     def next_batch():
         return sharding.shard_batch(next(data_iter), mesh)
 
-    def save(at_step):
-        checkpointer.save(at_step, state, {"iterator": pipeline.iterator_state_to_json(data_iter)})
+    def save(at_step, wait=False):
+        if not checkpoint_lib.all_finite(state):
+            last = checkpointer.latest_step()
+            raise NonFiniteLoss(
+                f"the state became non-finite by step {at_step} (a learning rate too large?); it was not saved; "
+                + (f"the last good checkpoint is step {last} in {checkpointer.directory}" if last is not None
+                   else "no checkpoint was saved yet"))
+        with stop.saving():
+            checkpointer.save(at_step, state, {"iterator": pipeline.iterator_state_to_json(data_iter)})
+            if wait:
+                checkpointer.wait()
 
     def write_samples(at_step):
         if task.generate is None:
@@ -184,9 +232,8 @@ def train(config, workdir: str, task: Task, loader, mesh, info: dict,
         progress.write(f"step {at_step}: " + ", ".join(f"{k} {v:.5g}" for k, v in results.items()))
         best.update(at_step, results, state)
 
-    progress = tqdm.tqdm(total=config.num_steps, initial=step, disable=not is_main, unit="step", dynamic_ncols=True,
-                         mininterval=1.0 if sys.stderr.isatty() else 30.0, file=sys.stderr)
-    pending, sums, count, t_log = None, {}, 0, time.perf_counter()
+    progress = _Progress(config.num_steps, step, enabled=is_main)
+    pending, sums, count, timed, t_log = None, {}, 0, 0, None
     try:
         with _StopFlag() as stop:
             if step == 0:
@@ -194,39 +241,90 @@ def train(config, workdir: str, task: Task, loader, mesh, info: dict,
             while step < config.num_steps:
                 state, metrics = task.step(state, next_batch, keys.step_key(root, step), step)
                 step += 1
+                if t_log is None:  # the first step of this process compiled: time the steps after it
+                    t_log = time.perf_counter()
+                else:
+                    timed += 1
                 if pending is not None:  # read the previous step's metrics while this one runs
-                    _account(pending, sums, checkpointer, task.check_finite)
+                    progress.show(_account(pending, sums, checkpointer, task.check_finite))
                     count += 1
                 pending = (step, metrics)
-                progress.update(1)
+                progress.update(step)
                 due_log, due_ckpt = step % config.log_every == 0, step % config.checkpoint_every == 0
-                if due_log or due_ckpt or stop.requested or step == config.num_steps:
-                    _account(pending, sums, checkpointer, task.check_finite)
+                stopping = stop.reached(step)
+                if due_log or due_ckpt or stopping or step == config.num_steps:
+                    progress.show(_account(pending, sums, checkpointer, task.check_finite))
                     count += 1
                     pending = None
                 if due_log:
                     now = time.perf_counter()
                     means = {k: total / n for k, (total, n) in sums.items()}
-                    means["steps_per_sec"] = count / (now - t_log)
+                    if timed:
+                        means["steps_per_sec"] = timed / (now - t_log)
                     writer.write(step, means)
-                    progress.set_postfix({k: f"{v:.3g}" for k, v in means.items() if "/" not in k}, refresh=False)
-                    sums, count, t_log = {}, 0, now
+                    sums, count, timed, t_log = {}, 0, 0, now
                 if step % config.sample_every == 0 or step == config.num_steps:
                     write_samples(step)
                 if eval_every and (step % eval_every == 0 or step == config.num_steps):
                     run_eval(step)
                 if due_ckpt or step == config.num_steps:
                     save(step)
-                if stop.requested:
-                    save(step)
+                if stopping or stop.requested:  # a signal that came during this step's save stops here too
+                    if pending is not None:
+                        _account(pending, sums, checkpointer, task.check_finite)
+                    save(step, wait=True)
                     raise Interrupted(f"interrupted at step {step}; checkpoint saved in {checkpointer.directory}; "
                                       f"run the same command again to resume")
+            checkpointer.wait()
+    except OSError as e:  # a full disk, a quota, permissions, writing metrics or a sample grid
+        raise _write_failed(e, workdir, checkpointer) from e
     finally:
-        progress.close()
-        writer.close()
-        checkpointer.close()
-        best.close()
+        for close in (progress.close, writer.close, checkpointer.close, best.close):
+            with contextlib.suppress(OSError, checkpoint_lib.CheckpointWriteError):  # reported, if why it stopped
+                close()
     return state
+
+
+def _write_failed(error: OSError, workdir: str, checkpointer) -> JaxgenError:
+    """The one-line error for a file that could not be written mid-run, naming the last good checkpoint."""
+    last = checkpointer.latest_step()
+    where = (f"the last good checkpoint is step {last} in {checkpointer.directory}" if last is not None
+             else "no checkpoint was saved yet")
+    return JaxgenError(f"could not write {error.filename or 'to ' + workdir}: {error.strerror or error}; {where}; "
+                       f"free the space (or fix the permissions) and run the same command again to resume")
+
+
+class _Progress:
+    """The progress bar: "compiling…" until the first step of the process is done, then steps/s and an ETA from
+    the steps after it (not from the compile), and the latest step's losses."""
+
+    def __init__(self, total: int, initial: int, enabled: bool):
+        self.total, self.enabled, self.first = total, enabled, initial
+        self._bar = None
+        self._postfix = {}
+        if enabled and initial < total:
+            print(f"compiling… (step {initial + 1} of {total} starts when its programs are built)", file=sys.stderr,
+                  flush=True)
+
+    def update(self, step: int) -> None:
+        if not self.enabled:
+            return
+        if self._bar is None:
+            self._bar = tqdm.tqdm(total=self.total, initial=step, unit="step", dynamic_ncols=True, file=sys.stderr,
+                                  mininterval=1.0 if sys.stderr.isatty() else 30.0)
+        else:
+            self._bar.update(step - self._bar.n)
+        self._bar.set_postfix(self._postfix, refresh=False)
+
+    def show(self, values: dict) -> None:
+        self._postfix = {k: f"{v:.3g}" for k, v in values.items() if "/" not in k}
+
+    def write(self, text: str) -> None:
+        (self._bar.write if self._bar is not None else print)(text, file=sys.stderr)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
 
 
 class BestCheckpoint:
@@ -261,8 +359,7 @@ class BestCheckpoint:
             self._checkpointer.save(step, state)
             self.record = {"metric": self.metric, "value": value, "step": step}
             if jax.process_index() == 0:
-                with open(self.path, "w") as f:
-                    json.dump(self.record, f)
+                writers.write_atomic(self.path, json.dumps(self.record))
 
     def close(self) -> None:
         if self._checkpointer is not None:
@@ -283,8 +380,8 @@ def train_from_config(config, workdir: str, create_task, allow_config_change: bo
     return train(config, workdir, task, loader, mesh, info, allow_config_change)
 
 
-def _account(pending, sums, checkpointer, check_finite: bool = True) -> None:
-    """Adds a step's metrics to `sums` (key -> [sum, count]: some metrics come only on some steps)."""
+def _account(pending, sums, checkpointer, check_finite: bool = True) -> dict:
+    """Adds a step's metrics to `sums` (key -> [sum, count]: some metrics come only on some steps); returns them."""
     step, metrics = pending
     values = {k: float(v) for k, v in jax.device_get(metrics).items()}
     if check_finite:
@@ -293,3 +390,4 @@ def _account(pending, sums, checkpointer, check_finite: bool = True) -> None:
         total = sums.setdefault(k, [0.0, 0])
         total[0] += v
         total[1] += 1
+    return values

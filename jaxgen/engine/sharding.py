@@ -57,9 +57,9 @@ def sync_processes(name: str, timeout_s: int = 1800) -> None:
     """
     if jax.process_count() == 1:
         return
-    from jax._src import distributed  # The client has no public accessor (orbax reads it the same way).
+    from orbax.checkpoint import multihost  # public; `jaxgen.cli` routes Orbax's barriers to the service
 
-    distributed.global_state.client.wait_at_barrier(f"jaxgen:{name}", timeout_in_ms=timeout_s * 1000)
+    multihost.sync_global_processes(f"jaxgen:{name}", timeout=timeout_s)
 
 
 def shard_batch(local_batch, mesh: Mesh):

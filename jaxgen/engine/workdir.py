@@ -3,12 +3,18 @@
     workdir/config.json   the resolved config (a resumed run must match it)
     workdir/run.json      versions, devices, image shape (`run_info`)
     workdir/checkpoints/  Orbax checkpoints (`jaxgen.engine.checkpoint`)
+    workdir/.lock         held by the `jaxgen train` running in it (`lock`)
 
-`restore(workdir)` rebuilds a trained run's task from its config and reads a checkpoint, without the dataset.
+JSON files are written atomically (`writers.write_atomic`): a kill mid-write leaves the old file or the new, never half
+of one. `restore(workdir)` rebuilds a trained run's task from its config and reads a checkpoint, without the
+dataset.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import json
 import os
 import platform
@@ -17,7 +23,7 @@ import sys
 import jax
 
 from jaxgen import config as config_lib
-from jaxgen.engine import checkpoint, sharding
+from jaxgen.engine import checkpoint, sharding, writers
 from jaxgen.errors import ConfigError, JaxgenError
 
 
@@ -36,18 +42,65 @@ def run_info(extra: dict) -> dict:
     }
 
 
-def prepare(workdir: str, config, info: dict, allow_config_change: bool = False) -> None:
-    """Creates the workdir, or checks that its saved config matches `config` before resuming."""
+def _read_json(path: str, what: str) -> dict:
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise JaxgenError(f"{path} is damaged ({what}: {e}); restore it from a copy, or use a new --workdir") from e
+
+
+@contextlib.contextmanager
+def lock(workdir: str):
+    """Holds `workdir/.lock` (an OS file lock, released when the process ends, even by kill -9) while a run
+    trains in `workdir`; a second run there is refused with a JaxgenError naming the holder's pid."""
+    if jax.process_index() != 0:  # the processes of one multi-host run share a workdir
+        yield
+        return
+    path = os.path.join(workdir, ".lock")
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            if e.errno not in (errno.EAGAIN, errno.EACCES):
+                raise
+            f.seek(0)
+            holder = f.read().strip() or "unknown"
+            raise JaxgenError(f"--workdir {workdir} is in use by another jaxgen run (pid {holder}); wait for it to "
+                              f"finish or stop it, or use another --workdir") from None
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        try:
+            yield
+        finally:
+            f.truncate(0)
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def create(workdir: str) -> None:
+    """Makes `workdir` (a directory jaxgen can write) or raises a JaxgenError saying why it cannot."""
     if os.path.exists(workdir) and not os.path.isdir(workdir):
         raise JaxgenError(f"--workdir {workdir!r} is not a directory; choose a directory path")
     try:
         os.makedirs(workdir, exist_ok=True)
     except OSError as e:
         raise JaxgenError(f"cannot create --workdir {workdir!r}: {e.strerror}") from e
+    if not os.access(workdir, os.W_OK | os.X_OK):
+        raise JaxgenError(f"--workdir {workdir!r} is not writable; choose a directory you can write to")
+
+
+def prepare(workdir: str, config, info: dict, allow_config_change: bool = False) -> None:
+    """Checks that the saved config of an existing `workdir` matches `config` before resuming, then writes
+    config.json and run.json. A workdir with checkpoints but no config.json is refused."""
     config_path = os.path.join(workdir, "config.json")
+    if not os.path.exists(config_path) and _has_checkpoints(workdir):
+        raise JaxgenError(f"{workdir} holds checkpoints but no config.json, so a resume cannot be checked against "
+                          f"the run's config; restore config.json, or use a new --workdir")
     if os.path.exists(config_path):
-        with open(config_path) as f:
-            saved = config_lib.upgrade(json.load(f))  # an earlier jaxgen's layout of the same run is no change
+        # An earlier jaxgen's layout of the same run is no change.
+        saved = config_lib.upgrade(_read_json(config_path, "the run's config"))
         changed = [d for d in config_lib.differences(saved, config.to_dict())
                    if not config_lib.is_resumable(d.split(":")[0])]
         if changed and not allow_config_change:
@@ -56,17 +109,22 @@ def prepare(workdir: str, config, info: dict, allow_config_change: bool = False)
                 f"use a new --workdir, or pass --allow-config-change to resume with the new config")
         info_path = os.path.join(workdir, "run.json")
         if os.path.exists(info_path):
-            with open(info_path) as f:
-                old_versions = json.load(f).get("versions", {})
+            old_versions = _read_json(info_path, "the run's versions and devices").get("versions", {})
             moved = {k: (v, info["versions"].get(k)) for k, v in old_versions.items() if info["versions"].get(k) != v}
             if moved:
                 print(f"WARNING: resuming {workdir} under different versions {moved}; "
                       f"the run may not replay bit-for-bit", file=sys.stderr)
     if jax.process_index() == 0:
-        with open(config_path, "w") as f:
-            f.write(config_lib.to_json(config))
-        with open(os.path.join(workdir, "run.json"), "w") as f:
-            json.dump(info, f, indent=2)
+        try:
+            writers.write_atomic(config_path, config_lib.to_json(config))
+            writers.write_atomic(os.path.join(workdir, "run.json"), json.dumps(info, indent=2))
+        except OSError as e:
+            raise JaxgenError(f"cannot write to --workdir {workdir!r}: {e.strerror}") from e
+
+
+def _has_checkpoints(workdir: str) -> bool:
+    directory = os.path.join(workdir, "checkpoints")
+    return os.path.isdir(directory) and any(name.isdigit() for name in os.listdir(directory))
 
 
 def read(workdir: str):
@@ -75,11 +133,8 @@ def read(workdir: str):
     for path in (config_path, info_path):
         if not os.path.exists(path):
             raise JaxgenError(f"{path} not found: is {workdir!r} a jaxgen workdir (made by `jaxgen train`)?")
-    with open(config_path) as f:
-        config = config_lib.from_json(f.read())
-    with open(info_path) as f:
-        info = json.load(f)
-    return config, info
+    config = config_lib.from_dict(_read_json(config_path, "the run's config"))
+    return config, _read_json(info_path, "the run's versions and devices")
 
 
 

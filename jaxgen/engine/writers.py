@@ -5,9 +5,11 @@ Only process 0 writes; on other processes the writer is a no-op.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
+import tempfile
 import time
 
 import jax
@@ -78,17 +80,41 @@ def save_grid(path: str, images: np.ndarray, ncol: int | None = None, scale: int
     return path
 
 
-class MetricWriter:
-    """Appends `{"step": s, **scalars}` to workdir/metrics.jsonl and to TensorBoard (workdir/tensorboard)."""
+def write_atomic(path: str, text: str) -> None:
+    """Writes `text` to `path` through a temporary file in the same directory and a rename."""
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.remove(tmp)
+        raise
 
-    def __init__(self, workdir: str):
+
+class MetricWriter:
+    """Appends `{"step": s, **scalars}` to workdir/metrics.jsonl and to TensorBoard (workdir/tensorboard).
+
+    `resume_step`: a run resumed from that checkpoint; the lines (and TensorBoard points) an earlier process
+    logged after it are dropped first, since this run logs those steps again: one line per logged step.
+    """
+
+    def __init__(self, workdir: str, resume_step: int | None = None):
         self.active = jax.process_index() == 0
         if not self.active:
             return
         from tensorboardX import SummaryWriter
 
-        self._jsonl = open(os.path.join(workdir, "metrics.jsonl"), "a", buffering=1)
-        self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"), flush_secs=10)
+        path = os.path.join(workdir, "metrics.jsonl")
+        if resume_step is not None and os.path.exists(path):
+            _drop_lines_after(path, resume_step)
+        self._jsonl = open(path, "a", buffering=1)
+        purge = {} if resume_step is None else {"purge_step": resume_step + 1}
+        self._tb = SummaryWriter(os.path.join(workdir, "tensorboard"), flush_secs=10, **purge)
 
     def write(self, step: int, scalars: dict) -> None:
         if not self.active:
@@ -107,3 +133,17 @@ class MetricWriter:
         if self.active:
             self._jsonl.close()
             self._tb.close()
+
+
+def _drop_lines_after(path: str, step: int) -> None:
+    """Rewrites metrics file `path` (atomically) without the lines of steps after `step` (and unreadable ones: the
+    last line of a process killed mid-write)."""
+    kept = []
+    with open(path) as f:
+        for line in f:
+            try:
+                if json.loads(line)["step"] <= step:
+                    kept.append(line if line.endswith("\n") else line + "\n")
+            except (json.JSONDecodeError, KeyError, TypeError):
+                continue
+    write_atomic(path, "".join(kept))

@@ -96,14 +96,17 @@ def load_samples(path: str) -> np.ndarray:
         raise MetricError(f"samples file {path!r} not found")
     try:
         loaded = np.load(path)
-    except Exception as e:  # numpy raises several types for foreign files
-        raise MetricError(f"cannot read samples file {path!r} ({e}): give an .npz or .npy of images") from e
-    if isinstance(loaded, np.lib.npyio.NpzFile):
-        keys = loaded.files
-        if "images" not in keys and len(keys) != 1:
-            raise MetricError(f"{path} holds arrays {keys}: name the images array 'images'")
-        loaded = loaded["images" if "images" in keys else keys[0]]
-    images = np.asarray(loaded)
+        if isinstance(loaded, np.lib.npyio.NpzFile):
+            keys = loaded.files
+            if "images" not in keys and len(keys) != 1:
+                raise MetricError(f"{path} holds arrays {keys}: name the images array 'images'")
+            loaded = loaded["images" if "images" in keys else keys[0]]  # read (and checked) only here
+        images = np.asarray(loaded)
+    except MetricError:
+        raise
+    except Exception as e:  # numpy, zipfile and zlib raise several types for foreign or damaged files
+        raise MetricError(f"cannot read samples file {path!r} ({type(e).__name__}: {e}): give an .npz or .npy of "
+                          f"images") from e
     images = images[..., None] if images.ndim == 3 else images
     if images.ndim != 4:
         raise MetricError(f"samples in {path} have shape {images.shape}; expected images [N, H, W, C]")

@@ -46,7 +46,7 @@ def test_corrupt_latest_falls_back_loudly(tmp_path, capsys):
     step, state, _ = ckpt.restore(checkpoint.abstract(_state(0)))
     assert step == 1 and int(state["step"]) == 1
     err = capsys.readouterr().err
-    assert "WARNING: checkpoint 2" in err and "falling back" in err
+    assert "WARNING: checkpoint 2" in err and "fell back to checkpoint 1" in err
     assert ckpt.steps() == [1]
     assert any(name.startswith("corrupt-2") for name in os.listdir(directory))
     ckpt.save(2, _state(22))  # the step can be saved again after the fallback
