@@ -7,8 +7,8 @@ KL term and the sampling of z (reconstruction loss only; it has no likelihood to
 Takes the same variants as vae_mnist.py (`conv`, `2d`, `8bit`, `gaussian`, `tiny`, comma-separated).
 """
 
-import vae_mnist
+from jaxgen.trainers import likelihood
 
 
 def get_config(arg=None):
-    return vae_mnist.get_config("ae" if arg is None else f"ae,{arg}")
+    return likelihood.vae_config("ae" if arg is None else f"ae,{arg}")

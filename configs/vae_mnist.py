@@ -15,32 +15,6 @@ MLP 784-512-256-z, Adam 1e-3, batch 64, 10,000 steps (160 epochs).
 
 from jaxgen.trainers import likelihood
 
-VARIANTS = ("conv", "2d", "8bit", "gaussian", "ae", "tiny")
-
 
 def get_config(arg=None):
-    tokens = [] if arg is None else arg.split(",")
-    unknown = sorted(set(tokens) - set(VARIANTS))
-    if unknown:
-        raise ValueError(f"unknown variants {unknown}; known: {', '.join(VARIANTS)} (comma-separated)")
-    config = likelihood.default_config("vae", "mnist5k", "tiny" if "tiny" in tokens else None)
-    m = config.model
-    if "tiny" not in tokens:
-        config.num_steps = 10000
-        config.eval.every = 2500
-        config.eval.iwae_samples = (1, 50)
-    if "conv" in tokens:
-        m.encoder, m.hidden = "conv", (256,)
-    if "2d" in tokens:
-        m.latent_dim = 2
-    if "8bit" in tokens:
-        m.data = "8bit"
-    if "gaussian" in tokens:
-        m.data, m.decoder_scale = "continuous", "diagonal"
-    if "ae" in tokens:
-        m.kind = "ae"
-        config.eval.iwae_samples = ()
-    if "tiny" in tokens:
-        m.hidden, m.widths, m.latent_dim = (16,), (4, 8), 2
-        config.eval.iwae_samples = () if m.kind == "ae" else (1, 3)
-    return config
+    return likelihood.vae_config(arg)
