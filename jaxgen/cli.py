@@ -210,7 +210,8 @@ def _landscape_options(args) -> dict:
              if getattr(args, k) is not None}
     misplaced = sorted(set(given) - set(names))
     if misplaced:
-        raise JaxgenError(f"--kind {args.kind} does not take {', '.join('--' + m.replace('_', '-') for m in misplaced)}")
+        options = ", ".join("--" + m.replace("_", "-") for m in misplaced)
+        raise JaxgenError(f"--kind {args.kind} does not take {options}")
     return given
 
 
@@ -352,8 +353,9 @@ def _check_workdir(workdir: str) -> None:
 
 def check_args(args, overrides: list[str]) -> None:
     """The checks that need no JAX, TFDS or trainer import: files and workdirs that must exist, the config's name
-    and the form of its overrides, options that go together."""
+    and the form of its overrides, options that go together, the optional packages a command needs."""
     from jaxgen import config as config_lib
+    from jaxgen import optional
 
     if overrides and args.command not in ("train", "sweep"):
         raise JaxgenError(f"--config.* overrides only apply to `jaxgen train` and `jaxgen sweep`, got {overrides}")
@@ -369,6 +371,9 @@ def check_args(args, overrides: list[str]) -> None:
         _check_workdir(args.workdir)
     if args.command == "research" and args.research_command == "landscape":
         _landscape_options(args)
+    figures = {"sweep": "sweep.png", "research": "the research figures", "toy": "the toy benchmark's scatter plots"}
+    if args.command in figures and (args.command != "toy" or args.out):
+        optional.check("matplotlib", figures[args.command])
     if args.command == "eval":
         from jaxgen.metrics import names
 
