@@ -2,8 +2,8 @@
 
 A row of the loss zoo on DCGAN-MNIST; every row shares `jaxgen.trainers.gan.zoo_config`.
 
-    jaxgen train --config configs/began_mnist.py --workdir runs/began
-    jaxgen train --config configs/began_mnist.py:tiny --workdir /tmp/began_tiny    # seconds; for tests
+    jaxgen train --config began_mnist --workdir runs/began
+    jaxgen train --config began_mnist:tiny --workdir /tmp/began_tiny    # seconds; for tests
 """
 
 from jaxgen.trainers import gan

@@ -2,8 +2,8 @@
 
 A row of the loss zoo on DCGAN-MNIST; every row shares `jaxgen.trainers.gan.zoo_config`.
 
-    jaxgen train --config configs/dragan_mnist.py --workdir runs/dragan
-    jaxgen train --config configs/dragan_mnist.py:tiny --workdir /tmp/dragan_tiny    # seconds; for tests
+    jaxgen train --config dragan_mnist --workdir runs/dragan
+    jaxgen train --config dragan_mnist:tiny --workdir /tmp/dragan_tiny    # seconds; for tests
 """
 
 from jaxgen.trainers import gan

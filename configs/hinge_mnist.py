@@ -2,8 +2,8 @@
 
 A row of the loss zoo on DCGAN-MNIST; every row shares `jaxgen.trainers.gan.zoo_config`.
 
-    jaxgen train --config configs/hinge_mnist.py --workdir runs/hinge
-    jaxgen train --config configs/hinge_mnist.py:tiny --workdir /tmp/hinge_tiny    # seconds; for tests
+    jaxgen train --config hinge_mnist --workdir runs/hinge
+    jaxgen train --config hinge_mnist:tiny --workdir /tmp/hinge_tiny    # seconds; for tests
 """
 
 from jaxgen.trainers import gan

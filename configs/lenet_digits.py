@@ -1,7 +1,7 @@
 """LeNet classifier on the bundled 8x8 digits of scikit-learn (digits train split): jaxgen's domain feature network.
 
-    jaxgen train --config configs/lenet_digits.py --workdir ~/.cache/jaxgen/features/lenet_digits
-    jaxgen train --config configs/lenet_digits.py:tiny --workdir /tmp/lenet_tiny    # seconds; for tests
+    jaxgen train --config lenet_digits --workdir ~/.cache/jaxgen/features/lenet_digits
+    jaxgen train --config lenet_digits:tiny --workdir /tmp/lenet_tiny    # seconds; for tests
 
 Its penultimate layer (128-d) gives the features of FID/KID/precision-recall and its logits the Inception
 Score on MNIST-like data (`--features lenet`). `jaxgen eval` trains exactly this config into the path above

@@ -1,7 +1,7 @@
 """LeNet classifier on the bundled MNIST digits (mnist5k train split): jaxgen's domain feature network.
 
-    jaxgen train --config configs/lenet_mnist.py --workdir ~/.cache/jaxgen/features/lenet_mnist5k
-    jaxgen train --config configs/lenet_mnist.py:tiny --workdir /tmp/lenet_tiny    # seconds; for tests
+    jaxgen train --config lenet_mnist --workdir ~/.cache/jaxgen/features/lenet_mnist5k
+    jaxgen train --config lenet_mnist:tiny --workdir /tmp/lenet_tiny    # seconds; for tests
 
 Its penultimate layer (128-d) gives the features of FID/KID/precision-recall and its logits the Inception
 Score on MNIST-like data (`--features lenet`). `jaxgen eval` trains exactly this config into the path above

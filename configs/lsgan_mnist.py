@@ -2,8 +2,8 @@
 
 A row of the loss zoo on DCGAN-MNIST; every row shares `jaxgen.trainers.gan.zoo_config`.
 
-    jaxgen train --config configs/lsgan_mnist.py --workdir runs/lsgan
-    jaxgen train --config configs/lsgan_mnist.py:tiny --workdir /tmp/lsgan_tiny    # seconds; for tests
+    jaxgen train --config lsgan_mnist --workdir runs/lsgan
+    jaxgen train --config lsgan_mnist:tiny --workdir /tmp/lsgan_tiny    # seconds; for tests
 """
 
 from jaxgen.trainers import gan

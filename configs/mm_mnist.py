@@ -2,8 +2,8 @@
 
 A row of the loss zoo on DCGAN-MNIST; every row shares `jaxgen.trainers.gan.zoo_config`.
 
-    jaxgen train --config configs/mm_mnist.py --workdir runs/mm
-    jaxgen train --config configs/mm_mnist.py:tiny --workdir /tmp/mm_tiny    # seconds; for tests
+    jaxgen train --config mm_mnist --workdir runs/mm
+    jaxgen train --config mm_mnist:tiny --workdir /tmp/mm_tiny    # seconds; for tests
 """
 
 from jaxgen.trainers import gan

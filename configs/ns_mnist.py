@@ -2,8 +2,8 @@
 
 A row of the loss zoo on DCGAN-MNIST; every row shares `jaxgen.trainers.gan.zoo_config`.
 
-    jaxgen train --config configs/ns_mnist.py --workdir runs/ns
-    jaxgen train --config configs/ns_mnist.py:tiny --workdir /tmp/ns_tiny    # seconds; for tests
+    jaxgen train --config ns_mnist --workdir runs/ns
+    jaxgen train --config ns_mnist:tiny --workdir /tmp/ns_tiny    # seconds; for tests
 """
 
 from jaxgen.trainers import gan

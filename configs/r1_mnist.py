@@ -2,8 +2,8 @@
 
 A row of the loss zoo on DCGAN-MNIST; every row shares `jaxgen.trainers.gan.zoo_config`.
 
-    jaxgen train --config configs/r1_mnist.py --workdir runs/r1
-    jaxgen train --config configs/r1_mnist.py:tiny --workdir /tmp/r1_tiny    # seconds; for tests
+    jaxgen train --config r1_mnist --workdir runs/r1
+    jaxgen train --config r1_mnist:tiny --workdir /tmp/r1_tiny    # seconds; for tests
 """
 
 from jaxgen.trainers import gan

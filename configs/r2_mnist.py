@@ -2,8 +2,8 @@
 
 A row of the loss zoo on DCGAN-MNIST; every row shares `jaxgen.trainers.gan.zoo_config`.
 
-    jaxgen train --config configs/r2_mnist.py --workdir runs/r2
-    jaxgen train --config configs/r2_mnist.py:tiny --workdir /tmp/r2_tiny    # seconds; for tests
+    jaxgen train --config r2_mnist --workdir runs/r2
+    jaxgen train --config r2_mnist:tiny --workdir /tmp/r2_tiny    # seconds; for tests
 """
 
 from jaxgen.trainers import gan

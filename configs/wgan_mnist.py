@@ -2,8 +2,8 @@
 
 A row of the loss zoo on DCGAN-MNIST; every row shares `jaxgen.trainers.gan.zoo_config`.
 
-    jaxgen train --config configs/wgan_mnist.py --workdir runs/wgan
-    jaxgen train --config configs/wgan_mnist.py:tiny --workdir /tmp/wgan_tiny    # seconds; for tests
+    jaxgen train --config wgan_mnist --workdir runs/wgan
+    jaxgen train --config wgan_mnist:tiny --workdir /tmp/wgan_tiny    # seconds; for tests
 """
 
 from jaxgen.trainers import gan

@@ -7,12 +7,12 @@
     jaxgen eval   --workdir runs/dcgan --metrics fid,kid,is,pr,parzen,nn --num-samples 5000 [--step N]
     jaxgen eval   --samples samples.npz --dataset mnist5k --metrics fid,kid
     jaxgen data prepare NAME | jaxgen data list
-    jaxgen sweep  --config configs/gan_mnist.py:tiny --workdir runs/sweep --over seed=0:16 --over lr=1e-4,2e-4
+    jaxgen sweep  --config gan_mnist:tiny --workdir runs/sweep --over seed=0:16 --over lr=1e-4,2e-4
     jaxgen research landscape --workdir runs/dcgan --kind slice2d|interp|hessian | jaxgen research game --workdir …
     jaxgen toy --losses all --dataset grid25 --seeds 10 --steps N [--pack M] [--arch pacgan] [--out DIR]
 
 Errors the user can fix are printed as one line `jaxgen: error: …` with exit status 2. Arguments are checked
-(`check_args`) before JAX, TFDS or a trainer is imported, so that a bad one fails in well under a second.
+(`check_args`) before JAX, TFDS or a trainer is imported, so that a bad one fails in about a second.
 """
 
 from __future__ import annotations

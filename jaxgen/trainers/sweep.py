@@ -1,6 +1,6 @@
 """`jaxgen sweep`: many small runs of one trainer as one compiled program, `jax.vmap` over the run axis.
 
-    jaxgen sweep --config configs/gan_mnist.py:tiny --workdir runs/sweep --over seed=0:16 --over lr=1e-4,2e-4
+    jaxgen sweep --config gan_mnist:tiny --workdir runs/sweep --over seed=0:16 --over lr=1e-4,2e-4
 
 A sweep's config is the base experiment's config with `trainer = "sweep"` and a `sweep` block
 ``{"trainer": base trainer, "over": [[key, [values…]], …]}``; its runs are the Cartesian product of the
