@@ -5,8 +5,8 @@
 
 Its penultimate layer (128-d) gives the features of FID/KID/precision-recall and its logits the Inception
 Score on MNIST-like data (`--features lenet`). `jaxgen eval` trains exactly this config into the path above
-on first use if nothing is there. Adam 1e-3, batch 64, 3,000 steps (48 epochs), random shifts of 2 pixels;
-test accuracy is logged every 500 steps (docs/evaluation.md has the result).
+on first use if nothing is there. Adam 1e-3, batch 64, 1,000 steps (16 epochs), random shifts of 2 pixels;
+test accuracy is logged every 500 steps: 98.5 % at the end (98.1 %, 98.0 % with seeds 1, 2; docs/evaluation.md).
 """
 
 from jaxgen.trainers import classifier
