@@ -32,7 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jaxgen", description="Generative image models in JAX/Flax.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    train = sub.add_parser("train", help="train a model from a config file",
+    train = sub.add_parser("train", help="train a model from a config (a bundled name or a file)",
                            epilog="Override any config key with --config.KEY=VALUE (e.g. --config.num_steps=500).")
     train.add_argument("--config", required=True, help=CONFIG_HELP)
     train.add_argument("--workdir", required=True, help="where checkpoints, metrics and samples go (resumed if present)")
