@@ -1,14 +1,14 @@
 """A deterministic autoencoder on the bundled MNIST digits: the VAE of configs/vae_mnist.py without the
 KL term and the sampling of z (reconstruction loss only; it has no likelihood to report).
 
-    jaxgen train --config configs/ae_mnist.py --workdir runs/ae_mnist
-    jaxgen train --config configs/ae_mnist.py:tiny --workdir /tmp/ae_tiny    # seconds; for tests
+    jaxgen train --config ae_mnist --workdir runs/ae_mnist
+    jaxgen train --config ae_mnist:tiny --workdir /tmp/ae_tiny    # seconds; for tests
 
 Takes the same variants as vae_mnist.py (`conv`, `2d`, `8bit`, `gaussian`, `tiny`, comma-separated).
 """
 
-import vae_mnist
+from jaxgen.trainers import likelihood
 
 
 def get_config(arg=None):
-    return vae_mnist.get_config("ae" if arg is None else f"ae,{arg}")
+    return likelihood.vae_config("ae" if arg is None else f"ae,{arg}")

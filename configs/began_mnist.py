@@ -1,13 +1,13 @@
 """BEGAN: Berthelot et al. 2017 (autoencoder discriminator, k_t control with gamma = 0.5; M_global logged).
 
-A row of the loss zoo on DCGAN-MNIST; every row shares configs/gan_zoo_base.py.
+A row of the loss zoo on DCGAN-MNIST; every row shares `jaxgen.trainers.gan.zoo_config`.
 
-    jaxgen train --config configs/began_mnist.py --workdir runs/began
-    jaxgen train --config configs/began_mnist.py:tiny --workdir /tmp/began_tiny    # seconds; for tests
+    jaxgen train --config began_mnist --workdir runs/began
+    jaxgen train --config began_mnist:tiny --workdir /tmp/began_tiny    # seconds; for tests
 """
 
-from gan_zoo_base import zoo_config
+from jaxgen.trainers import gan
 
 
 def get_config(arg=None):
-    return zoo_config("began", arg)
+    return gan.zoo_config("began", arg)

@@ -4,10 +4,10 @@ G sees [z; onehot(y)]; D conditions by `model.conditioning`: "concat" (Mirza & O
 extra input channels; the default here), "projection" (Miyato & Koyama 2018) or "acgan" (Odena et al.
 2017, auxiliary classifier, weight loss.weights.aux). Non-saturating loss, DCGAN optimiser.
 
-    jaxgen train --config configs/cdcgan_mnist.py --workdir runs/cdcgan
-    jaxgen train --config configs/cdcgan_mnist.py --workdir runs/cdcgan_proj --config.model.conditioning=projection
+    jaxgen train --config cdcgan_mnist --workdir runs/cdcgan
+    jaxgen train --config cdcgan_mnist --workdir runs/cdcgan_proj --config.model.conditioning=projection
     jaxgen sample --workdir runs/cdcgan --label 3 --out threes.png
-    jaxgen train --config configs/cdcgan_mnist.py:tiny --workdir /tmp/cdcgan_tiny    # seconds; for tests
+    jaxgen train --config cdcgan_mnist:tiny --workdir /tmp/cdcgan_tiny    # seconds; for tests
 """
 
 from jaxgen import config as config_lib

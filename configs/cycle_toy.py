@@ -6,9 +6,9 @@ Four players (jaxgen.games.cycle): translators g_ab, g_ba (MLPs) and critics d_a
 no dataset, no loader); sample grids are scatter plots of A's points translated into B. After 3,000 steps every
 translated point lies within 0.1 of one of B's modes, and all 8 modes are hit.
 
-    jaxgen train --config configs/cycle_toy.py --workdir runs/cycle          # about a minute on a CPU
-    jaxgen train --config configs/cycle_toy.py:tiny --workdir /tmp/cycle     # seconds; for tests
-    jaxgen sweep --config configs/cycle_toy.py:tiny --workdir /tmp/cycle_sweep --over loss.weights.cycle=1,10
+    jaxgen train --config cycle_toy --workdir runs/cycle          # about a minute on a CPU
+    jaxgen train --config cycle_toy:tiny --workdir /tmp/cycle     # seconds; for tests
+    jaxgen sweep --config cycle_toy:tiny --workdir /tmp/cycle_sweep --over loss.weights.cycle=1,10
 """
 
 from jaxgen import config as config_lib

@@ -1,13 +1,13 @@
 """DRAGAN: Kodali et al. 2017 (NS loss + gradient penalty around the real data, lambda = 10).
 
-A row of the loss zoo on DCGAN-MNIST; every row shares configs/gan_zoo_base.py.
+A row of the loss zoo on DCGAN-MNIST; every row shares `jaxgen.trainers.gan.zoo_config`.
 
-    jaxgen train --config configs/dragan_mnist.py --workdir runs/dragan
-    jaxgen train --config configs/dragan_mnist.py:tiny --workdir /tmp/dragan_tiny    # seconds; for tests
+    jaxgen train --config dragan_mnist --workdir runs/dragan
+    jaxgen train --config dragan_mnist:tiny --workdir /tmp/dragan_tiny    # seconds; for tests
 """
 
-from gan_zoo_base import zoo_config
+from jaxgen.trainers import gan
 
 
 def get_config(arg=None):
-    return zoo_config("dragan", arg)
+    return gan.zoo_config("dragan", arg)

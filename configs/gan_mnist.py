@@ -6,8 +6,8 @@ k = n_critic discriminator updates per generator update. Optimiser: Adam (2e-4, 
 not the paper's SGD with momentum (try it with --config.optimizer.d.name=sgd
 --config.optimizer.d.learning_rate=0.1 --config.optimizer.d.momentum=0.5, and the same for optimizer.g).
 
-    jaxgen train --config configs/gan_mnist.py --workdir runs/gan
-    jaxgen train --config configs/gan_mnist.py:tiny --workdir /tmp/gan_tiny    # seconds; for tests
+    jaxgen train --config gan_mnist --workdir runs/gan
+    jaxgen train --config gan_mnist:tiny --workdir /tmp/gan_tiny    # seconds; for tests
 """
 
 from jaxgen import config as config_lib

@@ -1,10 +1,10 @@
 """Gated PixelCNN (van den Oord et al. 2016, "Conditional Image Generation with PixelCNN Decoders") on the
 bundled MNIST digits: vertical and horizontal stacks without the blind spot, gated tanh·sigmoid units.
 
-    jaxgen train --config configs/gated_pixelcnn_mnist.py --workdir runs/gated_pixelcnn_mnist
-    jaxgen train --config configs/gated_pixelcnn_mnist.py:cond --workdir runs/gated_pixelcnn_cond_mnist  # class-conditional
-    jaxgen train --config configs/gated_pixelcnn_mnist.py:8bit --workdir runs/gated_pixelcnn_mnist_8bit
-    jaxgen train --config configs/gated_pixelcnn_mnist.py:tiny --workdir /tmp/gated_tiny    # seconds; tests
+    jaxgen train --config gated_pixelcnn_mnist --workdir runs/gated_pixelcnn_mnist
+    jaxgen train --config gated_pixelcnn_mnist:cond --workdir runs/gated_pixelcnn_cond_mnist  # class-conditional
+    jaxgen train --config gated_pixelcnn_mnist:8bit --workdir runs/gated_pixelcnn_mnist_8bit
+    jaxgen train --config gated_pixelcnn_mnist:tiny --workdir /tmp/gated_tiny    # seconds; tests
 
 5 gated layers of 16 features per stack with 3-wide kernels (sized for a 2-core CPU, ≈0.5 s a step),
 Adam 1e-3, batch 64, 800 steps. Variants combine with commas (`cond,8bit`).

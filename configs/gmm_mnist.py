@@ -1,7 +1,7 @@
 """A Gaussian mixture (10 full-covariance components, fitted by EM) on the bundled MNIST digits (mnist5k).
 
-    jaxgen train --config configs/gmm_mnist.py --workdir runs/gmm_mnist
-    jaxgen train --config configs/gmm_mnist.py:tiny --workdir /tmp/gmm_tiny    # seconds; for tests
+    jaxgen train --config gmm_mnist --workdir runs/gmm_mnist
+    jaxgen train --config gmm_mnist:tiny --workdir /tmp/gmm_tiny    # seconds; for tests
 
 The 4,000 training images, uniformly dequantised to [0, 1)^784, are fitted once, one EM iteration per step
 (at most 100; the steps after convergence, |Δ mean log-likelihood| < 1e-3, are no-ops), from a k-means++

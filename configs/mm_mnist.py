@@ -1,13 +1,13 @@
 """The minimax GAN (MM GAN): Goodfellow et al. 2014, the saturating generator loss.
 
-A row of the loss zoo on DCGAN-MNIST; every row shares configs/gan_zoo_base.py.
+A row of the loss zoo on DCGAN-MNIST; every row shares `jaxgen.trainers.gan.zoo_config`.
 
-    jaxgen train --config configs/mm_mnist.py --workdir runs/mm
-    jaxgen train --config configs/mm_mnist.py:tiny --workdir /tmp/mm_tiny    # seconds; for tests
+    jaxgen train --config mm_mnist --workdir runs/mm
+    jaxgen train --config mm_mnist:tiny --workdir /tmp/mm_tiny    # seconds; for tests
 """
 
-from gan_zoo_base import zoo_config
+from jaxgen.trainers import gan
 
 
 def get_config(arg=None):
-    return zoo_config("mm", arg)
+    return gan.zoo_config("mm", arg)

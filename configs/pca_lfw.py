@@ -1,7 +1,7 @@
 """Eigenfaces: PCA / probabilistic PCA (20 components, closed form) of the 80 training faces of `lfw_faces`.
 
-    jaxgen train --config configs/pca_lfw.py --workdir runs/pca_lfw
-    jaxgen train --config configs/pca_lfw.py:tiny --workdir /tmp/pca_lfw_tiny    # seconds; for tests
+    jaxgen train --config pca_lfw --workdir runs/pca_lfw
+    jaxgen train --config pca_lfw:tiny --workdir /tmp/pca_lfw_tiny    # seconds; for tests
 
 The 25x25 faces (scikit-image's LFW subset) dequantised to [0, 1)^625 span at most 79 directions, so PPCA
 needs fewer components than that to leave variance for its noise. `tools/eigenfaces.py` draws the

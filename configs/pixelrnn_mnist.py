@@ -1,9 +1,9 @@
 """PixelRNN (van den Oord et al. 2016, "Pixel Recurrent Neural Networks") on the bundled MNIST digits:
 Row LSTM (default) or Diagonal BiLSTM, each a `lax.scan` over rows or skewed columns.
 
-    jaxgen train --config configs/pixelrnn_mnist.py --workdir runs/row_lstm_mnist
-    jaxgen train --config configs/pixelrnn_mnist.py:diagonal --workdir runs/diagonal_bilstm_mnist
-    jaxgen train --config configs/pixelrnn_mnist.py:tiny --workdir /tmp/pixelrnn_tiny    # seconds; tests
+    jaxgen train --config pixelrnn_mnist --workdir runs/row_lstm_mnist
+    jaxgen train --config pixelrnn_mnist:diagonal --workdir runs/diagonal_bilstm_mnist
+    jaxgen train --config pixelrnn_mnist:tiny --workdir /tmp/pixelrnn_tiny    # seconds; tests
 
 One LSTM layer of 16 units after the 7×7 type-A conv (the paper: 7 layers of 16 on MNIST; one layer is
 what a 2-core CPU trains in minutes: ≈0.4 s a step for the Row LSTM, ≈1 s for the Diagonal BiLSTM),

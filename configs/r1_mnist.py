@@ -1,13 +1,13 @@
 """NS GAN + zero-centred R1 penalty on real data: Mescheder et al. 2018 (gamma = 10, no BatchNorm in D).
 
-A row of the loss zoo on DCGAN-MNIST; every row shares configs/gan_zoo_base.py.
+A row of the loss zoo on DCGAN-MNIST; every row shares `jaxgen.trainers.gan.zoo_config`.
 
-    jaxgen train --config configs/r1_mnist.py --workdir runs/r1
-    jaxgen train --config configs/r1_mnist.py:tiny --workdir /tmp/r1_tiny    # seconds; for tests
+    jaxgen train --config r1_mnist --workdir runs/r1
+    jaxgen train --config r1_mnist:tiny --workdir /tmp/r1_tiny    # seconds; for tests
 """
 
-from gan_zoo_base import zoo_config
+from jaxgen.trainers import gan
 
 
 def get_config(arg=None):
-    return zoo_config("r1", arg)
+    return gan.zoo_config("r1", arg)

@@ -1,13 +1,13 @@
 """NS GAN + zero-centred R2 penalty on generated data: Mescheder et al. 2018 (gamma = 10, no BatchNorm in D).
 
-A row of the loss zoo on DCGAN-MNIST; every row shares configs/gan_zoo_base.py.
+A row of the loss zoo on DCGAN-MNIST; every row shares `jaxgen.trainers.gan.zoo_config`.
 
-    jaxgen train --config configs/r2_mnist.py --workdir runs/r2
-    jaxgen train --config configs/r2_mnist.py:tiny --workdir /tmp/r2_tiny    # seconds; for tests
+    jaxgen train --config r2_mnist --workdir runs/r2
+    jaxgen train --config r2_mnist:tiny --workdir /tmp/r2_tiny    # seconds; for tests
 """
 
-from gan_zoo_base import zoo_config
+from jaxgen.trainers import gan
 
 
 def get_config(arg=None):
-    return zoo_config("r2", arg)
+    return gan.zoo_config("r2", arg)

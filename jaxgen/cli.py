@@ -1,36 +1,41 @@
 """The `jaxgen` command: a thin layer that parses arguments and calls library functions.
 
-    jaxgen train  --config configs/dcgan_mnist.py[:tiny] --workdir runs/dcgan [--config.key=value …]
+    jaxgen train  --config dcgan_mnist[:tiny] --workdir runs/dcgan [--config.key=value …]   (or a file: x.py:tiny)
+    jaxgen configs                                       (the bundled configs, by name)
     jaxgen sample --workdir runs/dcgan --num 64 --out samples.png [--seed S] [--step N] [--label L]
     jaxgen export --workdir runs/dcgan --out dcgan.msgpack [--step N]     (for jaxgen.load in Python)
     jaxgen eval   --workdir runs/dcgan --metrics fid,kid,is,pr,parzen,nn --num-samples 5000 [--step N]
     jaxgen eval   --samples samples.npz --dataset mnist5k --metrics fid,kid
     jaxgen data prepare NAME | jaxgen data list
-    jaxgen sweep  --config configs/gan_mnist.py:tiny --workdir runs/sweep --over seed=0:16 --over lr=1e-4,2e-4
+    jaxgen sweep  --config gan_mnist:tiny --workdir runs/sweep --over seed=0:16 --over lr=1e-4,2e-4
     jaxgen research landscape --workdir runs/dcgan --kind slice2d|interp|hessian | jaxgen research game --workdir …
     jaxgen toy --losses all --dataset grid25 --seeds 10 --steps N [--pack M] [--arch pacgan] [--out DIR]
 
-Errors the user can fix are printed as one line `jaxgen: error: …` with exit status 2.
+Errors the user can fix are printed as one line `jaxgen: error: …` with exit status 2. Arguments are checked
+(`check_args`) before JAX, TFDS or a trainer is imported, so that a bad one fails in about a second.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from jaxgen import cache
 from jaxgen.errors import ConfigError, JaxgenError
 
 EXIT_USAGE, EXIT_NONFINITE, EXIT_INTERRUPTED = 2, 3, 130
+CONFIG_HELP = ("a config file or a bundled config's name, optionally with a variant: dcgan_mnist:tiny, "
+               "my_config.py:tiny (`jaxgen configs` lists the bundled ones)")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jaxgen", description="Generative image models in JAX/Flax.")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    train = sub.add_parser("train", help="train a model from a config file",
+    train = sub.add_parser("train", help="train a model from a config (a bundled name or a file)",
                            epilog="Override any config key with --config.KEY=VALUE (e.g. --config.num_steps=500).")
-    train.add_argument("--config", required=True, help="config file, optionally with a variant: configs/x.py[:tiny]")
+    train.add_argument("--config", required=True, help=CONFIG_HELP)
     train.add_argument("--workdir", required=True, help="where checkpoints, metrics and samples go (resumed if present)")
     train.add_argument("--allow-config-change", action="store_true",
                        help="resume a workdir even though its saved config differs")
@@ -73,6 +78,8 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--seed", type=int, default=0, help="noise seed of the samples (default 0)")
     ev.add_argument("--out", help="directory for the nearest-neighbour PNGs (default WORKDIR/eval or .)")
 
+    sub.add_parser("configs", help="list the bundled configs (name them as --config NAME[:variant])")
+
     data = sub.add_parser("data", help="prepare or list datasets")
     data_sub = data.add_subparsers(dest="data_command", required=True)
     prepare = data_sub.add_parser("prepare", help="prepare a bundled dataset in the data dir")
@@ -84,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser("sweep", help="train many small runs (seeds, learning rates, …) as one vmapped program",
                            epilog="Runs are the Cartesian product of the --over lists. Override base keys with "
                                   "--config.KEY=VALUE. Writes sweep.csv, sweep.json and sweep.png in the workdir.")
-    sweep.add_argument("--config", required=True, help="the base experiment: configs/x.py[:variant]")
+    sweep.add_argument("--config", required=True, help="the base experiment: " + CONFIG_HELP)
     sweep.add_argument("--workdir", required=True, help="the sweep's workdir (resumed if present)")
     sweep.add_argument("--over", action="append", required=True, metavar="KEY=VALUES",
                        help="a swept key: seed=0:16 (a range), lr=1e-4,2e-4 (a list; lr = every optimizer "
@@ -162,8 +169,6 @@ def _init_distributed(args) -> None:
     import jax
 
     if args.coordinator:
-        if args.num_processes is None or args.process_id is None:
-            raise JaxgenError("--coordinator needs --num-processes and --process-id")
         jax.config.update("jax_cpu_collectives_implementation", "gloo")  # used only by CPU devices
         jax.distributed.initialize(args.coordinator, args.num_processes, args.process_id)
     elif args.distributed:
@@ -198,6 +203,19 @@ def cmd_sweep(args, overrides) -> None:
     print(f"done: {len(sweep.runs(config))} runs; sweep.csv, sweep.json and sweep.png are in {args.workdir}")
 
 
+def _landscape_options(args) -> dict:
+    """The options of `jaxgen research landscape` given on the command line; an error for one its --kind ignores."""
+    names = {"interp": ("points", "from_step"), "slice2d": ("players", "points", "span", "seed"),
+             "hessian": ("players", "k", "iters", "draws", "seed")}[args.kind]
+    given = {k: getattr(args, k) for k in ("players", "points", "span", "from_step", "k", "iters", "draws", "seed")
+             if getattr(args, k) is not None}
+    misplaced = sorted(set(given) - set(names))
+    if misplaced:
+        options = ", ".join("--" + m.replace("_", "-") for m in misplaced)
+        raise JaxgenError(f"--kind {args.kind} does not take {options}")
+    return given
+
+
 def cmd_research(args) -> None:
     from jaxgen.research import commands
 
@@ -205,15 +223,8 @@ def cmd_research(args) -> None:
         paths = commands.run_game(args.workdir, out=args.out, step=args.step, batches=args.batches, k=args.k,
                                   method=args.method, which=args.which, krylov=args.krylov, seed=args.seed)
     else:
-        names = {"interp": ("points", "from_step"), "slice2d": ("players", "points", "span", "seed"),
-                 "hessian": ("players", "k", "iters", "draws", "seed")}[args.kind]
-        given = {k: getattr(args, k) for k in ("players", "points", "span", "from_step", "k", "iters", "draws", "seed")
-                 if getattr(args, k) is not None}
-        misplaced = sorted(set(given) - set(names))
-        if misplaced:
-            raise JaxgenError(f"--kind {args.kind} does not take {', '.join('--' + m.replace('_', '-') for m in misplaced)}")
         paths = commands.run_landscape(args.workdir, args.kind, out=args.out, step=args.step, batches=args.batches,
-                                       **given)
+                                       **_landscape_options(args))
     print("wrote " + ", ".join(paths))
 
 
@@ -238,9 +249,6 @@ def cmd_sample(args) -> None:
     from jaxgen.engine import workdir as workdir_lib
     from jaxgen.engine import loop, writers
 
-    if args.num < 1:
-        raise JaxgenError(f"--num must be at least 1, got {args.num}")
-    _check_out(args.out)
     _, task, state, step = workdir_lib.restore(args.workdir, args.step)
     if args.label is not None and task.num_classes is None:
         raise ConfigError(f"--label needs a class-conditional model; {args.workdir} holds an unconditional one "
@@ -285,8 +293,6 @@ def cmd_eval(args) -> None:
         from jaxgen.engine import workdir as workdir_lib
         from jaxgen.engine import writers
 
-        if args.dataset:
-            raise JaxgenError("--dataset goes with --samples; a workdir evaluates against its own config.data")
         config, task, state, step = workdir_lib.restore(args.workdir, args.step)
         protocol = evaluate.Protocol.parse(args.metrics, num_samples=num, split=args.split, features=args.features)
         net = evaluate.feature_net(protocol, config.data.name)
@@ -298,8 +304,6 @@ def cmd_eval(args) -> None:
         writer.close()
         line = {"step": step, "workdir": args.workdir, **results}
     else:
-        if not args.dataset:
-            raise JaxgenError("--samples needs --dataset, the reference dataset (e.g. --dataset mnist5k)")
         samples = evaluate.load_samples(args.samples)
         if args.num_samples is not None:
             if args.num_samples > len(samples):
@@ -345,6 +349,16 @@ def cmd_toy(args) -> None:
         print(f"wrote results.json, results.md, samples_<loss>.png and samples_overview.png to {args.out}")
 
 
+def cmd_configs() -> None:
+    from jaxgen import config as config_lib
+
+    configs = config_lib.bundled()
+    width = max(map(len, configs), default=0)
+    for name, path in configs.items():
+        print(f"{name:<{width}}  {config_lib.summary(path)}")
+    print(f"(in {config_lib.bundled_dir()}; train one with: jaxgen train --config NAME[:tiny] --workdir DIR)")
+
+
 def row_text(row: dict) -> str:
     """One line of `jaxgen data list`."""
     status = "prepared" if row.get("prepared") else "not prepared"
@@ -353,15 +367,59 @@ def row_text(row: dict) -> str:
     return f"{row['name']:<12} {kind:<8} {status:<13} {splits}"
 
 
+def _check_workdir(workdir: str) -> None:
+    if not os.path.isfile(os.path.join(workdir, "config.json")):
+        raise JaxgenError(f"{os.path.join(workdir, 'config.json')} not found: is {workdir!r} a jaxgen workdir "
+                          f"(made by `jaxgen train`)?")
+
+
+def check_args(args, overrides: list[str]) -> None:
+    """The checks that need no JAX, TFDS or trainer import: files and workdirs that must exist, the config's name
+    and the form of its overrides, options that go together, the optional packages a command needs."""
+    from jaxgen import config as config_lib
+    from jaxgen import optional
+
+    if overrides and args.command not in ("train", "sweep"):
+        raise JaxgenError(f"--config.* overrides only apply to `jaxgen train` and `jaxgen sweep`, got {overrides}")
+    if args.command in ("train", "sweep"):
+        config_lib.resolve(args.config)
+        for item in overrides:
+            config_lib.parse_override(item)
+    if args.command == "train" and args.coordinator and (args.num_processes is None or args.process_id is None):
+        raise JaxgenError("--coordinator needs --num-processes and --process-id")
+    if args.command == "sample" and args.num < 1:
+        raise JaxgenError(f"--num must be at least 1, got {args.num}")
+    if args.command == "sample":
+        _check_out(args.out)
+    if args.command in ("sample", "export", "research") or (args.command == "eval" and args.workdir):
+        _check_workdir(args.workdir)
+    if args.command == "research" and args.research_command == "landscape":
+        _landscape_options(args)
+    figures = {"sweep": "sweep.png", "research": "the research figures", "toy": "the toy benchmark's scatter plots"}
+    if args.command in figures and (args.command != "toy" or args.out):
+        optional.check("matplotlib", figures[args.command])
+    if args.command == "eval":
+        from jaxgen.metrics import names
+
+        names.parse(args.metrics)
+        if args.workdir and args.dataset:
+            raise JaxgenError("--dataset goes with --samples; a workdir evaluates against its own config.data")
+        if args.samples and not args.dataset:
+            raise JaxgenError("--samples needs --dataset, the reference dataset (e.g. --dataset mnist5k)")
+        if args.samples and not os.path.isfile(args.samples):
+            raise JaxgenError(f"samples file {args.samples!r} not found")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         rest, overrides = _split_overrides(argv)
         args = _parser().parse_args(rest)
-        if overrides and args.command not in ("train", "sweep"):
-            raise JaxgenError(f"--config.* overrides only apply to `jaxgen train` and `jaxgen sweep`, got {overrides}")
+        check_args(args, overrides)
         cache.use_compilation_cache()
-        if args.command == "train":
+        if args.command == "configs":
+            cmd_configs()
+        elif args.command == "train":
             cmd_train(args, overrides)
         elif args.command == "sweep":
             cmd_sweep(args, overrides)
@@ -378,10 +436,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             cmd_data(args)
     except JaxgenError as e:
-        from jaxgen.engine.loop import Interrupted, NonFiniteLoss
-
         print(f"jaxgen: error: {e}", file=sys.stderr)
-        if isinstance(e, Interrupted):
+        loop = sys.modules.get("jaxgen.engine.loop")  # only a training loop raises these; importing it costs JAX
+        if loop is not None and isinstance(e, loop.Interrupted):
             return EXIT_INTERRUPTED
-        return EXIT_NONFINITE if isinstance(e, NonFiniteLoss) else EXIT_USAGE
+        return EXIT_NONFINITE if loop is not None and isinstance(e, loop.NonFiniteLoss) else EXIT_USAGE
     return 0

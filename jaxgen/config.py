@@ -1,10 +1,11 @@
 """Experiment configs: Python files with `get_config(arg=None) -> ConfigDict`.
 
 `load("configs/dcgan_mnist.py:tiny", ["model.width=32"])` imports the file (which may import modules
-beside it, e.g. a shared base), calls `get_config("tiny")`,
-applies `key=value` overrides (dotted keys, values parsed as Python literals and checked against the
-type of the default) and validates the keys every experiment shares. Unknown keys and bad values raise
-`ConfigError` naming the key and what is expected.
+beside it), calls `get_config("tiny")`, applies `key=value` overrides (dotted keys, values parsed as Python
+literals and checked against the type of the default) and validates the keys every experiment shares.
+Unknown keys and bad values raise `ConfigError` naming the key and what is expected. A spec that is not an
+existing file may name a bundled config (`dcgan_mnist:tiny`, `dcgan_mnist.py:tiny`): the repository's
+`configs/`, installed as `jaxgen/configs/`. This module imports no JAX (the CLI checks arguments with it).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import difflib
 import importlib.util
 import json
 import os
+import re
 import sys
 from typing import Any, NamedTuple
 
@@ -97,14 +99,61 @@ def experiment_config(trainer: str, *, num_steps: int, batch_size: int, log_ever
     return config
 
 
+def bundled_dir() -> str:
+    """The folder of the bundled configs: `jaxgen/configs/` when installed, else a clone's `configs/`."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    installed = os.path.join(package, "configs")
+    return installed if os.path.isdir(installed) else os.path.join(os.path.dirname(package), "configs")
+
+
+def bundled() -> dict[str, str]:
+    """{name: file} of the bundled configs (the files of `bundled_dir()` that define `get_config`)."""
+    folder = bundled_dir()
+    files = sorted(f for f in os.listdir(folder) if f.endswith(".py")) if os.path.isdir(folder) else []
+    out = {}
+    for f in files:
+        with open(os.path.join(folder, f), encoding="utf-8") as text:
+            if "def get_config(" in text.read():
+                out[f[:-3]] = os.path.join(folder, f)
+    return out
+
+
+def summary(path: str) -> str:
+    """The first line of a config file's docstring (read, not imported)."""
+    with open(path, encoding="utf-8") as f:
+        doc = ast.get_docstring(ast.parse(f.read())) or ""
+    return doc.strip().split("\n")[0]
+
+
+def resolve(spec: str) -> tuple[str, str | None]:
+    """(file, variant or None) of `path[:variant]`: an existing file wins, else a bundled config by name
+    (`dcgan_mnist` or `dcgan_mnist.py`); anything else is a ConfigError naming close matches."""
+    target, _, arg = spec.partition(":")
+    if os.path.isfile(target):
+        return target, arg or None
+    configs = bundled()
+    name = os.path.basename(target).removesuffix(".py")
+    listing = "`jaxgen configs` lists the bundled ones"
+    if os.sep not in target and name in configs:
+        return configs[name], arg or None
+    if os.sep in target:
+        hint = (f"; the bundled config of that name is --config {name}" if name in configs
+                else f" (give a config file, or a bundled config by name such as dcgan_mnist:tiny; {listing})")
+        raise ConfigError(f"config file not found: {target!r}{hint}")
+    close = difflib.get_close_matches(name, list(configs), n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise ConfigError(f"config {target!r} is neither a file nor a bundled config{hint} ({listing})")
+
+
 def load(spec: str, overrides: list[str] | tuple[str, ...] = ()) -> ml_collections.ConfigDict:
-    """Loads `path[:arg]`, applies `key=value` overrides, validates; returns a locked ConfigDict."""
-    path, _, arg = spec.partition(":")
-    if not os.path.isfile(path):
-        raise ConfigError(f"config file not found: {path!r} (expected a file like configs/dcgan_mnist.py[:tiny])")
+    """Loads `path[:arg]` (or a bundled `name[:arg]`), applies `key=value` overrides, validates; returns a
+    locked ConfigDict."""
+    path, arg = resolve(spec)
+    for item in overrides:
+        parse_override(item)
     module_spec = importlib.util.spec_from_file_location(f"jaxgen_config_{abs(hash(path))}", path)
     module = importlib.util.module_from_spec(module_spec)
-    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))  # configs may import a shared base beside them
+    sys.path.insert(0, os.path.dirname(os.path.abspath(path)))  # a config of yours may import a module beside it
     try:
         module_spec.loader.exec_module(module)
     except Exception as e:  # a syntax or import error in the user's config file
@@ -114,7 +163,7 @@ def load(spec: str, overrides: list[str] | tuple[str, ...] = ()) -> ml_collectio
     if not hasattr(module, "get_config"):
         raise ConfigError(f"config file {path!r} defines no get_config(arg=None) function")
     try:
-        config = module.get_config(arg or None)
+        config = module.get_config(arg)
     except ValueError as e:
         raise ConfigError(f"config {spec!r}: {e}") from e
     config = apply_overrides(config, overrides)
@@ -126,15 +175,21 @@ def apply_overrides(config: ml_collections.ConfigDict, overrides) -> ml_collecti
     """Returns a copy of `config` with each `a.b.c=value` applied; unknown keys are errors."""
     config = ml_collections.ConfigDict(config.to_dict())
     for item in overrides:
-        key, sep, text = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"override {item!r} is not of the form key=value (e.g. --config.batch_size=32)")
+        key, text = parse_override(item)
         parent, leaf = locate(config, key)
         old = parent[leaf]
         parent[leaf] = _parse_value(key, text, old)
     config.lock()
     return config
 
+
+
+def parse_override(item: str) -> tuple[str, str]:
+    """(dotted key, value text) of `key=value`; a ConfigError if it is not of that form."""
+    key, sep, text = item.partition("=")
+    if not sep or not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*", key):
+        raise ConfigError(f"override {item!r} is not of the form key=value (e.g. --config.batch_size=32)")
+    return key, text
 
 def locate(config, key):
     """(the ConfigDict holding dotted `key`, its last part); unknown keys are errors with close matches."""

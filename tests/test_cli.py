@@ -13,8 +13,9 @@ import numpy as np
 import pytest
 
 from jaxgen import cli
+from jaxgen import config as config_lib
 
-TINY = "configs/dcgan_mnist.py:tiny"
+TINY = "dcgan_mnist:tiny"  # a bundled config, by name
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -47,6 +48,46 @@ def test_bad_input_is_one_line_error(argv, fragment, capsys, tmp_path, monkeypat
     argv = [str(tmp_path / "w") if a == "W" else a for a in argv]
     assert cli.main(argv) == cli.EXIT_USAGE
     _one_line_error(capsys, fragment)
+
+
+# Runs `jaxgen ARGS` in a fresh interpreter; prints the exit status and which heavy modules it imported.
+_IMPORTS_OF_MAIN = """
+import sys
+from jaxgen import cli
+try:
+    status = cli.main(sys.argv[1:])
+except SystemExit as e:  # argparse's usage errors
+    status = e.code
+print(status, ",".join(m for m in ("jax", "tensorflow_datasets", "flax", "grain") if m in sys.modules) or "none")
+"""
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["train", "--config", "nope.py", "--workdir", "W"], "'nope.py' is neither a file nor a bundled config"),
+    (["train", "--config", "dcgan_mnst:tiny", "--workdir", "W"], "did you mean dcgan_mnist"),
+    (["train", "--config", "dcgan_mnist:tiny", "--workdir", "W", "--config.=3"], "not of the form key=value"),
+    (["train", "--config", "dcgan_mnist:tiny", "--workdir", "W", "--nope"], "unrecognized arguments: --nope"),
+    (["train", "--config", "dcgan_mnist", "--workdir", "W", "--coordinator", "h:1"], "needs --num-processes"),
+    (["sweep", "--config", "configs/nope.py", "--workdir", "W", "--over", "seed=0:2"], "config file not found"),
+    (["sample", "--workdir", "W"], "is 'W' a jaxgen workdir"),
+    (["eval", "--samples", "x.npz", "--dataset", "mnist5k"], "samples file 'x.npz' not found"),
+    (["eval", "--samples", "x.npz", "--dataset", "mnist5k", "--metrics", "fud"], "unknown metric(s) ['fud']"),
+    (["research", "landscape", "--workdir", "W", "--kind", "interp", "--k", "3"], "is 'W' a jaxgen workdir"),
+])
+def test_bad_arguments_fail_before_jax_is_imported(argv, fragment, tmp_path):
+    """Checked by a fresh process in an empty directory (bundled configs by name): exit status 2, one line."""
+    env = {**subprocess_env(), "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.abspath(__file__)))}
+    proc = subprocess.run([sys.executable, "-c", _IMPORTS_OF_MAIN, *argv], cwd=tmp_path, env=env, text=True,
+                          capture_output=True, timeout=120, check=False)
+    assert proc.stdout.split() == [str(cli.EXIT_USAGE), "none"], (proc.stdout, proc.stderr)
+    assert fragment in proc.stderr and proc.stderr.strip().splitlines()[-1].startswith("jaxgen: error: "), proc.stderr
+
+
+def test_configs_lists_the_bundled_configs(capsys):
+    assert cli.main(["configs"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.split()[0] == "dcgan_mnist" and "DCGAN" in line for line in lines)
+    assert len(lines) == len(config_lib.bundled()) + 1
 
 
 def test_workdir_that_is_a_file(tmp_path, capsys):

@@ -2,6 +2,7 @@
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 
@@ -47,6 +48,37 @@ def test_missing_file_and_unknown_variant(tmp_path):
     bad.write_text("x = 1\n")
     with pytest.raises(ConfigError, match="no get_config"):
         config_lib.load(str(bad))
+
+
+def test_every_bundled_config_loads_by_name_and_alone(tmp_path, monkeypatch):
+    """Each bundled config loads by name (with and without `.py`, from any directory) and, copied alone into an
+    empty directory, to the same config: no bundled config imports a file beside it."""
+    configs = config_lib.bundled()
+    assert "dcgan_mnist" in configs and len(configs) >= 20
+    monkeypatch.chdir(tmp_path)
+    for name, path in configs.items():
+        config = config_lib.load(name)
+        assert config_lib.load(f"{name}.py").to_dict() == config.to_dict()
+        assert config_lib.load(f"{name}:tiny").to_dict() != config.to_dict(), name
+        alone = tmp_path / name
+        alone.mkdir()
+        (alone / "copied.py").write_text(Path(path).read_text())
+        assert config_lib.load(str(alone / "copied.py")).to_dict() == config.to_dict(), name
+        assert config_lib.summary(path), f"{name} has no docstring"
+
+
+def test_a_file_wins_over_a_bundled_name_and_unknown_names_list_close_ones(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dcgan_mnist.py").write_text(
+        "from jaxgen.trainers import gan\n\ndef get_config(arg=None):\n"
+        "    config = gan.zoo_config('ns', arg)\n    config.seed = 7\n    return config\n")
+    assert config_lib.load("dcgan_mnist.py:tiny").seed == 7
+    assert config_lib.load("dcgan_mnist:tiny").seed == 0
+    with pytest.raises(ConfigError, match="neither a file nor a bundled config; did you mean dcgan_mnist"):
+        config_lib.load("dcgan_mnst")
+    with pytest.raises(ConfigError, match="config file not found: 'configs/dcgan_mnist.py'; the bundled config of "
+                                          "that name is --config dcgan_mnist"):
+        config_lib.load("configs/dcgan_mnist.py")
 
 
 def test_json_round_trip_and_differences():

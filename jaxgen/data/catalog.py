@@ -6,11 +6,17 @@ any other TFDS catalog dataset must be prepared once with `tfds build` (which ne
 and is then read by name like the bundled ones.
 """
 
+import contextlib
+import io
+import logging
 import os
+import sys
+import time
 
 import numpy as np
 import tensorflow_datasets as tfds
 
+from jaxgen import optional
 from jaxgen.data.builders import Digits, LfwFaces, Mnist5k
 from jaxgen.errors import DataError
 
@@ -32,9 +38,24 @@ def _build_command(name: str, data_dir: str) -> str:
     if name in BUNDLED:
         return f"jaxgen data prepare {name} --data_dir {data_dir}"
     return (
-        f"pip install 'jaxgen[prepare]' (tensorflow-cpu), then "
+        f"install TensorFlow with {optional.install_hint('prepare')}, then "
         f"tfds build {name} --data_dir {data_dir} --file_format array_record"
     )
+
+
+@contextlib.contextmanager
+def _quiet_tfds():
+    """TFDS's own output off: its absl warnings (a half-made dataset folder), its progress bars (left off) and
+    the "Downloading and preparing dataset Unknown size" lines it prints though nothing is downloaded."""
+    absl_logger = logging.getLogger("absl")
+    level = absl_logger.level
+    absl_logger.setLevel(logging.ERROR)
+    tfds.disable_progress_bar()
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        absl_logger.setLevel(level)
 
 
 def _builder(name: str, data_dir: str) -> tfds.core.DatasetBuilder:
@@ -53,14 +74,25 @@ def _builder(name: str, data_dir: str) -> tfds.core.DatasetBuilder:
 def _prepared_builder(name: str, data_dir: str | None) -> tfds.core.DatasetBuilder:
     """A prepared builder; bundled datasets are prepared on first use, others raise `DataError`."""
     data_dir = resolve_data_dir(data_dir)
-    builder = _builder(name, data_dir)
-    if not builder.is_prepared():
+    with _quiet_tfds():
+        builder = _builder(name, data_dir)
+        prepared = builder.is_prepared()
+    if not prepared:
         if name not in BUNDLED:
             raise DataError(
                 f"dataset {name!r} is not prepared in data dir {data_dir}; to prepare it: "
                 f"{_build_command(name, data_dir)}"
             )
-        builder.download_and_prepare()
+        print(f"preparing the bundled dataset {name} in {data_dir} (first use only, a few seconds)...", end="",
+              file=sys.stderr, flush=True)
+        start = time.perf_counter()
+        try:
+            with _quiet_tfds():
+                builder.download_and_prepare()
+        except BaseException:
+            print(file=sys.stderr)  # ends the line before the error
+            raise
+        print(f" done in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     return builder
 
 
@@ -137,10 +169,11 @@ def list_datasets(data_dir: str | None = None) -> list[dict]:
     rows = []
     for name in list(BUNDLED) + [d for d in folders if d not in BUNDLED and d != "downloads"]:
         try:
-            builder = _builder(name, data_dir)
+            with _quiet_tfds():
+                builder = _builder(name, data_dir)
+                prepared = builder.is_prepared()
         except DataError:
             continue  # Not a dataset folder.
-        prepared = builder.is_prepared()
         if not prepared and name not in BUNDLED:
             continue
         try:

@@ -40,7 +40,7 @@ from jaxgen.metrics import features as features_lib
 from jaxgen.metrics import frechet, inception_score, kid, names, nearest, parzen, precision_recall, reference
 from jaxgen.metrics.checks import non_finite_rows
 
-METRICS = ("fid", "kid", "is", "pr", "parzen", "nn")
+METRICS = names.METRICS
 FEATURE_METRICS = ("fid", "kid", "is", "pr", "nn")
 
 
@@ -66,10 +66,7 @@ class Protocol:
     @classmethod
     def parse(cls, metrics: str, **kwargs) -> Protocol:
         """`Protocol.parse("fid,kid,pr", num_samples=2000)`; "all" selects every metric."""
-        chosen = METRICS if metrics.strip() == "all" else tuple(m.strip() for m in metrics.split(",") if m.strip())
-        unknown = [m for m in chosen if m not in METRICS]
-        if unknown or not chosen:
-            raise MetricError(f"unknown metric(s) {unknown or metrics!r}: choose from {', '.join(METRICS)} or 'all'")
+        chosen = names.parse(metrics)
         if kwargs.get("num_samples", cls.num_samples) < 2:
             raise MetricError(f"the number of samples must be at least 2, got {kwargs['num_samples']}")
         return cls(metrics=chosen, **kwargs)

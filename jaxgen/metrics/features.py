@@ -5,9 +5,9 @@ in batches with one jitted forward. Two networks:
 
 - `lenet`: jaxgen's domain classifier (`jaxgen.nn.LeNet`, 128-d pool features, 10 logits), trained by
   jaxgen on a bundled digit dataset's train split. `get("lenet", dataset)` reads the workdir
-  `<cache>/features/lenet_<dataset>` and, if nothing is there yet, trains it once with
-  `jaxgen.trainers.classifier.default_config(dataset)` (= `configs/lenet_<dataset>.py`). `lenet:<workdir>`
-  names any other trained classifier workdir.
+  `<cache>/features/lenet_<dataset>` and, if nothing is there yet, trains it once (with a progress bar) with
+  `jaxgen.trainers.classifier.default_config(dataset)`, the bundled config `LENET_CONFIGS[dataset]`.
+  `lenet:<workdir>` names any other trained classifier workdir.
 - `inception`: InceptionV3, FID variant (`jaxgen.nn.inception`, 2048-d pool, 1008 logits, 299x299 bilinear
   resize), from the weight file the user supplies (see `jaxgen.nn.inception.load_fid_inception`).
 
@@ -32,7 +32,8 @@ from jaxgen.cache import cache_dir
 from jaxgen.errors import MetricError
 from jaxgen.metrics.checks import non_finite_rows
 
-LENET_DATASETS = ("mnist5k", "digits")  # bundled datasets with a LeNet config (configs/lenet_<dataset>.py)
+LENET_CONFIGS = {"mnist5k": "lenet_mnist", "digits": "lenet_digits"}  # bundled dataset -> its LeNet's config
+LENET_DATASETS = tuple(LENET_CONFIGS)
 
 
 def fingerprint(tree) -> str:
@@ -107,8 +108,9 @@ def lenet_workdir(dataset: str) -> str:
     folder = os.path.join(workdir, "checkpoints")
     steps = [int(d) for d in os.listdir(folder) if d.isdigit()] if os.path.isdir(folder) else []
     if max(steps, default=0) < config.num_steps:
-        print(f"training the LeNet feature network of {dataset} once, into {workdir} "
-              f"(the config of configs/lenet_{dataset}.py; a few minutes on a CPU)", file=sys.stderr)
+        print(f"training the LeNet feature network of {dataset} once ({config.num_steps} steps: minutes on a CPU, the "
+              f"progress bar shows the time left) into {workdir}, as `jaxgen train --config {LENET_CONFIGS[dataset]} "
+              f"--workdir {workdir}` would", file=sys.stderr)
         classifier.train_and_evaluate(config, workdir)
     return workdir
 

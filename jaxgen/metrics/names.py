@@ -11,8 +11,21 @@ A number of samples is written `5k` when it is a multiple of 1,000, else in full
 
 from __future__ import annotations
 
+from jaxgen.errors import MetricError
+
+METRICS = ("fid", "kid", "is", "pr", "parzen", "nn")  # what `jaxgen eval --metrics` takes (see metrics.evaluate)
+
 # Metrics (name prefixes) for which a larger value is better; every other metric is better smaller.
 _HIGHER = ("is", "precision", "recall", "density", "coverage", "parzen")
+
+
+def parse(metrics: str) -> tuple[str, ...]:
+    """The metrics of a comma-separated list of `METRICS` ("all": every one); a MetricError for unknown names."""
+    chosen = METRICS if metrics.strip() == "all" else tuple(m.strip() for m in metrics.split(",") if m.strip())
+    unknown = [m for m in chosen if m not in METRICS]
+    if unknown or not chosen:
+        raise MetricError(f"unknown metric(s) {unknown or metrics!r}: choose from {', '.join(METRICS)} or 'all'")
+    return chosen
 
 
 def count(num: int) -> str:

@@ -13,14 +13,11 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 from PIL import Image
 
+from jaxgen import optional
+
 
 def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
-    return plt
+    return optional.pyplot("the research figures")
 
 
 def _save(fig, path: str, colors: int = 64) -> str:

@@ -24,9 +24,10 @@ from jaxgen.nn.lenet import LeNet
 
 
 def default_config(dataset: str = "mnist5k", arg=None) -> ml_collections.ConfigDict:
-    """LeNet on a bundled digit dataset's train split: Adam 1e-3, batch 64, 3,000 steps, shifts of 2 pixels."""
-    config = config_lib.experiment_config("classifier", num_steps=3000, batch_size=64, log_every=100,
-                                          sample_every=3000,  # unused: a classifier draws no samples
+    """LeNet on a bundled digit dataset's train split: Adam 1e-3, batch 64, 1,000 steps, shifts of 2 pixels
+    (>= 97 % test accuracy on mnist5k and digits from step 800 on; docs/evaluation.md)."""
+    config = config_lib.experiment_config("classifier", num_steps=1000, batch_size=64, log_every=100,
+                                          sample_every=1000,  # unused: a classifier draws no samples
                                           checkpoint_every=1000, dataset=dataset)
     config.eval = ml_collections.ConfigDict(dict(
         every=500, split="test",

@@ -52,6 +52,39 @@ def default_config(model: str, dataset: str = "mnist5k", arg=None) -> ml_collect
     return config
 
 
+VAE_VARIANTS = ("conv", "2d", "8bit", "gaussian", "ae", "tiny")
+
+
+def vae_config(arg=None) -> ml_collections.ConfigDict:
+    """configs/vae_mnist.py: an MLP VAE on mnist5k, 10,000 steps; `arg`: comma-separated `VAE_VARIANTS` (`conv`
+    encoder/decoder, `2d` latent, `8bit` or `gaussian` data, `ae` without the KL term, `tiny` for tests)."""
+    tokens = [] if arg is None else arg.split(",")
+    unknown = sorted(set(tokens) - set(VAE_VARIANTS))
+    if unknown:
+        raise ValueError(f"unknown variants {unknown}; known: {', '.join(VAE_VARIANTS)} (comma-separated)")
+    config = default_config("vae", "mnist5k", "tiny" if "tiny" in tokens else None)
+    m = config.model
+    if "tiny" not in tokens:
+        config.num_steps = 10000
+        config.eval.every = 2500
+        config.eval.iwae_samples = (1, 50)
+    if "conv" in tokens:
+        m.encoder, m.hidden = "conv", (256,)
+    if "2d" in tokens:
+        m.latent_dim = 2
+    if "8bit" in tokens:
+        m.data = "8bit"
+    if "gaussian" in tokens:
+        m.data, m.decoder_scale = "continuous", "diagonal"
+    if "ae" in tokens:
+        m.kind = "ae"
+        config.eval.iwae_samples = ()
+    if "tiny" in tokens:
+        m.hidden, m.widths, m.latent_dim = (16,), (4, 8), 2
+        config.eval.iwae_samples = () if m.kind == "ae" else (1, 3)
+    return config
+
+
 def autoregressive_config(model: str, arg, *, num_steps: int, **sizes) -> ml_collections.ConfigDict:
     """A config of autoregressive family `model` (`model.<key>` = `sizes`) on mnist5k: `num_steps` steps, the
     test split scored every `num_steps // 3` steps, one sample grid at the end. `arg`: comma-separated

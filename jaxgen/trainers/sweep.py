@@ -1,6 +1,6 @@
 """`jaxgen sweep`: many small runs of one trainer as one compiled program, `jax.vmap` over the run axis.
 
-    jaxgen sweep --config configs/gan_mnist.py:tiny --workdir runs/sweep --over seed=0:16 --over lr=1e-4,2e-4
+    jaxgen sweep --config gan_mnist:tiny --workdir runs/sweep --over seed=0:16 --over lr=1e-4,2e-4
 
 A sweep's config is the base experiment's config with `trainer = "sweep"` and a `sweep` block
 ``{"trainer": base trainer, "over": [[key, [values…]], …]}``; its runs are the Cartesian product of the
@@ -51,7 +51,7 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from jaxgen import config as config_lib
-from jaxgen import trainers
+from jaxgen import optional, trainers
 from jaxgen.data import pipeline
 from jaxgen.engine import compilation, keys, loop, sharding
 from jaxgen.errors import ConfigError
@@ -315,6 +315,7 @@ def run_mesh(num_runs: int, devices=None):
 def train_and_evaluate(config, workdir: str, allow_config_change: bool = False, mesh=None):
     """Trains every run of the sweep `config` in `workdir` (resuming if it holds checkpoints); writes the
     table and figure; returns the stacked state."""
+    optional.check("matplotlib", "sweep.png")
     table = runs(config)
     mesh = run_mesh(len(table)) if mesh is None else mesh
     if len(table) % mesh.devices.size:
@@ -380,12 +381,9 @@ def _label(run: dict) -> str:
 
 def save_curves_png(path: str, data: dict, labels: list[str]) -> str:
     """A panel per metric; a line per run, coloured along the run order (the legend names ≤ 16 runs)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
     from PIL import Image
 
+    plt = optional.pyplot("sweep.png")
     names = list(data)
     cols = min(3, max(1, len(names)))
     rows = math.ceil(len(names) / cols) or 1

@@ -50,6 +50,7 @@ import ml_collections
 import numpy as np
 from PIL import Image
 
+from jaxgen import optional
 from jaxgen.data import toy as toy_data
 from jaxgen.engine import keys, optimizers
 from jaxgen.errors import ConfigError
@@ -279,11 +280,7 @@ def timing_lines(result: Result) -> list[str]:
 
 def save_samples_png(path: str, samples: np.ndarray, mixture: toy_data.Mixture, titles: list[str]) -> str:
     """One panel per seed: a scatter of 2-D samples over the modes (x), or a histogram for 1-D data."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib import pyplot as plt
-
+    plt = optional.pyplot("the toy benchmark's scatter plots")
     n = len(samples)
     cols = min(n, 5)
     rows = math.ceil(n / cols)

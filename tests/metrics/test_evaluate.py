@@ -111,7 +111,7 @@ def test_inception_features_through_the_pipeline_match_torch(tmp_path, monkeypat
         np.testing.assert_allclose(ours, theirs, rtol=1e-4, atol=1e-4 * np.abs(theirs).max())
 
 
-def test_lenet_is_trained_once_on_first_use(tmp_path, monkeypatch, data_dir):
+def test_lenet_is_trained_once_on_first_use(tmp_path, monkeypatch, data_dir, capsys):
     from jaxgen.trainers import classifier
 
     monkeypatch.setenv("JAXGEN_CACHE_DIR", str(tmp_path))
@@ -122,7 +122,19 @@ def test_lenet_is_trained_once_on_first_use(tmp_path, monkeypatch, data_dir):
     monkeypatch.setattr(classifier, "train_and_evaluate", lambda *a, **k: trained.append(1) or train(*a, **k))
     net = features.get("lenet", "digits")
     assert trained == [1] and net.input_shape == (8, 8, 1)
-    assert features.lenet_workdir("digits") == str(tmp_path / "features" / "lenet_digits") and trained == [1]
+    workdir = str(tmp_path / "features" / "lenet_digits")
+    assert f"as `jaxgen train --config lenet_digits --workdir {workdir}` would" in capsys.readouterr().err
+    assert features.lenet_workdir("digits") == workdir and trained == [1]
+
+
+@pytest.mark.parametrize("dataset", features.LENET_DATASETS)
+def test_the_lenet_config_named_on_first_use_is_the_one_trained(dataset):
+    from jaxgen import config as config_lib
+    from jaxgen.trainers import classifier
+
+    trained = classifier.default_config(dataset)
+    assert config_lib.load(features.LENET_CONFIGS[dataset]).to_dict() == trained.to_dict()
+    assert trained.data.name == dataset
 
 
 def test_auto_features_without_inception_weights(monkeypatch):

@@ -9,14 +9,13 @@ Split (fixed): train = 1,497, test = 300 by `stratified_split(labels, 300, seed=
 import numpy as np
 from etils import epath
 
+from jaxgen import optional
 from jaxgen.data.builders.labelled_images import LabelledImages
 
 
 def load_arrays() -> tuple[np.ndarray, np.ndarray]:
     """sklearn's digits scaled to uint8: (images uint8[1797, 8, 8, 1], labels int64[1797])."""
-    from sklearn.datasets import load_digits
-
-    digits = load_digits()
+    digits = optional.require("sklearn.datasets", "the bundled dataset digits").load_digits()
     images = np.round(digits.images * 255.0 / 16.0).astype(np.uint8)[..., None]
     return images, digits.target.astype(np.int64)
 

