@@ -22,7 +22,7 @@ import os
 import sys
 
 from jaxgen import cache
-from jaxgen.errors import ConfigError, JaxgenError
+from jaxgen.errors import ConfigError, Interrupted, JaxgenError, NonFiniteLoss
 
 EXIT_USAGE, EXIT_NONFINITE, EXIT_INTERRUPTED = 2, 3, 130
 CONFIG_HELP = ("a config file or a bundled config's name, optionally with a variant: dcgan_mnist:tiny, "
@@ -437,8 +437,7 @@ def main(argv: list[str] | None = None) -> int:
             cmd_data(args)
     except JaxgenError as e:
         print(f"jaxgen: error: {e}", file=sys.stderr)
-        loop = sys.modules.get("jaxgen.engine.loop")  # only a training loop raises these; importing it costs JAX
-        if loop is not None and isinstance(e, loop.Interrupted):
+        if isinstance(e, Interrupted):
             return EXIT_INTERRUPTED
-        return EXIT_NONFINITE if loop is not None and isinstance(e, loop.NonFiniteLoss) else EXIT_USAGE
+        return EXIT_NONFINITE if isinstance(e, NonFiniteLoss) else EXIT_USAGE
     return 0

@@ -15,3 +15,11 @@ class DataError(JaxgenError):
 
 class MetricError(JaxgenError):
     """Inputs a metric cannot give an honest number for (too few samples, NaN features, shape mismatch)."""
+
+
+class Interrupted(JaxgenError):
+    """The run was stopped by Ctrl-C or SIGTERM after saving a checkpoint."""
+
+
+class NonFiniteLoss(JaxgenError):
+    """A loss or the state became NaN or infinite; the run stopped without saving it."""

@@ -36,7 +36,7 @@ from jaxgen.data import pipeline
 from jaxgen.engine import checkpoint as checkpoint_lib
 from jaxgen.engine import keys, sharding, writers
 from jaxgen.engine import workdir as workdir_lib
-from jaxgen.errors import ConfigError, JaxgenError
+from jaxgen.errors import ConfigError, Interrupted, JaxgenError, NonFiniteLoss
 
 State = Any
 
@@ -98,14 +98,6 @@ def sample_grid(task: Task, state: State, rng: jax.Array, num: int,
     ncol = writers.per_class_columns(num, task.num_classes)
     rows = [task.generate(state, rng, ncol, np.full((ncol,), c, np.int32)) for c in range(task.num_classes)]
     return np.concatenate([np.asarray(r) for r in jax.device_get(rows)]), ncol
-
-
-class Interrupted(JaxgenError):
-    """The user pressed Ctrl-C; a checkpoint was saved."""
-
-
-class NonFiniteLoss(JaxgenError):
-    """A loss became NaN or infinite."""
 
 
 class _StopFlag:
