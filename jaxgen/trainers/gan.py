@@ -158,7 +158,7 @@ class _Phases:
 
     def _update(self, state, role, grads):
         group, opt = updates.apply_optimizer(self.tx[role], grads, state["opt"][role],
-                                             self._group(state["params"], role))
+                                             self._group(state["params"], role), state["step"])
         return {**state, "params": self._with_group(state["params"], role, group), "opt": {**state["opt"], role: opt}}
 
     def _extras(self, loss, extras, terms, prefix):

@@ -114,7 +114,7 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         x = lik.to_data_space(batch["image"], dens.data, k_data)
         (loss, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"], x, k_model,
                                                                            labels_of(batch))
-        params, opt = updates.apply_optimizer(tx, grads, state["opt"], state["params"])
+        params, opt = updates.apply_optimizer(tx, grads, state["opt"], state["params"], state["step"])
         metrics = {"nll_nats": loss, **metrics}
         bpd = lik.data_bits_per_dim(loss, dens.data, num_dims)
         if bpd is not None:
