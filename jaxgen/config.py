@@ -310,11 +310,27 @@ def _retired_in(tree: dict) -> list[str]:
     return [key for key in RETIRED_KEYS if holds(tree, key.split("."))]
 
 
+# Keys added with the accelerator options, at the values that reproduce how a run saved without them trained:
+# the networks' (float32, no remat, one batch per update) and each optimizer's (no clipping, a constant rate).
+NETWORK_DEFAULTS = {"dtype": "float32", "remat": False, "accumulate": 1}
+OPTIMIZER_DEFAULTS = {"clip_norm": 0.0, "schedule": {"warmup_steps": 0, "decay": "none", "decay_start": 0,
+                                                     "decay_steps": 0, "boundaries": (), "gamma": 0.1}}
+
+
+def _optimizers(group: dict) -> list[dict]:
+    """The optimizer configs in a config's `optimizer` group: itself (it has a `name`), or its sub-groups' (d, g)."""
+    if "name" in group:
+        return [group]
+    return [opt for value in group.values() if isinstance(value, dict) for opt in _optimizers(value)]
+
+
 def upgrade(tree: dict) -> dict:
     """A saved config dict (a workdir's config.json, possibly written by an earlier jaxgen) in today's layout:
     without the `RETIRED_KEYS` it holds, and an adversarial config from before games (no `game` key) with the
     keys that reproduce how it trained: `game="unconditional"`, `update_mode="alternating"`, its
-    `loss.aux_weight` as `loss.weights.aux`, and lazy G regularisation off (`loss.weights.path_length=0`)."""
+    `loss.aux_weight` as `loss.weights.aux`, and lazy G regularisation off (`loss.weights.path_length=0`); a
+    config from before the accelerator options with `NETWORK_DEFAULTS` (adversarial and likelihood runs) and
+    `OPTIMIZER_DEFAULTS` (every optimizer)."""
     tree = copy.deepcopy(tree)
     for key in _retired_in(tree):
         *parents, leaf = key.split(".")
@@ -329,6 +345,12 @@ def upgrade(tree: dict) -> dict:
     if adversarial and tree.get("game") == "unconditional":
         tree["loss"].setdefault("g_reg_every", 4)
         tree["loss"]["weights"].setdefault("path_length", 0.0)
+    if tree.get("sweep", {}).get("trainer", tree.get("trainer")) in ("gan", "likelihood"):
+        for key, value in NETWORK_DEFAULTS.items():
+            tree.setdefault(key, value)
+    for opt in _optimizers(tree.get("optimizer", {})):
+        for key, value in OPTIMIZER_DEFAULTS.items():
+            opt.setdefault(key, copy.deepcopy(value))
     return tree
 
 

@@ -119,3 +119,26 @@ def test_adversarial_configs_from_before_games_upgrade_to_the_same_run():
     saved["loss"]["aux_weight"] = 0.5
     assert config_lib.differences(config_lib.upgrade(saved), config.to_dict()) == []
     assert config_lib.differences(config_lib.from_json(json.dumps(saved)).to_dict(), config.to_dict()) == []
+
+
+@pytest.mark.parametrize("spec", ["configs/dcgan_mnist.py:tiny", "configs/vae_mnist.py:tiny",
+                                  "configs/lenet_mnist.py:tiny", "sweep"])
+def test_configs_from_before_the_accelerator_options_resume(spec, tmp_path):
+    """A workdir's config.json without `dtype`, `remat`, `accumulate` and the optimizers' `clip_norm` and `schedule`
+    reads as today's config with their defaults (float32, no remat, one batch per update, no clipping, a constant
+    rate: how it trained), so resuming it is no config change."""
+    from jaxgen.engine import workdir as workdir_lib
+    from jaxgen.trainers import sweep
+
+    config = (sweep.sweep_config(config_lib.load("configs/gan_mnist.py:tiny"), [("lr", [1e-4, 2e-4])])
+              if spec == "sweep" else config_lib.load(spec))
+    saved = json.loads(config_lib.to_json(config))
+    for key in config_lib.NETWORK_DEFAULTS:
+        saved.pop(key, None)
+    groups = [saved["optimizer"]] if "name" in saved["optimizer"] else list(saved["optimizer"].values())
+    for group in groups:
+        del group["clip_norm"], group["schedule"]
+    assert config_lib.differences(config_lib.upgrade(saved), config.to_dict()) == []
+    assert config_lib.differences(config_lib.from_json(json.dumps(saved)).to_dict(), config.to_dict()) == []
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    workdir_lib.prepare(str(tmp_path), config, {"versions": {}})  # a changed config would raise ConfigError

@@ -11,13 +11,15 @@ import optax
 __all__ = ["apply_optimizer", "ema_update"]
 
 
-def apply_optimizer(tx: optax.GradientTransformation, grads, opt_state, params):
+def apply_optimizer(tx: optax.GradientTransformation, grads, opt_state, params, step=None):
     """One step of `tx`: ``(new params, new optimizer state)`` from the gradients at `params`.
 
-    ``updates, opt_state = tx.update(grads, opt_state, params)``, then ``optax.apply_updates(params, updates)``
-    (the parameters are passed to ``tx.update`` for transforms that need them: weight decay, WGAN clipping).
+    ``updates, opt_state = tx.update(grads, opt_state, params, step=step)``, then ``optax.apply_updates(params,
+    updates)`` (the parameters are passed to ``tx.update`` for transforms that need them: weight decay, WGAN
+    clipping; `step`, the training steps done before this one, to a learning-rate schedule's, which needs it).
     """
-    updates, opt_state = tx.update(grads, opt_state, params)
+    extra = {} if step is None else {"step": step}
+    updates, opt_state = optax.with_extra_args_support(tx).update(grads, opt_state, params, **extra)
     return optax.apply_updates(params, updates), opt_state
 
 

@@ -8,6 +8,8 @@ A game is an object with
     weights:    {term: default weight}                   the game's extra loss terms (config.loss.weights.<term>)
     stage_starts: (0, s1, s2, ...)                       the first step of each stage (one stage: (0,))
     synthetic:  bool                                     True when the game draws its own data (no loader)
+    options:    ("dtype", "remat") or fewer              the config.<option>s it builds its networks with
+                                                         (`jaxgen.engine.accelerator.network`); default none
 
 and pure functions of `players` (a :class:`Players`: params and model state of every player, `players.stage` (a
 static int) and `players.step` (the steps done before this one, a traced int32 scalar: fade-ins, schedules)):
@@ -79,6 +81,7 @@ class Game:
     weights: dict = {}
     stage_starts: tuple[int, ...] = (0,)
     synthetic: bool = False
+    options: tuple[str, ...] = ()  # accelerator options the game passes to its networks (float32 without them)
     joint_inputs = None
     joint_terms = None
     g_reg = None  # (players, batch, key, reg_state) -> ({term: value}, reg_state): lazy G-reg terms

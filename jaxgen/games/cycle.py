@@ -29,7 +29,7 @@ import numpy as np
 
 from jaxgen import models
 from jaxgen.data import toy
-from jaxgen.engine import sharding
+from jaxgen.engine import accelerator, sharding
 from jaxgen.errors import ConfigError
 from jaxgen.games.base import Game
 
@@ -63,6 +63,7 @@ def domain(name: str, scale: float = 1.0, rotation: float = 0.0) -> toy.Mixture:
 class Cycle(Game):
     weights = WEIGHTS
     synthetic = True
+    options = accelerator.NETWORK_OPTIONS
 
     def __init__(self, config, info: dict, mesh):
         data = config.data
@@ -78,8 +79,10 @@ class Cycle(Game):
         if config.model.get("conditioning", "none") != "none":
             raise ConfigError("the cycle game is unconditional: set model.conditioning='none'")
         family = models.get(config.model.name)
-        self.modules = {**{name: family.generator(config.model, shape) for name in TRANSLATORS},
-                        **{name: family.discriminator(config.model, shape) for name in CRITICS}}
+        self.modules = {**{name: accelerator.network(family.generator, config, config.model, shape)
+                           for name in TRANSLATORS},
+                        **{name: accelerator.network(family.discriminator, config, config.model, shape)
+                           for name in CRITICS}}
         self.g_players, self.d_players = TRANSLATORS, CRITICS
         self.dim, self.batch = self.a.dim, int(config.batch_size)
         self.batch_sharded = sharding.batch_sharded(mesh)

@@ -18,6 +18,7 @@ import ml_collections
 
 from jaxgen.config import Choice
 from jaxgen.data import toy as toy_data
+from jaxgen.engine import accelerator
 from jaxgen.errors import ConfigError
 from jaxgen.games.base import OneCritic
 from jaxgen.models import toy_mlp
@@ -36,6 +37,7 @@ def default_config(model: str = "toy_mlp") -> ml_collections.ConfigDict:
 class Points(OneCritic):
     synthetic = True
     weights = WEIGHTS
+    options = accelerator.NETWORK_OPTIONS
 
     def __init__(self, config, info: dict, mesh):
         del info, mesh
@@ -48,7 +50,8 @@ class Points(OneCritic):
                               f"objective with 'maxout'; got {objectives} with {self.cfg.d_kind!r}")
         if self.pack < 1:
             raise ConfigError(f"config key 'model.pack' must be >= 1, got {self.pack}")
-        self.modules = {"g": toy_mlp.generator(self.cfg, (self.mixture.dim,)), "d": toy_mlp.discriminator(self.cfg)}
+        self.modules = {"g": accelerator.network(toy_mlp.generator, config, self.cfg, (self.mixture.dim,)),
+                        "d": accelerator.network(toy_mlp.discriminator, config, self.cfg)}
         self.d_players, self.g_players = ("d",), ("g",)
 
     def init(self, rng):

@@ -24,7 +24,7 @@ import ml_collections
 import optax
 
 from jaxgen import models
-from jaxgen.engine import sharding
+from jaxgen.engine import accelerator, sharding
 from jaxgen.errors import ConfigError
 from jaxgen.games.base import Game, split_d_out
 
@@ -47,6 +47,7 @@ PL_DECAY = 0.01  # the moving mean of the path length: pl_mean += PL_DECAY * (me
 
 class Unconditional(Game):
     weights = WEIGHTS
+    options = accelerator.NETWORK_OPTIONS
 
     def __init__(self, config, info: dict, mesh):
         self.image_shape = tuple(info["image_shape"])
@@ -54,8 +55,8 @@ class Unconditional(Game):
         self._check(config)
         self.conditional = config.model.get("conditioning", "none") != "none"
         self.num_classes = info.get("num_classes") if self.conditional else None
-        self.modules = {"g": self.family.generator(config.model, self.image_shape, self.num_classes),
-                        "d": self.family.discriminator(config.model, self.image_shape, self.num_classes)}
+        self.modules = {role: accelerator.network(build, config, config.model, self.image_shape, self.num_classes)
+                        for role, build in (("g", self.family.generator), ("d", self.family.discriminator))}
         self.d_players, self.g_players = ("d",), ("g",)
         self.batch_keys = ("image", "label") if self.conditional else ("image",)
         self.model_cfg, self.batch = config.model, config.batch_size

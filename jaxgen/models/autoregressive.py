@@ -8,7 +8,9 @@ Network input (``preprocess``): data ``"binary"`` as is ({0, 1} floats); ``"8bit
 ``[-1, 1]`` (``k / 127.5 - 1``, one input channel per colour). Output (:class:`Head`): ``ReLU -> 1x1 B ->
 ReLU -> 1x1 B`` to ``C * K`` features, ``K = 1`` logit per sub-pixel (Bernoulli) for ``"binary"``,
 ``K = 256`` logits (softmax over the levels) for ``"8bit"``; the channel groups of the masks make sub-pixel
-``c``'s logits depend on the channels ``< c`` of its own pixel only.
+``c``'s logits depend on the channels ``< c`` of its own pixel only. The networks compute in ``dtype``
+(``config.dtype``; parameters float32) and return float32 logits; ``remat`` (``config.remat``) rematerialises
+their repeated blocks (:func:`jaxgen.nn.remat.rematerialised`).
 
 The sampler (:func:`sampler`) is one ``lax.fori_loop`` over the ``H * W * C`` sub-pixels; each
 iteration runs the network and draws one sub-pixel (key ``fold_in(rng, t)``). A model with a finite
@@ -49,6 +51,8 @@ class Autoregressive(nn.Module):
     channels: int = 1
     head_features: int = 32
     num_classes: int | None = None
+    dtype: Any = jnp.float32
+    remat: bool = False
 
     @property
     def field(self) -> tuple[int, int] | None:
@@ -56,7 +60,7 @@ class Autoregressive(nn.Module):
         return None
 
     def head(self) -> Head:
-        return Head(self.data, self.channels, self.head_features, name="head")
+        return Head(self.data, self.channels, self.head_features, self.dtype, name="head")
 
 
 class Head(nn.Module):
@@ -65,13 +69,14 @@ class Head(nn.Module):
     data: str
     channels: int
     features: int
+    dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, h: jax.Array) -> jax.Array:
         k = 1 if self.data == "binary" else LEVELS
-        h = MaskedConv(self.features, (1, 1), "B", self.channels, name="hidden")(nn.relu(h))
-        out = MaskedConv(self.channels * k, (1, 1), "B", self.channels, name="logits")(nn.relu(h))
-        out = out.reshape(out.shape[:-1] + (self.channels, k))
+        h = MaskedConv(self.features, (1, 1), "B", self.channels, dtype=self.dtype, name="hidden")(nn.relu(h))
+        out = MaskedConv(self.channels * k, (1, 1), "B", self.channels, dtype=self.dtype, name="logits")(nn.relu(h))
+        out = out.astype(jnp.float32).reshape(out.shape[:-1] + (self.channels, k))
         return out[..., 0] if k == 1 else out
 
 

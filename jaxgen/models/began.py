@@ -8,10 +8,13 @@ per-example L1 reconstruction energy ``e(x) = mean |x - Dec(Enc(x))|``, shape ``
     Enc: [StridedConv(4, s2) -> ELU] * n   (channels width, 2*width, ...; no BatchNorm) -> Dense(code_dim)
     Dec: Dense(base*base*C) -> ELU -> [ConvTranspose(4, s2) -> ELU] * (n-1) -> ConvTranspose(4, s2) to C
 
-(ELU and no normalisation, as the paper's networks.) ``num_classes`` is accepted and ignored.
+(ELU and no normalisation, as the paper's networks.) ``num_classes`` is accepted and ignored. ``dtype``
+(``config.dtype``): both networks' computation dtype; the energies are float32.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -45,6 +48,7 @@ class AutoencoderDiscriminator(nn.Module):
     base: int = 7
     n: int = 2
     code_dim: int = 64
+    dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x, labels=None, *, train: bool):
@@ -52,31 +56,33 @@ class AutoencoderDiscriminator(nn.Module):
         h = x
         for i in range(self.n):
             h = StridedConv(self.width * 2**i, (4, 4), (2, 2), padding=((1, 1), (1, 1)),
-                            kernel_init=dcgan_normal, name=f"enc{i}")(h)
+                            kernel_init=dcgan_normal, dtype=self.dtype, name=f"enc{i}")(h)
             h = nn.elu(h)
-        code = nn.Dense(self.code_dim, kernel_init=dcgan_normal, name="code")(h.reshape(h.shape[0], -1))
+        code = nn.Dense(self.code_dim, kernel_init=dcgan_normal, dtype=self.dtype, name="code")(
+            h.reshape(h.shape[0], -1))
         ch = self.width * 2 ** (self.n - 1)
-        h = nn.elu(nn.Dense(self.base * self.base * ch, kernel_init=dcgan_normal, name="dec_in")(code))
+        h = nn.elu(nn.Dense(self.base * self.base * ch, kernel_init=dcgan_normal, dtype=self.dtype,
+                            name="dec_in")(code))
         h = h.reshape(x.shape[0], self.base, self.base, ch)
         for i in range(self.n):
             last = i == self.n - 1
             h = ConvTranspose(self.image_shape[-1] if last else ch // 2, (4, 4), (2, 2), padding="SAME",
-                              kernel_init=dcgan_normal, name=f"dec{i}")(h)
+                              kernel_init=dcgan_normal, dtype=self.dtype, name=f"dec{i}")(h)
             if not last:
                 h = nn.elu(h)
                 ch //= 2
-        return jnp.mean(jnp.abs(x - h).reshape(x.shape[0], -1), axis=1)
+        return jnp.mean(jnp.abs(x - h.astype(jnp.float32)).reshape(x.shape[0], -1), axis=1)
 
 
-def generator(cfg, image_shape, num_classes=None) -> nn.Module:
-    return dcgan.generator(cfg, image_shape, num_classes)
+def generator(cfg, image_shape, num_classes=None, *, dtype=jnp.float32) -> nn.Module:
+    return dcgan.generator(cfg, image_shape, num_classes, dtype=dtype)
 
 
-def discriminator(cfg, image_shape, num_classes=None) -> nn.Module:
+def discriminator(cfg, image_shape, num_classes=None, *, dtype=jnp.float32) -> nn.Module:
     del num_classes  # unconditional
     base, n = dcgan.layout(image_shape, cfg.get("base_size", 0))
     return AutoencoderDiscriminator(image_shape=tuple(int(s) for s in image_shape), width=int(cfg.width),
-                                    base=base, n=n, code_dim=int(cfg.code_dim))
+                                    base=base, n=n, code_dim=int(cfg.code_dim), dtype=dtype)
 
 
 def latent(rng, n: int, cfg) -> jax.Array:

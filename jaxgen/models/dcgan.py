@@ -9,6 +9,10 @@ For 28x28 (MNIST): ``base = 7``, ``n = 2``: G is ``z -> 7x7x(2w) -> 14x14xw -> 2
 ``28x28xC -> 14x14xw -> 7x7x(2w) -> 1``. 32x32 and 64x64 use a 4x4 base (``n = 3, 4``), as in the paper.
 ``base`` is computed from ``image_shape`` (see :func:`layout`); ``cfg.base_size`` overrides it.
 
+``dtype`` (``config.dtype``): the computation dtype of every layer (parameters stay float32, BatchNorm statistics
+are float32, both networks return float32). ``remat`` (``config.remat``): each up-/down-sampling block (conv,
+BatchNorm, activation) is rematerialised in the backward pass (``flax.linen.remat``); same parameter names.
+
 Initialisation as the paper: conv/dense weights ``N(0, 0.02)``, biases 0, BatchNorm scales ``N(1, 0.02)``
 (the PyTorch DCGAN example), BN momentum 0.9 (= PyTorch ``momentum=0.1``), eps 1e-5.
 Layers followed by BatchNorm carry no bias (it would be cancelled by BN's mean subtraction), exactly as
@@ -47,6 +51,8 @@ paper's D has no BatchNorm (``d_norm="none"``), but ``d_norm="batch"`` is allowe
 
 from __future__ import annotations
 
+from typing import Any
+
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -54,6 +60,7 @@ from flax import linen as nn
 
 from jaxgen.errors import ConfigError
 from jaxgen.nn import conditioning as cond
+from jaxgen.nn.remat import rematerialised
 from jaxgen.nn.init import dcgan_bn_scale, dcgan_normal
 from jaxgen.nn.upsample import ConvTranspose, StridedConv
 
@@ -129,9 +136,10 @@ def layout(image_shape, base_size: int = 0) -> tuple[int, int]:
     return h // 2**n, n
 
 
-def _bn(train: bool, momentum: float, name: str | None = None):
+def _bn(train: bool, momentum: float, name: str | None = None, dtype: Any = jnp.float32):
     return nn.BatchNorm(
-        use_running_average=not train, momentum=momentum, epsilon=1e-5, scale_init=dcgan_bn_scale, name=name
+        use_running_average=not train, momentum=momentum, epsilon=1e-5, scale_init=dcgan_bn_scale, name=name,
+        dtype=dtype,
     )
 
 
@@ -144,6 +152,8 @@ class Generator(nn.Module):
     n_up: int = 2
     bn_momentum: float = 0.9
     num_classes: int | None = None  # conditional: z is concatenated with onehot(labels)
+    dtype: Any = jnp.float32
+    remat: bool = False
 
     @nn.compact
     def __call__(self, z, labels=None, *, train: bool):
@@ -152,26 +162,30 @@ class Generator(nn.Module):
             z = cond.concat_one_hot(z, labels, self.num_classes)
         channels = self.image_shape[-1]
         ch = self.width * 2 ** (self.n_up - 1)
-        x = nn.Dense(self.base * self.base * ch, use_bias=False, kernel_init=dcgan_normal, name="project")(z)
+        x = nn.Dense(self.base * self.base * ch, use_bias=False, kernel_init=dcgan_normal, dtype=self.dtype,
+                     name="project")(z)
         x = x.reshape(z.shape[0], self.base, self.base, ch)
-        x = nn.relu(_bn(train, self.bn_momentum, "project_bn")(x))
-        for i in range(self.n_up):
+        x = nn.relu(_bn(train, self.bn_momentum, "project_bn", self.dtype)(x))
+
+        def up(module, x, i):  # ConvT(4, s2) [-> BN -> ReLU]; channels halve, the last to the image's
             last = i == self.n_up - 1
-            out = channels if last else ch // 2
-            kw = dict(
+            out = channels if last else x.shape[-1] // 2
+            x = ConvTranspose(
                 features=out,
                 kernel_size=(4, 4),
                 strides=(2, 2),
                 padding="SAME",  # == ((2, 2), (2, 2)) == PyTorch ConvTranspose2d(4, 2, padding=1): exact 2x
                 use_bias=last,
                 kernel_init=dcgan_normal,
+                dtype=self.dtype,
                 name=f"up{i}",
-            )
-            x = ConvTranspose(**kw)(x)
-            if not last:
-                x = nn.relu(_bn(train, self.bn_momentum, f"up{i}_bn")(x))
-                ch = out
-        return jnp.tanh(x)
+            )(x)
+            return x if last else nn.relu(_bn(train, self.bn_momentum, f"up{i}_bn", self.dtype)(x))
+
+        up = rematerialised(up, self.remat)
+        for i in range(self.n_up):
+            x = up(self, x, i)
+        return jnp.tanh(x).astype(jnp.float32)
 
 
 class Discriminator(nn.Module):
@@ -185,6 +199,8 @@ class Discriminator(nn.Module):
     conditioning: str = "none"
     num_classes: int | None = None
     spectral_norm: bool = False
+    dtype: Any = jnp.float32
+    remat: bool = False
 
     @nn.compact
     def __call__(self, x, labels=None, *, train: bool):
@@ -192,31 +208,35 @@ class Discriminator(nn.Module):
             cond.check_labels(labels, self.num_classes, "dcgan Discriminator")
         if self.conditioning == "concat":
             x = cond.concat_one_hot(x, labels, self.num_classes)
-        ch = self.width
-        for i in range(self.n_down):
+
+        def down(module, x, i):  # Conv(4, s2) [-> BN] -> LeakyReLU(0.2), channels doubling from `width`
             use_bn = i > 0 and self.norm == "batch"
-            kw = dict(
-                features=ch,
+            conv = StridedConv(
+                features=self.width * 2**i,
                 kernel_size=(4, 4),
                 strides=(2, 2),
                 padding=((1, 1), (1, 1)),  # PyTorch Conv2d(4, 2, padding=1): exact /2
                 use_bias=not use_bn,
                 kernel_init=dcgan_normal,
+                dtype=self.dtype,
                 name=f"down{i}",
             )
-            x = cond.spectral(StridedConv(**kw), self.spectral_norm, train)(x)
+            x = cond.spectral(conv, self.spectral_norm, train)(x)
             if use_bn:
-                x = _bn(train, self.bn_momentum, f"down{i}_bn")(x)
-            x = nn.leaky_relu(x, 0.2)
-            ch *= 2
+                x = _bn(train, self.bn_momentum, f"down{i}_bn", self.dtype)(x)
+            return nn.leaky_relu(x, 0.2)
+
+        down = rematerialised(down, self.remat)
+        for i in range(self.n_down):
+            x = down(self, x, i)
         return cond.discriminator_head(x.reshape(x.shape[0], -1), labels, conditioning=self.conditioning,
                                        num_classes=self.num_classes, kernel_init=dcgan_normal,
-                                       spectral_norm=self.spectral_norm, train=train)
+                                       spectral_norm=self.spectral_norm, train=train, dtype=self.dtype)
 
 
-def generator(cfg, image_shape, num_classes=None) -> nn.Module:
+def generator(cfg, image_shape, num_classes=None, *, dtype=jnp.float32, remat=False) -> nn.Module:
     """The Generator of ``cfg``; ``num_classes`` (the data's class count, None if unlabelled) is used iff
-    ``cfg.conditioning != "none"``."""
+    ``cfg.conditioning != "none"``; ``dtype``, ``remat`` as the module docstring."""
     classes = cond.conditional_classes(lambda key: _get(cfg, key), num_classes)
     base, n = layout(image_shape, _get(cfg, "base_size"))
     return Generator(
@@ -226,11 +246,13 @@ def generator(cfg, image_shape, num_classes=None) -> nn.Module:
         n_up=n,
         bn_momentum=float(_get(cfg, "bn_momentum")),
         num_classes=classes,
+        dtype=dtype,
+        remat=remat,
     )
 
 
-def discriminator(cfg, image_shape, num_classes=None) -> nn.Module:
-    """The Discriminator of ``cfg`` (see :func:`generator` for ``num_classes``)."""
+def discriminator(cfg, image_shape, num_classes=None, *, dtype=jnp.float32, remat=False) -> nn.Module:
+    """The Discriminator of ``cfg`` (see :func:`generator` for the arguments)."""
     classes = cond.conditional_classes(lambda key: _get(cfg, key), num_classes)
     _, n = layout(image_shape, _get(cfg, "base_size"))
     norm = _get(cfg, "d_norm")
@@ -245,6 +267,8 @@ def discriminator(cfg, image_shape, num_classes=None) -> nn.Module:
         conditioning=_get(cfg, "conditioning"),
         num_classes=classes,
         spectral_norm=bool(_get(cfg, "spectral_norm")),
+        dtype=dtype,
+        remat=remat,
     )
 
 

@@ -31,11 +31,14 @@ D's features ``phi(x)`` are the last maxout layer's output (after its dropout):
 heads and the projection embedding) are spectrally normalised with ``flax.linen.SpectralNorm`` (Miyato,
 Kataoka, Koyama & Yoshida 2018, arXiv:1802.05957); power-iteration state in ``"batch_stats"``, updated when
 ``train=True``.
+
+``dtype`` (``config.dtype``): the layers' computation dtype (parameters float32); both networks return float32.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -83,6 +86,7 @@ class Generator(nn.Module):
     hidden: tuple[int, ...] = (1200, 1200)
     init_range: float = 0.05
     num_classes: int | None = None  # conditional: z is concatenated with onehot(labels)
+    dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, z, labels=None, *, train: bool):
@@ -91,9 +95,9 @@ class Generator(nn.Module):
         init = uniform_range(self.init_range)
         x = z if self.num_classes is None else cond.concat_one_hot(z, labels, self.num_classes)
         for i, h in enumerate(self.hidden):
-            x = nn.relu(nn.Dense(h, kernel_init=init, name=f"h{i}")(x))
-        x = nn.Dense(math.prod(self.image_shape), kernel_init=init, name="out")(x)
-        return jnp.tanh(x).reshape((z.shape[0],) + tuple(self.image_shape))
+            x = nn.relu(nn.Dense(h, kernel_init=init, dtype=self.dtype, name=f"h{i}")(x))
+        x = nn.Dense(math.prod(self.image_shape), kernel_init=init, dtype=self.dtype, name="out")(x)
+        return jnp.tanh(x).astype(jnp.float32).reshape((z.shape[0],) + tuple(self.image_shape))
 
 
 class Discriminator(nn.Module):
@@ -109,6 +113,7 @@ class Discriminator(nn.Module):
     conditioning: str = "none"
     num_classes: int | None = None
     spectral_norm: bool = False
+    dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x, labels=None, *, train: bool):
@@ -122,16 +127,18 @@ class Discriminator(nn.Module):
                 x = nn.Dropout(rate=1.0 - keep, deterministic=not train)(x)
             if i == 0 and self.conditioning == "concat":
                 x = cond.concat_one_hot(x, labels, self.num_classes)
-            x = cond.spectral(Maxout(u, self.pieces, kernel_init=init, name=f"h{i}"), self.spectral_norm, train)(x)
+            maxout = Maxout(u, self.pieces, kernel_init=init, dtype=self.dtype, name=f"h{i}")
+            x = cond.spectral(maxout, self.spectral_norm, train)(x)
         if self.dropout:
             x = nn.Dropout(rate=1.0 - self.hidden_keep, deterministic=not train)(x)
         return cond.discriminator_head(x, labels, conditioning=self.conditioning, num_classes=self.num_classes,
-                                       kernel_init=init, spectral_norm=self.spectral_norm, train=train)
+                                       kernel_init=init, spectral_norm=self.spectral_norm, train=train,
+                                       dtype=self.dtype)
 
 
-def generator(cfg, image_shape, num_classes=None) -> nn.Module:
+def generator(cfg, image_shape, num_classes=None, *, dtype=jnp.float32) -> nn.Module:
     """The Generator of ``cfg``; ``num_classes`` (the data's class count, None if unlabelled) is used iff
-    ``cfg.conditioning != "none"``."""
+    ``cfg.conditioning != "none"``; ``dtype`` the computation dtype."""
     classes = cond.conditional_classes(lambda key: _get(cfg, key), num_classes)
     if len(image_shape) != 3:
         raise ConfigError(f"gan_mlp needs images [H, W, C]; got {tuple(image_shape)} (data.image_size)")
@@ -140,11 +147,12 @@ def generator(cfg, image_shape, num_classes=None) -> nn.Module:
         hidden=tuple(int(h) for h in _get(cfg, "g_hidden")),
         init_range=float(_get(cfg, "g_init_range")),
         num_classes=classes,
+        dtype=dtype,
     )
 
 
-def discriminator(cfg, image_shape, num_classes=None) -> nn.Module:
-    """The Discriminator of ``cfg`` (see :func:`generator` for ``num_classes``)."""
+def discriminator(cfg, image_shape, num_classes=None, *, dtype=jnp.float32) -> nn.Module:
+    """The Discriminator of ``cfg`` (see :func:`generator` for the arguments)."""
     del image_shape
     classes = cond.conditional_classes(lambda key: _get(cfg, key), num_classes)
     for key in ("d_input_keep", "d_hidden_keep"):
@@ -160,6 +168,7 @@ def discriminator(cfg, image_shape, num_classes=None) -> nn.Module:
         conditioning=_get(cfg, "conditioning"),
         num_classes=classes,
         spectral_norm=bool(_get(cfg, "spectral_norm")),
+        dtype=dtype,
     )
 
 

@@ -20,6 +20,7 @@ reaches the image's width and height.
 
 from __future__ import annotations
 
+import jax.numpy as jnp
 import ml_collections
 from flax import linen as nn
 
@@ -27,6 +28,7 @@ from jaxgen.errors import ConfigError
 from jaxgen.models import autoregressive as ar
 from jaxgen.models.density import Density
 from jaxgen.nn.masked import MaskedConv
+from jaxgen.nn.remat import rematerialised
 
 __all__ = ["GatedPixelCNN", "default_config", "density", "model"]
 
@@ -63,23 +65,31 @@ class GatedPixelCNN(ar.Autoregressive):
 
     @nn.compact
     def __call__(self, x, labels=None):
-        c, f, k = self.channels, self.features, self.kernel_size
-        v, h = ar.down_shift(x), x
-        for layer in range(self.layers):
+        c, f, k, dtype = self.channels, self.features, self.kernel_size, self.dtype
+
+        def gated_layer(module, stacks, layer):  # (v, h, labels) -> (v, h, labels) after gated layer `layer`
+            v, h, labels = stacks
             cond = 0.0
             if self.num_classes is not None:
-                cond = nn.Embed(self.num_classes, 2 * f, name=f"embed{layer}")(labels)[:, None, None, :]
-            v_pre = nn.Conv(2 * f, (k // 2 + 1, k), padding=((k // 2, 0), (k // 2, k // 2)), name=f"v{layer}")(v)
-            h_pre = MaskedConv(2 * f, (1, k), "A" if layer == 0 else "B", c, name=f"h{layer}")(h)
-            h_pre = h_pre + nn.Dense(2 * f, name=f"v_to_h{layer}")(v_pre)
+                cond = nn.Embed(self.num_classes, 2 * f, dtype=dtype, name=f"embed{layer}")(labels)[:, None, None, :]
+            v_pre = nn.Conv(2 * f, (k // 2 + 1, k), padding=((k // 2, 0), (k // 2, k // 2)), dtype=dtype,
+                            name=f"v{layer}")(v)
+            h_pre = MaskedConv(2 * f, (1, k), "A" if layer == 0 else "B", c, dtype=dtype, name=f"h{layer}")(h)
+            h_pre = h_pre + nn.Dense(2 * f, dtype=dtype, name=f"v_to_h{layer}")(v_pre)
             v = _gated(v_pre + cond)
-            out = MaskedConv(f, (1, 1), "B", c, name=f"h_out{layer}")(_gated(h_pre + cond))
-            h = out if layer == 0 else h + out
-        return self.head()(h)
+            out = MaskedConv(f, (1, 1), "B", c, dtype=dtype, name=f"h_out{layer}")(_gated(h_pre + cond))
+            return v, (out if layer == 0 else h + out), labels
+
+        gated_layer = rematerialised(gated_layer, self.remat)
+        stacks = (ar.down_shift(x), x, labels)
+        for layer in range(self.layers):
+            stacks = gated_layer(self, stacks, layer)
+        return self.head()(stacks[1])
 
 
-def model(cfg, image_shape, num_classes=None) -> GatedPixelCNN:
-    """The Gated PixelCNN of ``cfg``; ``num_classes`` (the data's class count) is used iff ``cfg.conditional``."""
+def model(cfg, image_shape, num_classes=None, *, dtype=jnp.float32, remat=False) -> GatedPixelCNN:
+    """The Gated PixelCNN of ``cfg``; ``num_classes`` (the data's class count) is used iff ``cfg.conditional``;
+    computing in ``dtype``, its gated layers rematerialised if ``remat``."""
     get = ar.config_getter(cfg, default_config)
     data, channels = ar.validate(get, image_shape, "features", "head_features")
     k = int(get("kernel_size"))
@@ -93,9 +103,9 @@ def model(cfg, image_shape, num_classes=None) -> GatedPixelCNN:
         classes = int(num_classes)
     return GatedPixelCNN(data=data, channels=channels, head_features=int(get("head_features")),
                          num_classes=classes, features=int(get("features")), layers=int(get("layers")),
-                         kernel_size=k)
+                         kernel_size=k, dtype=dtype, remat=remat)
 
 
-def density(cfg, image_shape, num_classes=None) -> Density:
-    """The Gated PixelCNN of ``cfg`` as an exact `Density` on ``image_shape = (H, W, C)``."""
-    return ar.density(model(cfg, image_shape, num_classes), image_shape)
+def density(cfg, image_shape, num_classes=None, *, dtype=jnp.float32, remat=False) -> Density:
+    """The Gated PixelCNN of ``cfg`` as an exact `Density` on ``image_shape = (H, W, C)`` (see :func:`model`)."""
+    return ar.density(model(cfg, image_shape, num_classes, dtype=dtype, remat=remat), image_shape)

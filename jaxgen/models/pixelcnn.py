@@ -11,6 +11,7 @@ stacked masked 3x3 convs has the well-known blind spot (upper-right pixels it ne
 
 from __future__ import annotations
 
+import jax.numpy as jnp
 import ml_collections
 from flax import linen as nn
 
@@ -18,6 +19,7 @@ from jaxgen.errors import ConfigError
 from jaxgen.models import autoregressive as ar
 from jaxgen.models.density import Density
 from jaxgen.nn.masked import MaskedConv
+from jaxgen.nn.remat import rematerialised
 
 __all__ = ["PixelCNN", "default_config", "density", "model"]
 
@@ -45,26 +47,32 @@ class PixelCNN(ar.Autoregressive):
 
     @nn.compact
     def __call__(self, x, labels=None):
-        c, f = self.channels, self.features
-        h = MaskedConv(f, (7, 7), "A", c, name="input")(x)
+        c, f, dtype = self.channels, self.features, self.dtype
+        h = MaskedConv(f, (7, 7), "A", c, dtype=dtype, name="input")(x)
+
+        def block(module, h, b):  # h + 1x1 (f/2) -> 3x3 (f/2) -> 1x1 (f), each after a ReLU
+            r = MaskedConv(f // 2, (1, 1), "B", c, dtype=dtype, name=f"block{b}_in")(nn.relu(h))
+            r = MaskedConv(f // 2, (3, 3), "B", c, dtype=dtype, name=f"block{b}_conv")(nn.relu(r))
+            return h + MaskedConv(f, (1, 1), "B", c, dtype=dtype, name=f"block{b}_out")(nn.relu(r))
+
+        block = rematerialised(block, self.remat)
         for b in range(self.blocks):
-            r = MaskedConv(f // 2, (1, 1), "B", c, name=f"block{b}_in")(nn.relu(h))
-            r = MaskedConv(f // 2, (3, 3), "B", c, name=f"block{b}_conv")(nn.relu(r))
-            h = h + MaskedConv(f, (1, 1), "B", c, name=f"block{b}_out")(nn.relu(r))
+            h = block(self, h, b)
         return self.head()(h)
 
 
-def model(cfg, image_shape, num_classes=None) -> PixelCNN:
-    """The PixelCNN of ``cfg`` (unconditional: ``num_classes`` is ignored)."""
+def model(cfg, image_shape, num_classes=None, *, dtype=jnp.float32, remat=False) -> PixelCNN:
+    """The PixelCNN of ``cfg`` (unconditional: ``num_classes`` is ignored), computing in ``dtype``, its blocks
+    rematerialised if ``remat``."""
     get = ar.config_getter(cfg, default_config)
     data, channels = ar.validate(get, image_shape, "features", "head_features")
     if int(get("features")) % (2 * channels):
         raise ConfigError(f"model.features={get('features')} must be a multiple of 2 * {channels} channels "
                           f"(the blocks' inner width is features / 2)")
     return PixelCNN(data=data, channels=channels, head_features=int(get("head_features")),
-                    features=int(get("features")), blocks=int(get("blocks")))
+                    features=int(get("features")), blocks=int(get("blocks")), dtype=dtype, remat=remat)
 
 
-def density(cfg, image_shape, num_classes=None) -> Density:
-    """The PixelCNN of ``cfg`` as an exact `Density` on ``image_shape = (H, W, C)``."""
-    return ar.density(model(cfg, image_shape, num_classes), image_shape)
+def density(cfg, image_shape, num_classes=None, *, dtype=jnp.float32, remat=False) -> Density:
+    """The PixelCNN of ``cfg`` as an exact `Density` on ``image_shape = (H, W, C)`` (see :func:`model`)."""
+    return ar.density(model(cfg, image_shape, num_classes, dtype=dtype, remat=remat), image_shape)

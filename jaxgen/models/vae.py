@@ -21,12 +21,14 @@ density (``nll`` is the reconstruction loss, ``exact`` False, no ``log_likelihoo
 VAE whose optimum is probabilistic PCA (Tipping & Bishop 1999; Lucas et al. 2019): both maps are affine.
 
 Shapes: images ``[B, H, W, C]``; ``encode`` -> ``(mu, logvar)`` each ``[B, latent_dim]``; ``decode`` ->
-decoder parameters ``[B, H, W, C, P]`` (P = 1 logit / mean, or 2 for mean and log-scale).
+decoder parameters ``[B, H, W, C, P]`` (P = 1 logit / mean, or 2 for mean and log-scale). The networks compute
+in ``dtype`` (``config.dtype``; parameters float32) and return float32, so the bounds are float32.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -89,18 +91,19 @@ class Encoder(nn.Module):
     latent_dim: int
     hidden: tuple[int, ...]
     widths: tuple[int, ...]
+    dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x):
         h = x
         if self.kind == "conv":
             for w in self.widths:
-                h = nn.relu(StridedConv(w, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)))(h))
+                h = nn.relu(StridedConv(w, (4, 4), strides=(2, 2), padding=((1, 1), (1, 1)), dtype=self.dtype)(h))
         h = h.reshape(h.shape[0], -1)
         if self.kind != "linear":
             for w in self.hidden:
-                h = nn.relu(nn.Dense(w)(h))
-        out = nn.Dense(2 * self.latent_dim)(h)
+                h = nn.relu(nn.Dense(w, dtype=self.dtype)(h))
+        out = nn.Dense(2 * self.latent_dim, dtype=self.dtype)(h).astype(jnp.float32)
         return out[:, : self.latent_dim], out[:, self.latent_dim:]
 
 
@@ -112,6 +115,7 @@ class Decoder(nn.Module):
     num_params: int
     hidden: tuple[int, ...]
     widths: tuple[int, ...]
+    dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, z):
@@ -120,17 +124,18 @@ class Decoder(nn.Module):
         x = z
         if self.kind != "linear":
             for width in reversed(self.hidden):
-                x = nn.relu(nn.Dense(width)(x))
+                x = nn.relu(nn.Dense(width, dtype=self.dtype)(x))
         if self.kind != "conv":
-            return nn.Dense(h * w * c * p)(x).reshape(-1, h, w, c, p)
+            return nn.Dense(h * w * c * p, dtype=self.dtype)(x).astype(jnp.float32).reshape(-1, h, w, c, p)
         factor = 2 ** len(self.widths)
-        x = nn.relu(nn.Dense((h // factor) * (w // factor) * self.widths[-1])(x))
+        x = nn.relu(nn.Dense((h // factor) * (w // factor) * self.widths[-1], dtype=self.dtype)(x))
         x = x.reshape(-1, h // factor, w // factor, self.widths[-1])
         for i, width in enumerate(reversed(self.widths)):
             last = i == len(self.widths) - 1
-            x = ConvTranspose(c * p if last else self.widths[-2 - i], (4, 4), strides=(2, 2), padding="SAME")(x)
+            x = ConvTranspose(c * p if last else self.widths[-2 - i], (4, 4), strides=(2, 2), padding="SAME",
+                              dtype=self.dtype)(x)
             x = x if last else nn.relu(x)
-        return x.reshape(-1, h, w, c, p)
+        return x.astype(jnp.float32).reshape(-1, h, w, c, p)
 
 
 class VAE(nn.Module):
@@ -138,12 +143,13 @@ class VAE(nn.Module):
 
     cfg: ml_collections.ConfigDict
     image_shape: tuple[int, int, int]
+    dtype: Any = jnp.float32  # the networks' computation dtype
 
     def setup(self):
         cfg = self.cfg
-        self.encoder = Encoder(cfg.encoder, cfg.latent_dim, tuple(cfg.hidden), tuple(cfg.widths))
+        self.encoder = Encoder(cfg.encoder, cfg.latent_dim, tuple(cfg.hidden), tuple(cfg.widths), self.dtype)
         self.decoder = Decoder(cfg.encoder, self.image_shape, _num_params(cfg.data), tuple(cfg.hidden),
-                               tuple(cfg.widths))
+                               tuple(cfg.widths), self.dtype)
         shape = {"fixed": None, "shared": (), "diagonal": self.image_shape}[cfg.decoder_scale]
         if cfg.data == "continuous" and shape is not None:
             self.log_scale = self.param("log_scale", nn.initializers.constant(cfg.fixed_log_scale), shape)
@@ -179,12 +185,13 @@ class VAE(nn.Module):
         return self.log_px_given_z(self.decode(mu), x)
 
 
-def density(cfg, image_shape, num_classes=None) -> Density:
-    """The (V)AE of `cfg` on images of `image_shape` as a `Density` (unconditional: labels are ignored)."""
+def density(cfg, image_shape, num_classes=None, *, dtype=jnp.float32) -> Density:
+    """The (V)AE of `cfg` on images of `image_shape` as a `Density` (unconditional: labels are ignored), its
+    networks computing in `dtype`."""
     del num_classes
     image_shape = tuple(int(s) for s in image_shape)
     _check(cfg, image_shape)
-    model = VAE(cfg, image_shape)
+    model = VAE(cfg, image_shape, dtype)
     is_vae = cfg.kind == "vae"
 
     def init(rng, x, labels=None):

@@ -80,15 +80,17 @@ def spectral(layer: nn.Module, enabled: bool, train: bool) -> Callable:
 
 
 def discriminator_head(phi: jax.Array, labels, *, conditioning: str, num_classes: int | None,
-                       kernel_init, spectral_norm: bool, train: bool):
-    """D's output on its last features ``phi [N, F]``: logits ``[N]``, or ``(logits, class_logits [N, K])``
-    for ``"acgan"``. Call inside the discriminator's compact ``__call__``: it creates the caller's ``logit``
-    (``psi``), ``embed`` (``"projection"``) and ``class_logits`` (``"acgan"``) layers."""
-    logits = spectral(nn.Dense(1, kernel_init=kernel_init, name="logit"), spectral_norm, train)(phi)[:, 0]
+                       kernel_init, spectral_norm: bool, train: bool, dtype=jnp.float32):
+    """D's output on its last features ``phi [N, F]``: float32 logits ``[N]``, or ``(logits, class_logits [N, K])``
+    for ``"acgan"``, computed in `dtype`. Call inside the discriminator's compact ``__call__``: it creates the
+    caller's ``logit`` (``psi``), ``embed`` (``"projection"``) and ``class_logits`` (``"acgan"``) layers."""
+    logits = spectral(nn.Dense(1, kernel_init=kernel_init, dtype=dtype, name="logit"), spectral_norm, train)(phi)
+    logits = logits[:, 0]
     if conditioning == "projection":
-        embed = nn.Embed(num_classes, phi.shape[-1], embedding_init=kernel_init, name="embed")
+        embed = nn.Embed(num_classes, phi.shape[-1], embedding_init=kernel_init, dtype=dtype, name="embed")
         logits = logits + jnp.sum(spectral(embed, spectral_norm, train)(labels) * phi, axis=-1)
+    logits = logits.astype(jnp.float32)
     if conditioning == "acgan":
-        head = nn.Dense(num_classes, kernel_init=kernel_init, name="class_logits")
-        return logits, spectral(head, spectral_norm, train)(phi)
+        head = nn.Dense(num_classes, kernel_init=kernel_init, dtype=dtype, name="class_logits")
+        return logits, spectral(head, spectral_norm, train)(phi).astype(jnp.float32)
     return logits

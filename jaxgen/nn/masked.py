@@ -61,16 +61,17 @@ class MaskedConv(nn.Module):
     use_bias: bool = True
     kernel_init: Any = nn.initializers.lecun_normal()
     bias_init: Any = nn.initializers.zeros_init()
+    dtype: Any = jnp.float32  # computation dtype (parameters float32)
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         shape = tuple(self.kernel_size) + (x.shape[-1], self.features)
         m = mask(self.kernel_size, x.shape[-1], self.features, self.mask_type, self.groups)
         kernel = self.param("kernel", self.kernel_init, shape, jnp.float32) * m
+        bias = self.param("bias", self.bias_init, (self.features,), jnp.float32) if self.use_bias else None
+        x, kernel, bias = nn.dtypes.promote_dtype(x, kernel, bias, dtype=self.dtype)
         if shape[:2] == (1, 1):
             y = x @ kernel[0, 0]
         else:
             y = lax.conv_general_dilated(x, kernel, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
-        if self.use_bias:
-            y = y + self.param("bias", self.bias_init, (self.features,), jnp.float32)
-        return y
+        return y if bias is None else y + bias

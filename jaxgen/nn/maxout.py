@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import jax.numpy as jnp
 from flax import linen as nn
 
 
@@ -17,8 +20,9 @@ class Maxout(nn.Module):
     units: int
     pieces: int
     kernel_init: nn.initializers.Initializer = nn.initializers.lecun_normal()
+    dtype: Any = jnp.float32  # computation dtype (parameters float32)
 
     @nn.compact
     def __call__(self, x):
-        z = nn.Dense(self.pieces * self.units, kernel_init=self.kernel_init, name="linear")(x)
+        z = nn.Dense(self.pieces * self.units, kernel_init=self.kernel_init, dtype=self.dtype, name="linear")(x)
         return z.reshape(z.shape[:-1] + (self.pieces, self.units)).max(axis=-2)

@@ -94,7 +94,7 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         k_shift, k_drop = jax.random.split(rng)
         images = shift_images(k_shift, batch["image"], config.augment_shift)
         (loss, acc), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"], images, batch["label"], k_drop)
-        params, opt = updates.apply_optimizer(tx, grads, state["opt"], state["params"])
+        params, opt = updates.apply_optimizer(tx, grads, state["opt"], state["params"], state["step"])
         return {"step": state["step"] + 1, "params": params, "opt": opt}, {"loss": loss, "accuracy": acc}
 
     def step(state, next_batch, rng, step_index):

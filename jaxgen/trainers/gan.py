@@ -19,7 +19,10 @@ The game (``config.game``) gives the players, their inputs and the terms; this m
 - stages (``game.stage_starts``): the phases of each stage compile once; ``game.begin_stage`` runs when a
   stage starts; ``state["stage"]`` is checkpointed, so a run resumes exactly inside any stage;
 - ``pure_step`` (what ``jaxgen sweep`` vmaps) and ``losses`` (what ``jaxgen research`` probes), both derived
-  from the same phase functions as the training step.
+  from the same phase functions as the training step;
+- the accelerator options (:mod:`jaxgen.engine.accelerator`): ``dtype`` and ``remat`` go to the game's networks;
+  ``accumulate`` k > 1 makes every phase read k batches (stacked ``[k, B, ...]``) and average their gradients
+  before its one update; clipping and schedules are the optimizer groups' (``optimizer.g.clip_norm``, ...).
 
 State: ``{"step", "params": {player}, "model_state": {player}, "opt": {"d", "g"}}`` plus ``"ema"`` (the G
 players), ``"loss_state"`` (``{"k"}``, BEGAN) and ``"stage"`` (staged games) when used. ``opt[role]`` and
@@ -30,7 +33,8 @@ restore and resume unchanged.
 Randomness: step ``s``'s key is ``rng``; D-main ``i`` uses ``fold_in(fold_in(rng, 0), i)`` split in four
 (inputs, real pass, fake pass, penalty), G-main ``fold_in(rng, 1)`` split in four (noise, G pass, D pass,
 labels), D-reg ``fold_in(rng, 2)`` split in two (inputs, penalty), G-reg ``fold_in(rng, 3)`` (the game's),
-the joint phase ``rng`` split in three.
+the joint phase ``rng`` split in three. With ``accumulate`` k > 1, micro-batch j of a phase uses
+``fold_in(key, j)`` in place of the phase's key.
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ import ml_collections
 from jaxgen import config as config_lib
 from jaxgen import games
 from jaxgen.data import pipeline
-from jaxgen.engine import compilation, loop, optimizers, sharding, updates
+from jaxgen.engine import accelerator, compilation, loop, optimizers, sharding, updates
 from jaxgen.errors import ConfigError
 from jaxgen.games.base import Players
 from jaxgen.losses import gan as gan_losses
@@ -68,7 +72,7 @@ def default_config(model: str, loss: str = "ns", game: str = "unconditional") ->
     config.ema_decay = 0.0  # 0 = off; e.g. 0.999: sample from an EMA of G's parameters
     config.optimizer = ml_collections.ConfigDict(dict(g=optimizers.adam_config(), d=optimizers.adam_config()))
     config.eval = eval_config()
-    return config
+    return accelerator.add_keys(config)
 
 
 # The loss zoo on DCGAN-MNIST (configs/<loss>_mnist.py): one architecture for every row (Radford et al. 2015,
@@ -125,6 +129,7 @@ def eval_config() -> ml_collections.ConfigDict:
 def _check(config, game) -> None:
     """Refuses combinations that would train silently wrong, naming the keys to change."""
     zoo.validate(config.loss)
+    accelerator.check(config, game.options, f"game {config.get('game', 'unconditional')!r}")
     if config.n_critic < 1:
         raise ConfigError(f"config key 'n_critic' (D updates per G update) must be >= 1, got {config.n_critic}")
     if not 0.0 <= config.ema_decay < 1.0:
@@ -179,6 +184,13 @@ class _Phases:
         self.began = gan_losses.uses_began(lc.objective)
         self.lazy = lc.penalty != "none" and lc.reg_every > 1
         self.weights = {**game.weights, **_weights(config)}
+        self.micro = config.accumulate  # micro-batches per update
+
+    def _accumulate(self, fn, state, carried, batch, rng):
+        """`fn(state, batch, rng) -> (grads, state[carried] after the batch, aux)` over the phase's micro-batches
+        (:func:`jaxgen.engine.accelerator.accumulate`): mean gradients, the last `carried` entry, aux."""
+        return accelerator.accumulate(lambda value, b, key: fn({**state, carried: value}, b, key), state[carried],
+                                      batch, rng, self.micro)
 
     def players(self, params, state):  # the players at `params` with the state's model state and step
         return Players(self.game.modules, params, state["model_state"], self.stage, state["step"])
@@ -199,7 +211,7 @@ class _Phases:
 
     def _update(self, state, role, grads):
         group, opt = updates.apply_optimizer(self.tx[role], grads, state["opt"][role],
-                                             self._group(state["params"], role))
+                                             self._group(state["params"], role), state["step"])
         return {**state, "params": self._with_group(state["params"], role, group), "opt": {**state["opt"], role: opt}}
 
     def _extras(self, loss, extras, terms, prefix):
@@ -254,8 +266,8 @@ class _Phases:
         metrics.update(k=k, m_global=m_global)
         return {**state, "loss_state": {"k": k}}
 
-    def d_main(self, state, batch, rng):
-        """One update of the D players on the objective (+ extras, + the penalty unless it is lazy)."""
+    def _d_main_grads(self, state, batch, rng):
+        """D-main's gradients on one batch: (grads, model state, (outs, terms))."""
         k_in, kr, kf, kp = jax.random.split(rng, 4)
         players = self.players(state["params"], state)
         inputs = jax.lax.stop_gradient(self.game.d_inputs(players, batch, k_in))
@@ -267,14 +279,19 @@ class _Phases:
 
         (_, (model_state, outs, terms)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
             self._group(state["params"], "d"))
+        return grads, model_state, (outs, terms)
+
+    def d_main(self, state, batch, rng):
+        """One update of the D players on the objective (+ extras, + the penalty unless it is lazy)."""
+        grads, model_state, (outs, terms) = self._accumulate(self._d_main_grads, state, "model_state", batch, rng)
         state = self._update({**state, "model_state": model_state}, "d", grads)
         metrics = self._d_metrics(outs, terms)
         if self.began:
             state = self._began(state, metrics, outs)
         return state, metrics
 
-    def d_reg(self, state, batch, rng):
-        """Lazy regularisation: one D update on ``reg_every * weight * penalty`` alone (StyleGAN2's D-reg)."""
+    def _d_reg_grads(self, state, batch, rng):
+        """D-reg's gradients on one batch: (grads, model state (as it was), penalty)."""
         k_in, kp = jax.random.split(rng)
         inputs = jax.lax.stop_gradient(
             self.game.d_inputs(self.players(state["params"], state), batch, k_in))
@@ -284,11 +301,15 @@ class _Phases:
             return self.lc.reg_every * self.lc.penalty_weight * value, value
 
         (_, value), grads = jax.value_and_grad(loss_fn, has_aux=True)(self._group(state["params"], "d"))
+        return grads, state["model_state"], value
+
+    def d_reg(self, state, batch, rng):
+        """Lazy regularisation: one D update on ``reg_every * weight * penalty`` alone (StyleGAN2's D-reg)."""
+        grads, _, value = self._accumulate(self._d_reg_grads, state, "model_state", batch, rng)
         return self._update(state, "d", grads), {"penalty": value}
 
-    def g_reg(self, state, batch, rng):
-        """Lazy G regularisation: one update of the G players on ``g_reg_every * sum(weight * term)`` of the
-        game's G-reg terms (StyleGAN2's G-reg: path length every 4 steps)."""
+    def _g_reg_grads(self, state, batch, rng):
+        """G-reg's gradients on one batch: (grads, reg state, terms)."""
         def loss_fn(group):
             players = self.players(self._with_group(state["params"], "g", group), state)
             terms, reg_state = self.game.g_reg(players, batch, rng, state["reg_state"])
@@ -296,11 +317,17 @@ class _Phases:
             return self.lc.g_reg_every * loss, (terms, reg_state)
 
         (_, (terms, reg_state)), grads = jax.value_and_grad(loss_fn, has_aux=True)(self._group(state["params"], "g"))
+        return grads, reg_state, terms
+
+    def g_reg(self, state, batch, rng):
+        """Lazy G regularisation: one update of the G players on ``g_reg_every * sum(weight * term)`` of the
+        game's G-reg terms (StyleGAN2's G-reg: path length every 4 steps)."""
+        grads, reg_state, terms = self._accumulate(self._g_reg_grads, state, "reg_state", batch, rng)
         state = self._update({**state, "reg_state": reg_state}, "g", grads)
         return state, {f"g_{name}": value for name, value in terms.items()}
 
-    def g_main(self, state, batch, rng):
-        """One update of the G players through the current D players; counts the step; updates the EMA."""
+    def _g_main_grads(self, state, batch, rng):
+        """G-main's gradients on one batch: (grads, model state, terms)."""
         kz, kg, kd, ky = jax.random.split(rng, 4)
         inputs = self.game.g_inputs(self.players(state["params"], state), batch, (kz, ky))
 
@@ -309,6 +336,11 @@ class _Phases:
 
         (_, (model_state, terms)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
             self._group(state["params"], "g"))
+        return grads, model_state, terms
+
+    def g_main(self, state, batch, rng):
+        """One update of the G players through the current D players; counts the step; updates the EMA."""
+        grads, model_state, terms = self._accumulate(self._g_main_grads, state, "model_state", batch, rng)
         new = self._update({**state, "model_state": model_state}, "g", grads)
         return self._finish(state, new), terms
 
@@ -318,8 +350,8 @@ class _Phases:
             new["ema"] = updates.ema_update(old["ema"], self._group(new["params"], "g"), self.config.ema_decay)
         return new
 
-    def joint(self, state, batch, rng):
-        """Both groups step from one gradient at the same point (PacGAN's / ALI's simultaneous update)."""
+    def _joint_grads(self, state, batch, rng):
+        """The joint phase's gradients (every player) on one batch: (grads, model state, (outs, metrics))."""
         k_a, k_b, kp = jax.random.split(rng, 3)
         inputs = self.game.joint_inputs(self.players(state["params"], state), batch, (k_a, k_b))
 
@@ -336,6 +368,11 @@ class _Phases:
             return total + g_loss, (players.model_state, d_outs, {"d_loss": d_loss, "g_loss": g_loss})
 
         grads, (model_state, outs, metrics) = jax.grad(loss_fn, has_aux=True)(state["params"])
+        return grads, model_state, (outs, metrics)
+
+    def joint(self, state, batch, rng):
+        """Both groups step from one gradient at the same point (PacGAN's / ALI's simultaneous update)."""
+        grads, model_state, (outs, metrics) = self._accumulate(self._joint_grads, state, "model_state", batch, rng)
         new = {**state, "model_state": model_state}
         for role in ("g", "d"):
             new = self._update(new, role, self._group(grads, role))
@@ -387,6 +424,7 @@ def create_task(config, info: dict, mesh) -> loop.Task:
     lazy = lc.penalty != "none" and lc.reg_every > 1
     simultaneous = config.get("update_mode", "alternating") == "simultaneous"
     g_lazy = _g_reg_on(config, game)
+    micro = config.accumulate
     tx = {"g": optimizers.make(config.optimizer.g, "optimizer.g", lazy_interval=lc.g_reg_every if g_lazy else 1),
           "d": optimizers.make(config.optimizer.d, "optimizer.d", clip=lc.clip,
                                lazy_interval=lc.reg_every if lazy else 1)}
@@ -411,8 +449,10 @@ def create_task(config, info: dict, mesh) -> loop.Task:
             state["reg_state"] = game.g_reg_init()
         return state
 
-    # Each phase compiles once per stage, with the backend's compiler options.
-    phase_jit = functools.partial(compilation.jit, donate_state=True, out_shardings=(replicated, replicated))
+    # Each phase compiles once per stage, with the backend's compiler options; it takes a list of `micro` batches.
+    def phase_jit(fn):
+        return compilation.jit(accelerator.stacking(fn, micro), donate_state=True,
+                               out_shardings=(replicated, replicated))
 
     def fused_fn(p):
         def fused(state, batch, rng):
@@ -426,11 +466,14 @@ def create_task(config, info: dict, mesh) -> loop.Task:
                "fused": phase_jit(fused_fn(p)), "joint": phase_jit(p.joint)} for p in phases]
     begin_stage = jax.jit(game.begin_stage, static_argnums=1, donate_argnums=0, out_shardings=replicated)
 
-    def next_input(next_batch):
-        if game.synthetic:
-            return {}
-        b = next_batch()
-        return {k: b[k] for k in game.batch_keys}
+    def next_input(next_batch):  # what a phase reads: the game's keys of `micro` batches
+        def read():
+            if game.synthetic:
+                return {}
+            b = next_batch()
+            return {k: b[k] for k in game.batch_keys}
+
+        return accelerator.batches(read, micro)
 
     def step(state, next_batch, rng, step_index):
         stage = stage_of(step_index)
@@ -461,15 +504,19 @@ def create_task(config, info: dict, mesh) -> loop.Task:
     # The jitted phases of the first stage, (state, batch, rng) -> (state, metrics), for tests and benchmarks.
     step.phases = jitted[0]
 
+    def update_batches(batches, i):  # the batch of update i (k = 1), or its `micro` batches [micro, B, ...]
+        return jax.tree.map(lambda x: x[i] if micro == 1 else x[i * micro:(i + 1) * micro], batches)
+
     def pure_step(state, batches, rng):
-        """A whole step as one pure function: `batches` holds the step's `n_critic` batches stacked on a leading
-        axis. What a sweep vmaps over its runs (lazy regularisation and stages, scheduled by the host, have none)."""
+        """A whole step as one pure function: `batches` holds the step's `n_critic` x `accumulate` batches stacked
+        on a leading axis. What a sweep vmaps over its runs (lazy regularisation and stages, scheduled by the host,
+        have none)."""
         p = phases[0]
         if simultaneous:
-            return p.joint(state, jax.tree.map(lambda x: x[0], batches), rng)
+            return p.joint(state, update_batches(batches, 0), rng)
         d_metrics = []
         for i in range(config.n_critic):
-            batch_in = jax.tree.map(lambda x: x[i], batches)
+            batch_in = update_batches(batches, i)
             state, m = p.d_main(state, batch_in, _d_key(rng, i))
             d_metrics.append(m)
         state, g_metrics = p.g_main(state, batch_in, _g_key(rng))
@@ -492,7 +539,7 @@ def create_task(config, info: dict, mesh) -> loop.Task:
 
     task = loop.Task(init=jax.jit(init, out_shardings=replicated), step=step, generate=generate,
                      num_classes=game.num_classes, pure_step=None if (lazy or g_lazy or staged) else pure_step,
-                     batches_per_step=1 if simultaneous else config.n_critic, losses=losses,
+                     batches_per_step=(1 if simultaneous else config.n_critic) * micro, losses=losses,
                      modules=dict(game.modules), groups={"g": tuple(game.g_players), "d": tuple(game.d_players)})
     if config.get("eval") is not None and config.eval.every > 0:  # workdirs saved before config.eval existed have none
         task.evaluate = _evaluator(config, task)

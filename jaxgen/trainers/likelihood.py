@@ -14,6 +14,10 @@ noise, so every model sees the same bits, and reports per image (names carry the
 * autoencoders: ``{split}_reconstruction_nats`` (no likelihood);
 * with 8-bit or dequantised data each NLL also in bits per dimension (``…_bpd``).
 
+The accelerator options (:mod:`jaxgen.engine.accelerator`): ``dtype`` and ``remat`` go to the family's
+``density``; ``accumulate`` k > 1 averages the gradients of k batches per update (micro-batch j with the key
+``fold_in(rng, j)``).
+
 State pytree: ``{"step": int32[], "params": …, "opt": …}``.
 """
 
@@ -26,7 +30,7 @@ import ml_collections
 from jaxgen import config as config_lib
 from jaxgen import data as data_lib
 from jaxgen import models
-from jaxgen.engine import compilation, loop, optimizers, sharding, updates
+from jaxgen.engine import accelerator, compilation, loop, optimizers, sharding, updates
 from jaxgen.errors import ConfigError
 from jaxgen.losses import likelihood as lik
 
@@ -49,7 +53,7 @@ def default_config(model: str, dataset: str = "mnist5k", arg=None) -> ml_collect
         config.eval.split = "test[:200]"
     elif arg is not None:
         raise ValueError(f"unknown variant {arg!r}; known: tiny")
-    return config
+    return accelerator.add_keys(config)
 
 
 VAE_VARIANTS = ("conv", "2d", "8bit", "gaussian", "ae", "tiny")
@@ -120,7 +124,9 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         raise ConfigError(f"config key 'model.conditional' is True but dataset {config.data.name!r} has no "
                           f"class labels; set model.conditional=False")
     image_shape = tuple(info["image_shape"])
-    dens = models.get(cfg.name).density(cfg, image_shape, num_classes if conditional else None)
+    micro = accelerator.check(config)
+    dens = accelerator.network(models.get(cfg.name).density, config, cfg, image_shape,
+                               num_classes if conditional else None)
     if any(k < 1 for k in config.eval.iwae_samples):
         raise ConfigError(f"config key 'eval.iwae_samples' must hold positive sample counts, got "
                           f"{tuple(config.eval.iwae_samples)}")
@@ -143,25 +149,29 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         return jnp.mean(nll), {k: jnp.mean(v) for k, v in metrics.items()}
 
     def train_step(state, batch, rng):
-        k_data, k_model = jax.random.split(rng)
-        x = lik.to_data_space(batch["image"], dens.data, k_data)
-        (loss, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"], x, k_model,
-                                                                           labels_of(batch))
-        params, opt = updates.apply_optimizer(tx, grads, state["opt"], state["params"])
-        metrics = {"nll_nats": loss, **metrics}
-        bpd = lik.data_bits_per_dim(loss, dens.data, num_dims)
+        def grads_fn(_, batch, rng):  # one batch's (gradients, no carry, metrics)
+            k_data, k_model = jax.random.split(rng)
+            x = lik.to_data_space(batch["image"], dens.data, k_data)
+            (loss, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"], x, k_model,
+                                                                               labels_of(batch))
+            return grads, None, {"nll_nats": loss, **metrics}
+
+        grads, _, metrics = accelerator.accumulate(grads_fn, None, batch, rng, micro)
+        params, opt = updates.apply_optimizer(tx, grads, state["opt"], state["params"], state["step"])
+        bpd = lik.data_bits_per_dim(metrics["nll_nats"], dens.data, num_dims)
         if bpd is not None:
             metrics["bits_per_dim"] = bpd
         return {"step": state["step"] + 1, "params": params, "opt": opt}, metrics
 
-    jit_step = compilation.jit(train_step, donate_state=True, out_shardings=(replicated, replicated))
+    jit_step = compilation.jit(accelerator.stacking(train_step, micro), donate_state=True,
+                               out_shardings=(replicated, replicated))
 
     def step(state, next_batch, rng, step_index):
         del step_index
-        return jit_step(state, next_batch(), rng)
+        return jit_step(state, accelerator.batches(next_batch, micro), rng)
 
     def pure_step(state, batches, rng):
-        return train_step(state, jax.tree.map(lambda x: x[0], batches), rng)
+        return train_step(state, jax.tree.map(lambda x: x[0], batches) if micro == 1 else batches, rng)
 
     def losses(params, state, batch, rng):
         """{"nll_nats": the training loss (mean negative log-likelihood or -ELBO, nats) of `batch`}."""
@@ -213,7 +223,7 @@ def create_task(config, info: dict, mesh) -> loop.Task:
 
     return loop.Task(init=jax.jit(init, out_shardings=replicated), step=step, generate=generate,
                      num_classes=num_classes if conditional else None, evaluate=evaluate, pure_step=pure_step,
-                     losses=losses, modules={} if dens.module is None else {"model": dens.module})
+                     batches_per_step=micro, losses=losses, modules={} if dens.module is None else {"model": dens.module})
 
 
 def train_and_evaluate(config, workdir: str, allow_config_change: bool = False, mesh=None):

@@ -1,9 +1,11 @@
 """The GAN trainer end to end on tiny configs and the real bundled digits.
 
 Covers: outputs in the workdir, bit-exact resume (clean stop and Ctrl-C), reproducibility, 1 vs 8
-devices, k discriminator steps, fused vs separate phases, non-finite stops, config-change refusal.
+devices, k discriminator steps, fused vs separate phases, non-finite stops, config-change refusal; the
+accelerator options (bfloat16, gradient accumulation, learning-rate schedules) on in-memory batches.
 """
 
+import functools
 import json
 import os
 import signal
@@ -139,3 +141,113 @@ def test_each_phase_is_traced_once(tmp_path, one_device_mesh, monkeypatch):
     monkeypatch.setitem(gan_losses.OBJECTIVES, "ns", counting)
     gan.train_and_evaluate(_config("n_critic=2"), str(tmp_path), mesh=one_device_mesh)
     assert len(traces) == 1
+
+
+# The accelerator options: bfloat16, gradient accumulation, learning-rate schedules, and their errors.
+
+def _images(n, size, seed=0):
+    rng = np.random.default_rng(seed)
+    return [{"image": jnp.asarray(rng.uniform(-1, 1, (size, 28, 28, 1)), jnp.float32)} for _ in range(n)]
+
+
+def _float_leaves(tree):
+    return [x for x in jax.tree.leaves(tree) if jnp.issubdtype(x.dtype, jnp.floating)]
+
+
+def test_bfloat16_step_is_close_to_float32_and_keeps_float32_state(one_device_mesh):
+    """DCGAN (BatchNorm in G and D) in bfloat16: the same float32 initial state, the first step's losses close to
+    float32's on the same batch, four steps train finite with float32 parameters and optimizer state, samples
+    float32 in [-1, 1]."""
+    batch = _images(1, 16)[0]
+    first, init = {}, {}
+    for dtype in ("float32", "bfloat16"):
+        task = gan.create_task(_config(f"dtype={dtype}"), {"image_shape": (28, 28, 1)}, one_device_mesh)
+        state = task.init(jax.random.key(0))
+        init[dtype] = jax.device_get(state)
+        for s in range(4):
+            state, metrics = task.step(state, lambda: batch, jax.random.key(s), s)
+            first.setdefault(dtype, jax.device_get(metrics))
+    _assert_same(init["float32"], init["bfloat16"])
+    for name in ("d_loss", "g_loss", "d_real", "d_fake"):
+        np.testing.assert_allclose(first["bfloat16"][name], first["float32"][name], rtol=2e-2)
+    state = jax.device_get(state)
+    assert all(x.dtype == jnp.float32 and np.all(np.isfinite(x)) for x in _float_leaves(state))
+    assert not np.allclose(state["params"]["g"]["up0"]["kernel"], init["bfloat16"]["params"]["g"]["up0"]["kernel"])
+    samples = np.asarray(task.generate(state, jax.random.key(9), 4))
+    assert samples.dtype == np.float32 and samples.shape == (4, 28, 28, 1) and np.abs(samples).max() <= 1.0
+
+
+MICRO = ["game=tests.games.image_input_game", "model.dropout=false", "loss.penalty=r1", "loss.penalty_weight=10.0",
+         "n_critic=2", "optimizer.d.name=sgd", "optimizer.g.name=sgd", "optimizer.d.learning_rate=0.1",
+         "optimizer.g.learning_rate=0.1"]
+
+
+def test_accumulated_micro_batches_equal_one_step_on_their_concatenation(one_device_mesh):
+    """accumulate=2 with batches of 8 gives the updates of batches of 16 (their concatenation): a model without
+    BatchNorm or dropout, noise-free inputs (the image-input game), R1, two D updates per step; the pure step (what
+    a sweep vmaps) of one step's batches, stacked, agrees."""
+    micro = _images(8, 8)
+    whole = [{"image": jnp.concatenate([micro[2 * i]["image"], micro[2 * i + 1]["image"]])} for i in range(4)]
+    tasks, states, metrics = {}, {}, {}
+    for k, size, batches in ((2, 8, micro), (1, 16, whole)):
+        config = _config(*MICRO, f"accumulate={k}", f"batch_size={size}", spec="configs/gan_mnist.py:tiny")
+        tasks[k] = gan.create_task(config, {"image_shape": (28, 28, 1)}, one_device_mesh)
+        assert tasks[k].batches_per_step == 2 * k
+        state = init = jax.device_get(tasks[k].init(jax.random.key(0)))
+        next_batch = functools.partial(next, iter(batches))
+        for s in range(2):
+            state, metrics[k] = tasks[k].step(state, next_batch, jax.random.key(s), s)
+        states[k] = jax.device_get(state)["params"]
+    moves = {k: [a - b for a, b in zip(jax.tree.leaves(states[k]), jax.tree.leaves(init["params"]))] for k in states}
+    for a, b in zip(moves[2], moves[1]):  # the parameters' changes over two steps
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-8)
+    assert max(np.max(np.abs(m)) for m in moves[2]) > 1e-4
+    for name in ("d_loss", "g_loss", "penalty", "d_real"):
+        np.testing.assert_allclose(metrics[2][name], metrics[1][name], rtol=1e-5, atol=1e-9)
+    stacked = jnp.stack([b["image"] for b in micro[:4]])  # step 0's 2 D updates x 2 micro-batches
+    pure = {k: jax.jit(tasks[k].pure_step)(jax.device_put(init), {"image": images}, jax.random.key(0))[0]["params"]
+            for k, images in ((2, stacked), (1, stacked.reshape(2, 16, 28, 28, 1)))}
+    for a, b in zip(jax.tree.leaves(pure[2]), jax.tree.leaves(pure[1])):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_schedules_follow_the_training_step(one_device_mesh):
+    """G warms up over 2 steps (rate 0 at step 0), D's rate decays linearly to 0 at step 2. With n_critic=2 D is
+    updated twice a step: the rate follows the step, not the update count (which would stop D a step early)."""
+    task = gan.create_task(_config("n_critic=2", "optimizer.g.schedule.warmup_steps=2",
+                                   "optimizer.d.schedule.decay=linear", "optimizer.d.schedule.decay_start=1",
+                                   "optimizer.d.schedule.decay_steps=1", spec="configs/gan_mnist.py:tiny"),
+                           {"image_shape": (28, 28, 1)}, one_device_mesh)
+    state, stream = task.init(jax.random.key(0)), iter(_images(6, 16))
+    params = [jax.device_get(state["params"])]
+    for s in range(3):
+        state, _ = task.step(state, lambda: next(stream), jax.random.key(s), s)
+        params.append(jax.device_get(state["params"]))
+
+    def moved(role, a, b):
+        return any(not np.array_equal(x, y) for x, y in zip(jax.tree.leaves(params[a][role]),
+                                                             jax.tree.leaves(params[b][role])))
+
+    assert not moved("g", 0, 1) and moved("g", 1, 2) and moved("g", 2, 3)  # warm-up: lr * t / 2
+    assert moved("d", 0, 1) and moved("d", 1, 2) and not moved("d", 2, 3)  # lr at steps 0, 1; 0 from step 2
+
+
+@pytest.mark.parametrize("spec, override, shape, fragment", [
+    ("configs/gan_mnist.py:tiny", "remat=true", (28, 28, 1), "config key 'remat': model 'gan_mlp' .* set remat=False"),
+    ("configs/cycle_toy.py:tiny", "dtype=bfloat16", (2,),
+     "config key 'dtype': model 'translator_mlp' .* set dtype=float32"),
+    (TINY, "accumulate=0", (28, 28, 1), "config key 'accumulate'"),
+    (TINY, "dtype=float16", (28, 28, 1), "config key 'dtype' must be one of"),
+])
+def test_bad_accelerator_options_are_config_errors(spec, override, shape, fragment, one_device_mesh):
+    with pytest.raises(ConfigError, match=fragment):
+        gan.create_task(_config(override, spec=spec), {"image_shape": shape}, one_device_mesh)
+
+
+def test_a_game_without_the_options_refuses_them(one_device_mesh):
+    """A game of one's own that builds its networks itself (the test two-stage game) is float32 without remat."""
+    config = gan.default_config("two_stage", "ns", game="tests.games.two_stage_game")
+    config.data.name, config.dtype = "ring8", "bfloat16"
+    with pytest.raises(ConfigError, match="config key 'dtype': game 'tests.games.two_stage_game' builds its "
+                                          "networks without it; set dtype=float32"):
+        gan.create_task(config, {"image_shape": (2,)}, one_device_mesh)

@@ -1,9 +1,12 @@
-"""The likelihood trainer: a tiny VAE trains, evaluates with the protocol's names, samples and resumes exactly."""
+"""The likelihood trainer: a tiny VAE trains, evaluates with the protocol's names, samples and resumes exactly;
+bfloat16 and gradient accumulation on in-memory batches."""
 
+import functools
 import json
 import os
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -73,3 +76,62 @@ def test_iwae_needs_a_vae(tmp_path, one_device_mesh):
     with pytest.raises(ConfigError, match="eval.iwae_samples"):
         likelihood.train_and_evaluate(_config("configs/ae_mnist.py:tiny", "eval.iwae_samples=(5,)"), str(tmp_path),
                                       mesh=one_device_mesh)
+
+
+def _images(n, size, seed=0):
+    rng = np.random.default_rng(seed)
+    return [{"image": jnp.asarray(rng.uniform(-1, 1, (size, 28, 28, 1)), jnp.float32),
+             "label": jnp.asarray(rng.integers(0, 10, size), jnp.int32)} for _ in range(n)]
+
+
+@pytest.mark.parametrize("spec, overrides", [("configs/vae_mnist.py:conv,tiny", ()),
+                                             ("configs/gated_pixelcnn_mnist.py:cond,tiny", ("remat=true",))])
+def test_bfloat16_step_is_close_to_float32_and_keeps_float32_state(spec, overrides, one_device_mesh):
+    """A conv VAE and a conditional Gated PixelCNN (rematerialised) in bfloat16: the first step's NLL within 1 %
+    of float32's on the same batch and noise; three steps finite, parameters and Adam state float32."""
+    info, batch = {"image_shape": (28, 28, 1), "num_classes": 10}, _images(1, 16)[0]
+    first = {}
+    for dtype in ("float32", "bfloat16"):
+        task = likelihood.create_task(_config(spec, f"dtype={dtype}", *overrides), info, one_device_mesh)
+        state = task.init(jax.random.key(0))
+        for s in range(3):
+            state, metrics = task.step(state, lambda: batch, jax.random.key(s), s)
+            first.setdefault(dtype, float(metrics["nll_nats"]))
+    np.testing.assert_allclose(first["bfloat16"], first["float32"], rtol=1e-2)
+    leaves = [x for x in jax.tree.leaves(jax.device_get(state)) if jnp.issubdtype(x.dtype, jnp.floating)]
+    assert all(x.dtype == jnp.float32 and np.all(np.isfinite(x)) for x in leaves)
+
+
+def test_accumulated_micro_batches_equal_one_step_on_their_concatenation(one_device_mesh):
+    """An 8-bit PixelCNN (a deterministic loss, no BatchNorm): accumulate=3 with batches of 4 gives the SGD updates
+    of batches of 12; its pure step (what a sweep vmaps) on the stacked micro-batches agrees."""
+    micro = _images(6, 4)
+    whole = [{k: jnp.concatenate([b[k] for b in micro[3 * i:3 * i + 3]]) for k in ("image", "label")}
+             for i in range(2)]
+    params, tasks = {}, {}
+    for k, size, batches in ((3, 4, micro), (1, 12, whole)):
+        config = _config("configs/pixelcnn_mnist.py:8bit,tiny", f"accumulate={k}", f"batch_size={size}",
+                         "optimizer.name=sgd", "optimizer.learning_rate=1e-3")
+        tasks[k] = likelihood.create_task(config, {"image_shape": (28, 28, 1)}, one_device_mesh)
+        assert tasks[k].batches_per_step == k
+        state = init = jax.device_get(tasks[k].init(jax.random.key(0)))
+        next_batch = functools.partial(next, iter(batches))
+        for s in range(2):
+            state, _ = tasks[k].step(state, next_batch, jax.random.key(s), s)
+        params[k] = jax.device_get(state["params"])
+    moves = {k: [a - b for a, b in zip(jax.tree.leaves(params[k]), jax.tree.leaves(init["params"]))] for k in params}
+    for a, b in zip(moves[3], moves[1]):  # the parameters' changes over two steps
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-7)
+    assert max(np.max(np.abs(m)) for m in moves[3]) > 1e-3
+    stacked = {k: jnp.stack([b[k] for b in micro[:3]]) for k in ("image", "label")}
+    pure = jax.jit(tasks[3].pure_step)(jax.device_put(init), stacked, jax.random.key(0))[0]["params"]
+    alone = jax.jit(tasks[1].pure_step)(jax.device_put(init), jax.tree.map(lambda x: x.reshape(1, 12, *x.shape[2:]),
+                                                                            stacked), jax.random.key(0))[0]["params"]
+    for a, b in zip(jax.tree.leaves(pure), jax.tree.leaves(alone)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_a_model_without_bfloat16_is_a_config_error(one_device_mesh):
+    with pytest.raises(ConfigError, match="config key 'dtype': model 'pixelrnn' .* set dtype=float32"):
+        likelihood.create_task(_config("configs/pixelrnn_mnist.py:tiny", "dtype=bfloat16"),
+                               {"image_shape": (28, 28, 1)}, one_device_mesh)

@@ -92,6 +92,21 @@ def test_objective_sweep_switches_per_run(tmp_path, one_device_mesh):
     assert _max_diff(_run(state, 0), _run(state, 1)) > 1e-6
 
 
+def test_clip_norm_sweep_with_schedules(tmp_path, one_device_mesh):
+    """A swept (traced) `optimizer.d.clip_norm`, off in run 0, under learning-rate schedules (G warms up, D decays
+    by steps): each run against the same run trained alone."""
+    base = config_lib.load(BASE, ["num_steps=3", "optimizer.d.name=sgd", "optimizer.d.learning_rate=0.1",
+                                  "optimizer.g.schedule.warmup_steps=2", "optimizer.d.schedule.decay=step",
+                                  "optimizer.d.schedule.boundaries=(1,)", "optimizer.d.schedule.gamma=0.5"])
+    config = sweep.sweep_config(base, [("optimizer.d.clip_norm", [0.0, 1e-3])])
+    state = jax.device_get(sweep.train_and_evaluate(config, str(tmp_path / "sweep"), mesh=one_device_mesh))
+    for i, clip_norm in enumerate((0.0, 1e-3)):
+        alone = gan.train_and_evaluate(sweep.run_config(config, {"optimizer.d.clip_norm": clip_norm}),
+                                       str(tmp_path / f"alone{i}"), mesh=one_device_mesh)
+        assert _max_diff(_run(state, i), jax.device_get(alone["params"])) < 1e-6
+    assert _max_diff(_run(state, 0)["d"], _run(state, 1)["d"]) > 1e-4
+
+
 def test_likelihood_trainer_sweep(tmp_path, one_device_mesh):
     """The likelihood trainer's pure step (a VAE, its re-binarisation and reparameterisation noise) swept."""
     config = sweep.sweep_config(config_lib.load("configs/vae_mnist.py:tiny", ["num_steps=2"]), [("lr", [1e-3, 3e-3])])
