@@ -236,32 +236,6 @@ def test_a_full_disk_keeps_the_last_checkpoint_and_resumes_exactly(trained, tmp_
     assert steps == [2, 4]  # step 4 was logged before the failed save and again after the resume: kept once
 
 
-def test_sigterm_on_one_process_of_a_multi_process_run_stops_them_all_at_one_step(tmp_path):
-    """A pod's preemption notice reaches one host: JAX's preemption service makes both processes agree on the
-    step, both save it together and stop."""
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    workdir = tmp_path / "run"
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
-    procs = [subprocess.Popen(
-        [sys.executable, "-m", "jaxgen", "train", "--config", TINY, "--workdir", str(workdir), "--config.num_steps=400",
-         "--config.log_every=1", "--config.checkpoint_every=100000", "--config.sample_every=100000",
-         "--coordinator", f"127.0.0.1:{port}", "--num-processes", "2", "--process-id", str(i)],
-        env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in range(2)]
-    deadline = time.time() + 240
-    while not (workdir / "metrics.jsonl").exists() or not (workdir / "metrics.jsonl").read_text():
-        assert all(p.poll() is None for p in procs) and time.time() < deadline, [p.communicate() for p in procs]
-        time.sleep(0.1)
-    procs[1].send_signal(signal.SIGTERM)
-    errors = [p.communicate(timeout=240)[1] for p in procs]
-    assert [p.returncode for p in procs] == [cli.EXIT_INTERRUPTED] * 2, errors
-    (step,) = _steps(str(workdir))
-    assert all(f"interrupted at step {step};" in err for err in errors), errors
-
-
 def test_unwritable_outputs_and_damaged_sample_files_are_one_line_errors(trained, tmp_path, capsys):
     assert cli.main(["sample", "--workdir", trained, "--out", str(tmp_path)]) == cli.EXIT_USAGE
     _error(capsys, "is a directory; give a file name")
