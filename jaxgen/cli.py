@@ -435,6 +435,9 @@ def main(argv: list[str] | None = None) -> int:
             cmd_eval(args)
         else:
             cmd_data(args)
+    except BrokenPipeError:  # the reader of our output left (`jaxgen configs | head`): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except JaxgenError as e:
         print(f"jaxgen: error: {e}", file=sys.stderr)
         if isinstance(e, Interrupted):

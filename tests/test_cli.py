@@ -331,3 +331,10 @@ def test_a_repeated_run_loads_its_programs_from_the_compilation_cache(tmp_path):
     states = [jax.device_get(workdir_lib.restore(str(tmp_path / name))[2]) for name in ("a", "b")]
     for x, y in zip(jax.tree.leaves(states[0]), jax.tree.leaves(states[1])):
         np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
+
+
+def test_output_cut_short_by_its_reader_is_not_an_error():
+    """`jaxgen configs | head -1`: the closed pipe ends the command quietly."""
+    out = subprocess.run(f"{sys.executable} -m jaxgen configs | head -1", shell=True, env=subprocess_env(), text=True,
+                         capture_output=True, timeout=120, check=False)
+    assert out.stdout.startswith("ae_mnist") and out.stderr == "", out.stderr
