@@ -222,14 +222,19 @@ def _jaxgen(*args, **popen):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, **popen)
 
 
+def wait_for_first_log(proc, workdir, timeout: float) -> None:
+    """Waits until training process `proc` has written a line to `workdir/metrics.jsonl` (it is running steps)."""
+    deadline = time.time() + timeout
+    while not (workdir / "metrics.jsonl").exists() or not (workdir / "metrics.jsonl").read_text():
+        assert proc.poll() is None and time.time() < deadline, proc.communicate()
+        time.sleep(0.1)
+
+
 def test_ctrl_c_saves_a_checkpoint_and_resumes(tmp_path):
     workdir = tmp_path / "run"
     proc = _jaxgen("train", "--config", TINY, "--workdir", str(workdir), "--config.num_steps=100000",
                    "--config.log_every=1", "--config.checkpoint_every=100000", "--config.sample_every=100000")
-    deadline = time.time() + 120
-    while not (workdir / "metrics.jsonl").exists() or not (workdir / "metrics.jsonl").read_text():
-        assert proc.poll() is None and time.time() < deadline, proc.communicate()
-        time.sleep(0.2)
+    wait_for_first_log(proc, workdir, timeout=120)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == cli.EXIT_INTERRUPTED, err

@@ -9,7 +9,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 
 import jax
 import numpy as np
@@ -19,6 +18,7 @@ from jaxgen import cli
 from jaxgen.engine import checkpoint as checkpoint_lib
 from jaxgen.engine import workdir as workdir_lib
 from jaxgen.engine import writers
+from tests.test_cli import _jaxgen, subprocess_env, wait_for_first_log
 
 TINY = "configs/dcgan_mnist.py:tiny"  # 4 steps, checkpoints at 2 and 4, logs every 2
 
@@ -87,14 +87,10 @@ def test_sigterm_saves_and_the_resumed_run_equals_the_uninterrupted_one(tmp_path
     """What SLURM and TPU preemption send: the run checkpoints, exits like Ctrl-C, and resumes bit for bit."""
     args = ["--config", TINY, "--config.num_steps=300", "--config.log_every=1", "--config.checkpoint_every=100000",
             "--config.sample_every=100000"]
-    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}  # one CPU device, as in the reference run
+    env = subprocess_env()  # one CPU device, in the interrupted run and the reference run
     interrupted = tmp_path / "interrupted"
-    proc = subprocess.Popen([sys.executable, "-m", "jaxgen", "train", "--workdir", str(interrupted), *args], env=env,
-                            text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    deadline = time.time() + 240
-    while not (interrupted / "metrics.jsonl").exists() or not (interrupted / "metrics.jsonl").read_text():
-        assert proc.poll() is None and time.time() < deadline, proc.communicate()
-        time.sleep(0.1)
+    proc = _jaxgen("train", "--workdir", str(interrupted), *args)
+    wait_for_first_log(proc, interrupted, timeout=240)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=240)
     assert proc.returncode == cli.EXIT_INTERRUPTED, err
