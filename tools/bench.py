@@ -6,6 +6,8 @@
     python tools/bench.py --configs dcgan_mnist --torch    # one config beside tools/torch_dcgan.py
     python tools/bench.py --configs vae_mnist vae_mnist:conv pixelcnn_mnist --sample 64   # + sampling time
     python tools/bench.py --layers                         # DCGAN's up/down-sampling layers, every lowering
+    python tools/bench.py --losses ns wgan_gp --torch --batch-sizes 64 128 256 --roof
+                                                           # batch scaling beside PyTorch, share of the matmul roof
 
 A step is one full training iteration (``n_critic`` D updates, a penalty where the row has one, and one G
 update) on a fixed random batch of the config's shape: data loading is not timed. With ``--losses`` each
@@ -15,8 +17,11 @@ penalty and weight, D normalisation, optimizers, WGAN clipping, BEGAN's autoenco
 over ``--rounds`` rounds of ``--steps`` steps each, after warm-up (compilation); with ``--torch`` the JAX and
 PyTorch rounds alternate so that drift on a shared machine hits both alike. ``--sample N`` also times
 drawing N samples (``task.generate``, compiled once; an autoregressive model's whole pixel loop) per
-config. A config name may carry its variant (``vae_mnist:conv``). Writes JSON (default
-docs/bench.json) and prints a Markdown table. Run it on an otherwise idle machine.
+config. A config name may carry its variant (``vae_mnist:conv``). ``--batch-sizes`` runs every row at each
+batch size. ``--roof`` also times a 2048x2048 float32 matrix product in JAX (and PyTorch, with ``--torch``), the
+CPU's practical peak, and gives each row XLA's FLOP count of the compiled JAX step (``cost_analysis``; GAN steps
+that run as one program) and the share of that peak each framework reaches doing that much work. Writes JSON
+(default docs/bench.json) and prints a Markdown table. Run it on an otherwise idle machine.
 
 ``--layers`` times DCGAN's sampling layers alone instead (forward + input and kernel gradients, batch 64,
 compiled with ``jaxgen.engine.compilation.jit``): ``jaxgen.nn.ConvTranspose`` with every ``impl`` and
@@ -46,7 +51,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def jax_stepper(config_path: str, overrides=()):
     """(run n steps, images per step, config, draw(n) samples or None) for the config's train step on a
-    fixed random batch."""
+    fixed random batch. ``run.flops()`` is XLA's FLOP count of one step where the step is one compiled program
+    (an adversarial step with n_critic = 1 and fused phases), else None."""
     from jaxgen import config as config_lib
     from jaxgen import data as data_lib
     from jaxgen import trainers
@@ -74,6 +80,17 @@ def jax_stepper(config_path: str, overrides=()):
     def draw(n):
         return jax.block_until_ready(task.generate(holder["state"], jax.random.key(2), n))
 
+    def flops():
+        fused = getattr(task.step, "phases", {}).get("fused")
+        if fused is None or config.get("n_critic") != 1 or not config.get("fuse_phases", True):
+            return None
+        inputs = {k: batch[k] for k in ("image", "label") if k in batch}
+        compiled = fused.lower(task.init(jax.random.key(0)), inputs, key).compile()
+        analysis = compiled.cost_analysis()
+        analysis = analysis[0] if isinstance(analysis, (list, tuple)) else analysis
+        return float(analysis["flops"])
+
+    run.flops = flops
     return run, config.batch_size, config, (draw if task.generate is not None else None)
 
 
@@ -113,6 +130,31 @@ def time_rounds(runners: dict, steps: int, rounds: int, warmup: int) -> dict:
             wall[name].append((time.perf_counter() - start) * 1e3 / steps)
             cpu[name].append((time.process_time() - start_cpu) * 1e3 / steps)
     return {name: (statistics.median(wall[name]), statistics.median(cpu[name])) for name in runners}
+
+
+def matmul_roof(torch_threads: int | None, with_torch: bool, n: int = 2048, repeats: int = 10) -> dict:
+    """GFLOP/s of an n x n float32 matrix product, the median of `repeats`: ``{"jax": ..., "torch": ...}``."""
+    import jax.numpy as jnp
+
+    a = jnp.asarray(np.random.default_rng(0).standard_normal((n, n)), jnp.float32)
+    mm = jax.jit(lambda a: a @ a)
+    runs = {"jax": lambda: jax.block_until_ready(mm(a))}
+    if with_torch:
+        import torch
+
+        torch.set_num_threads(torch_threads or os.cpu_count())
+        t = torch.from_numpy(np.asarray(a))
+        runs["torch"] = lambda: t @ t
+    roof = {}
+    for name, fn in runs.items():
+        fn(), fn()
+        seconds = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn()
+            seconds.append(time.perf_counter() - start)
+        roof[name] = round(2 * n**3 / statistics.median(seconds) / 1e9, 1)
+    return roof
 
 
 LAYER_SHAPES = {  # name: (layer, input [N, H, W, Cin], output channels)
@@ -190,6 +232,10 @@ def main(argv=None):
                              "times of `taskset -c 0 python tools/bench.py ... --threads 1` instead of wall times: "
                              "PyTorch's OpenMP threads spin when descheduled")
     parser.add_argument("--sample", type=int, default=0, help="also time drawing this many samples (0 = no)")
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=None,
+                        help="run every row at each of these batch sizes (default: the config's)")
+    parser.add_argument("--roof", action="store_true",
+                        help="also measure the matmul roof and each step's FLOPs and share of the roof")
     parser.add_argument("--steps", type=int, default=20, help="steps per round")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=5)
@@ -213,52 +259,76 @@ def main(argv=None):
         names = args.configs or sorted(  # the files that define a config (not shared bases)
             os.path.basename(p)[:-3] for p in glob.glob(os.path.join(REPO, "configs", "*.py"))
             if "def get_config(" in pathlib.Path(p).read_text())
+    roof = matmul_roof(args.threads, args.torch) if args.roof else None
+    if roof:
+        print(json.dumps({"matmul_roof_gflops": roof}), flush=True)
     rows = []
     for name in names:
-        file, _, variant = name.partition(":")
-        spec = os.path.join(REPO, "configs", f"{file}.py") + (f":{variant}" if variant else "")
-        run, images, config, draw = jax_stepper(spec, overrides)
-        runners = {"jax": run}
-        torch_version = None
-        if args.torch and has_torch_reference(config):
-            runners["torch"], torch_version = torch_stepper(config, args.torch_freeze_d_in_g, args.threads)
-        times = time_rounds(runners, args.steps, args.rounds, args.warmup)
-        (ms, cpu_ms) = times["jax"]
-        row = {"config": name, "loss": config.get("loss", {}).get("name"), "n_critic": config.get("n_critic"),
-               "batch_size": images, "jax_ms": round(ms, 2), "jax_cpu_ms": round(cpu_ms, 2),
-               "jax_images_per_s": round(images * 1e3 / ms, 1)}
-        if "torch" in times:
-            (t_ms, t_cpu_ms) = times["torch"]
-            row.update(torch_freeze_d_in_g=args.torch_freeze_d_in_g, torch_ms=round(t_ms, 2),
-                       torch_cpu_ms=round(t_cpu_ms, 2), torch_images_per_s=round(images * 1e3 / t_ms, 1),
-                       speedup_vs_torch=round(t_ms / ms, 2), cpu_speedup_vs_torch=round(t_cpu_ms / cpu_ms, 2),
-                       torch_version=torch_version)
-        if args.sample and draw is not None:
-            draw(args.sample)  # compile
-            seconds = []
-            for _ in range(3):
-                start = time.perf_counter()
-                draw(args.sample)
-                seconds.append(time.perf_counter() - start)
-            row.update(sample_n=args.sample, sample_s=round(statistics.median(seconds), 3))
-        rows.append(row)
-        print(json.dumps(row), flush=True)
+        for batch_size in args.batch_sizes or [None]:
+            sized = overrides + ([f"batch_size={batch_size}"] if batch_size else [])
+            rows.append(bench_row(name, sized, args, roof))
+            print(json.dumps(rows[-1]), flush=True)
     result = {"machine": {"cpu_count": os.cpu_count(), "cpus_allowed": len(os.sched_getaffinity(0)),
                           "torch_threads": args.threads, "platform": platform.platform(),
                           "processor": platform.processor(), "jax": jax.__version__,
                           "device": jax.devices()[0].device_kind, "device_count": jax.device_count()},
               "command": "python tools/bench.py " + " ".join(argv if argv is not None else sys.argv[1:]),
-              "rows": rows}
+              "matmul_roof_gflops": roof, "rows": rows}
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     with open(args.out, "w") as f:
         json.dump(result, f, indent=2)
+    print_rows(rows)
+
+
+def bench_row(name: str, overrides: list[str], args, roof: dict | None) -> dict:
+    """One row: the config `name` (``file[:variant]``) with `overrides`, timed as ``main``'s options say."""
+    file, _, variant = name.partition(":")
+    spec = os.path.join(REPO, "configs", f"{file}.py") + (f":{variant}" if variant else "")
+    run, images, config, draw = jax_stepper(spec, overrides)
+    runners = {"jax": run}
+    torch_version = None
+    if args.torch and has_torch_reference(config):
+        runners["torch"], torch_version = torch_stepper(config, args.torch_freeze_d_in_g, args.threads)
+    times = time_rounds(runners, args.steps, args.rounds, args.warmup)
+    (ms, cpu_ms) = times["jax"]
+    row = {"config": name, "loss": config.get("loss", {}).get("name"), "n_critic": config.get("n_critic"),
+           "batch_size": images, "jax_ms": round(ms, 2), "jax_cpu_ms": round(cpu_ms, 2),
+           "jax_images_per_s": round(images * 1e3 / ms, 1)}
+    if "torch" in times:
+        (t_ms, t_cpu_ms) = times["torch"]
+        row.update(torch_freeze_d_in_g=args.torch_freeze_d_in_g, torch_ms=round(t_ms, 2),
+                   torch_cpu_ms=round(t_cpu_ms, 2), torch_images_per_s=round(images * 1e3 / t_ms, 1),
+                   speedup_vs_torch=round(t_ms / ms, 2), cpu_speedup_vs_torch=round(t_cpu_ms / cpu_ms, 2),
+                   torch_version=torch_version)
+    flops = run.flops() if roof else None
+    if flops:  # the same work (JAX's step, as XLA counts it) at each framework's speed, against the roof
+        row["gflop_per_step"] = round(flops / 1e9, 2)
+        for who, key in (("jax", "jax_ms"), ("torch", "torch_ms")):
+            if key in row:
+                row[f"{who}_gflops"] = round(flops / row[key] / 1e6, 1)
+                row[f"{who}_roof_pct"] = round(100 * row[f"{who}_gflops"] / max(roof.values()), 1)
+    if args.sample and draw is not None:
+        draw(args.sample)  # compile
+        seconds = []
+        for _ in range(3):
+            start = time.perf_counter()
+            draw(args.sample)
+            seconds.append(time.perf_counter() - start)
+        row.update(sample_n=args.sample, sample_s=round(statistics.median(seconds), 3))
+    return row
+
+
+def print_rows(rows: list[dict]) -> None:
+    """Markdown: one row per config and batch size."""
     print("\n| config | batch | JAX ms/step | JAX img/s | PyTorch ms/step | PyTorch img/s | JAX speed-up "
-          "| JAX CPU ms/step | PyTorch CPU ms/step | CPU-time ratio | s per sample batch |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+          "| JAX CPU ms/step | PyTorch CPU ms/step | CPU-time ratio | GFLOP/step | JAX % of roof | PyTorch % of roof "
+          "| s per sample batch |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         cells = [r["config"], r["batch_size"], r["jax_ms"], r["jax_images_per_s"]]
         cells += [r.get(k, "–") for k in ("torch_ms", "torch_images_per_s", "speedup_vs_torch")]
         cells += [r["jax_cpu_ms"], r.get("torch_cpu_ms", "–"), r.get("cpu_speedup_vs_torch", "–")]
+        cells += [r.get(k, "–") for k in ("gflop_per_step", "jax_roof_pct", "torch_roof_pct")]
         cells += [f"{r['sample_s']} ({r['sample_n']})" if "sample_s" in r else "–"]
         print("| " + " | ".join(str(c) for c in cells) + " |")
 
