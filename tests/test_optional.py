@@ -37,7 +37,7 @@ def test_packages_are_in_their_extras_not_in_the_install():
     extras = {extra: names(text) for extra, text in setup["options.extras_require"].items()}
     for distribution, extra in optional.PACKAGES.values():
         assert distribution in extras[extra] and distribution not in required, distribution
-    assert {"data", "plots"} <= {e.strip() for e in re.search(r"jaxgen\[(.*)\]", setup["options.extras_require"]
+    assert {"data", "plots", "features"} <= {e.strip() for e in re.search(r"jaxgen\[(.*)\]", setup["options.extras_require"]
                                                               ["test"]).group(1).split(",")}
 
 

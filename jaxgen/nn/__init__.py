@@ -20,6 +20,7 @@ from jaxgen.nn.upsample import (
     depth_to_space,
     space_to_depth,
 )
+from jaxgen.nn.vgg import VGG, load_vgg
 
 __all__ = [
     "ConvTranspose",
@@ -28,6 +29,7 @@ __all__ = [
     "INCEPTION_WEIGHTS_ENV",
     "InceptionV3",
     "StridedConv",
+    "VGG",
     "conv",
     "conv_transpose",
     "conv_transpose_subpixel",
@@ -35,6 +37,7 @@ __all__ = [
     "fid_inception_weights_path",
     "load_fid_inception",
     "load_torch_state_dict",
+    "load_vgg",
     "resize_bilinear",
     "space_to_depth",
     "variables_from_state_dict",

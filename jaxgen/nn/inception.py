@@ -68,6 +68,7 @@ __all__ = [
     "load_fid_inception",
     "load_torch_state_dict",
     "resize_bilinear",
+    "state_dict_problems",
     "variables_from_state_dict",
 ]
 
@@ -489,6 +490,24 @@ def _list(names: Sequence[str], limit: int = 8) -> str:
     return ", ".join(names[:limit]) + more
 
 
+def state_dict_problems(given: Mapping[str, np.ndarray], expected: Mapping[str, tuple[int, ...]]) -> str:
+    """``""`` when ``given`` holds exactly the keys of ``expected`` with those shapes, else what differs:
+    ``"missing keys: ...; unexpected keys: ...; wrong shapes: name (shape) (expected (shape))"``."""
+    missing = [k for k in expected if k not in given]
+    unexpected = [k for k in given if k not in expected]
+    wrong = [
+        f"{k} {np.shape(v)} (expected {tuple(expected[k])})"
+        for k, v in given.items()
+        if k in expected and tuple(np.shape(v)) != tuple(expected[k])
+    ]
+    parts = [
+        f"missing keys: {_list(missing)}" if missing else "",
+        f"unexpected keys: {_list(unexpected)}" if unexpected else "",
+        f"wrong shapes: {_list(wrong)}" if wrong else "",
+    ]
+    return "; ".join(p for p in parts if p)
+
+
 def variables_from_state_dict(state_dict: Mapping[str, np.ndarray]) -> dict[str, dict]:
     """Flax variables ``{"params", "batch_stats"}`` of :class:`InceptionV3` from a torchvision-named state dict
     (pytorch-fid's ``fid_inception_v3().state_dict()``; ``num_batches_tracked`` entries are ignored).
@@ -500,22 +519,10 @@ def variables_from_state_dict(state_dict: Mapping[str, np.ndarray]) -> dict[str,
         ".".join(path + [_TORCH_LEAF[col, leaf]]): ((col, *path, leaf), shape)
         for (col, *path, leaf), shape in _flax_shapes().items()
     }
-    missing = [k for k in targets if k not in given]
-    unexpected = [k for k in given if k not in targets]
-    wrong = [
-        f"{k} {np.shape(v)} (expected {_torch_shape(targets[k][1])})"
-        for k, v in given.items()
-        if k in targets and tuple(np.shape(v)) != _torch_shape(targets[k][1])
-    ]
-    if missing or unexpected or wrong:
-        parts = [
-            f"missing keys: {_list(missing)}" if missing else "",
-            f"unexpected keys: {_list(unexpected)}" if unexpected else "",
-            f"wrong shapes: {_list(wrong)}" if wrong else "",
-        ]
+    problems = state_dict_problems(given, {k: _torch_shape(shape) for k, (_, shape) in targets.items()})
+    if problems:
         raise MetricError(
-            "the weights are not the FID InceptionV3 (torchvision names, 1008 classes, no AuxLogits): "
-            + "; ".join(p for p in parts if p)
+            f"the weights are not the FID InceptionV3 (torchvision names, 1008 classes, no AuxLogits): {problems}"
         )
     flat = {path: jnp.asarray(_from_torch(np.asarray(given[k])), jnp.float32) for k, (path, _) in targets.items()}
     return traverse_util.unflatten_dict(flat)
