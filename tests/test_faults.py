@@ -195,6 +195,15 @@ def test_a_missing_or_damaged_config_json_is_an_error(trained, tmp_path, capsys)
     _error(capsys, "config.json is damaged")
 
 
+def test_a_damaged_best_json_is_a_one_line_error(tmp_path):
+    from jaxgen.engine import loop
+    from jaxgen.errors import JaxgenError
+
+    (tmp_path / "best.json").write_text('{"metric": "fid')  # cut short
+    with pytest.raises(JaxgenError, match=r"best\.json is damaged \(the best evaluation so far"):
+        loop.BestCheckpoint(str(tmp_path), "fid5k_test_lenet")
+
+
 def test_an_interrupted_write_leaves_the_old_file(tmp_path, monkeypatch):
     path = tmp_path / "config.json"
     path.write_text('{"old": 1}')

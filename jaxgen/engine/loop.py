@@ -333,8 +333,7 @@ class BestCheckpoint:
         self.higher = names.higher_is_better(metric) if metric else True
         self.record = None
         if metric and os.path.exists(self.path):
-            with open(self.path) as f:
-                self.record = json.load(f)
+            self.record = workdir_lib.read_json(self.path, "the best evaluation so far")
         if self.record is not None and self.record.get("metric") != metric:
             self.record = None  # the run now selects by another metric: start over
         self._checkpointer = checkpoint_lib.Checkpointer(os.path.join(workdir, "checkpoints_best"), 1) if metric else None

@@ -42,7 +42,8 @@ def run_info(extra: dict) -> dict:
     }
 
 
-def _read_json(path: str, what: str) -> dict:
+def read_json(path: str, what: str) -> dict:
+    """The JSON object in `path`; a damaged file is a one-line JaxgenError naming it and `what` it holds."""
     try:
         with open(path) as f:
             return json.load(f)
@@ -100,7 +101,7 @@ def prepare(workdir: str, config, info: dict, allow_config_change: bool = False)
                           f"the run's config; restore config.json, or use a new --workdir")
     if os.path.exists(config_path):
         # An earlier jaxgen's layout of the same run is no change.
-        saved = config_lib.upgrade(_read_json(config_path, "the run's config"))
+        saved = config_lib.upgrade(read_json(config_path, "the run's config"))
         changed = [d for d in config_lib.differences(saved, config.to_dict())
                    if not config_lib.is_resumable(d.split(":")[0])]
         if changed and not allow_config_change:
@@ -109,7 +110,7 @@ def prepare(workdir: str, config, info: dict, allow_config_change: bool = False)
                 f"use a new --workdir, or pass --allow-config-change to resume with the new config")
         info_path = os.path.join(workdir, "run.json")
         if os.path.exists(info_path):
-            old_versions = _read_json(info_path, "the run's versions and devices").get("versions", {})
+            old_versions = read_json(info_path, "the run's versions and devices").get("versions", {})
             moved = {k: (v, info["versions"].get(k)) for k, v in old_versions.items() if info["versions"].get(k) != v}
             if moved:
                 print(f"WARNING: resuming {workdir} under different versions {moved}; "
@@ -133,8 +134,8 @@ def read(workdir: str):
     for path in (config_path, info_path):
         if not os.path.exists(path):
             raise JaxgenError(f"{path} not found: is {workdir!r} a jaxgen workdir (made by `jaxgen train`)?")
-    config = config_lib.from_dict(_read_json(config_path, "the run's config"))
-    return config, _read_json(info_path, "the run's versions and devices")
+    config = config_lib.from_dict(read_json(config_path, "the run's config"))
+    return config, read_json(info_path, "the run's versions and devices")
 
 
 
