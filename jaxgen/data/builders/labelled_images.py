@@ -5,6 +5,8 @@ import abc
 import numpy as np
 import tensorflow_datasets as tfds
 
+from jaxgen.data.builders.base import ArrayRecordBuilder
+
 
 def stratified_split(labels: np.ndarray, num_test: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Deterministic stratified split of `labels` (int[N]) into (train_idx, test_idx).
@@ -28,7 +30,7 @@ def stratified_split(labels: np.ndarray, num_test: int, seed: int = 0) -> tuple[
     return np.flatnonzero(~is_test), np.flatnonzero(is_test)
 
 
-class LabelledImages(tfds.core.GeneratorBasedBuilder, skip_registration=True):
+class LabelledImages(ArrayRecordBuilder, skip_registration=True):
     """A builder of `{"image": uint8[H, W, C], "label": 0..9}` records from arrays a package ships.
 
     Subclasses set `name`, `code_path`, `NUM_TEST`, `SHAPE`, `DESCRIPTION`, `HOMEPAGE`, `CITATION`
@@ -36,14 +38,9 @@ class LabelledImages(tfds.core.GeneratorBasedBuilder, skip_registration=True):
     stored unshuffled (record i of a split is its i-th source row) as `array_record` (no TensorFlow).
     """
 
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "Initial release."}
     NUM_TEST: int
     SHAPE: tuple[int, int, int]
     DESCRIPTION = HOMEPAGE = CITATION = ""
-
-    def __init__(self, *, file_format=None, **kwargs):
-        super().__init__(file_format=file_format or "array_record", **kwargs)
 
     @staticmethod
     @abc.abstractmethod

@@ -16,6 +16,7 @@ import tensorflow_datasets as tfds
 from etils import epath
 
 from jaxgen import optional
+from jaxgen.data.builders.base import ArrayRecordBuilder
 from jaxgen.data.builders.labelled_images import stratified_split
 
 NUM_FACES, NUM_TEST = 100, 20
@@ -33,17 +34,12 @@ def split_rows() -> tuple[np.ndarray, np.ndarray]:
     return stratified_split(np.zeros(NUM_FACES, np.int64), NUM_TEST, seed=0)
 
 
-class LfwFaces(tfds.core.GeneratorBasedBuilder):
+class LfwFaces(ArrayRecordBuilder):
     """The 100 LFW faces of scikit-image (25x25 grey, uint8, no labels): train 80 / test 20, `array_record`."""
 
     name = "lfw_faces"
     # tfds derives this via `importlib_resources` (not installed): name this file directly.
     code_path = epath.Path(__file__)
-    VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "Initial release."}
-
-    def __init__(self, *, file_format=None, **kwargs):
-        super().__init__(file_format=file_format or "array_record", **kwargs)
 
     def _info(self) -> tfds.core.DatasetInfo:
         return self.dataset_info_from_configs(
