@@ -15,6 +15,7 @@ os.environ["JAXGEN_DATA_DIR"] = _DATA_DIR
 _CACHE_DIR = tempfile.mkdtemp(prefix="jaxgen-test-cache-")  # feature networks, reference statistics
 os.environ["JAXGEN_CACHE_DIR"] = _CACHE_DIR
 os.environ.pop("JAXGEN_INCEPTION_WEIGHTS", None)  # the metric tests choose their feature network
+os.environ.pop("JAXGEN_UPSAMPLE_IMPL", None)  # the backend chooses the lowering (tests that force it say so)
 # One compilation cache for the session, shared by pytest-xdist workers and CLI subprocesses (they inherit the
 # environment): tests that build the same tiny programs compile them once.
 _XLA_CACHE_OWNED = "JAX_COMPILATION_CACHE_DIR" not in os.environ

@@ -49,17 +49,18 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def jax_stepper(config_path: str, overrides=()):
-    """(run n steps, images per step, config, draw(n) samples or None) for the config's train step on a
-    fixed random batch. ``run.flops()`` is XLA's FLOP count of one step where the step is one compiled program
-    (an adversarial step with n_critic = 1 and fused phases), else None."""
+def jax_stepper(config_path: str, overrides=(), mesh=None):
+    """(run n steps -> the last step's metrics, images per step, config, draw(n) samples or None) for the
+    config's train step on a fixed random batch, over `mesh` (default: every device). ``run.flops()`` is XLA's
+    FLOP count of one step where the step is one compiled program (an adversarial step with n_critic = 1 and
+    fused phases), else None."""
     from jaxgen import config as config_lib
     from jaxgen import data as data_lib
     from jaxgen import trainers
     from jaxgen.engine import sharding
 
     config = config_lib.load(config_path, list(overrides))
-    mesh = sharding.make_mesh()
+    mesh = sharding.make_mesh() if mesh is None else mesh
     info = data_lib.output_info(config.data)
     task = trainers.get(config.trainer).create_task(config, info, mesh)
     state = task.init(jax.random.key(0))
@@ -76,6 +77,7 @@ def jax_stepper(config_path: str, overrides=()):
             holder["state"], metrics = task.step(holder["state"], lambda: batch, jax.random.fold_in(key, i), i)
             holder["i"] += 1
         jax.block_until_ready((holder["state"], metrics))
+        return metrics
 
     def draw(n):
         return jax.block_until_ready(task.generate(holder["state"], jax.random.key(2), n))
@@ -100,7 +102,9 @@ def has_torch_reference(config) -> bool:
             and config.model.get("conditioning", "none") == "none" and config.loss.reg_every == 1)
 
 
-def torch_stepper(config, freeze_d_in_g: bool, threads: int | None = None):
+def torch_stepper(config, freeze_d_in_g: bool, threads: int | None = None, device="cpu"):
+    """(run n steps, torch version) of tools/torch_dcgan.py's step for `config` (its ``dtype`` too) on `device`;
+    ``run`` waits for the device to finish its steps."""
     import torch
     import torch_dcgan
 
@@ -108,11 +112,13 @@ def torch_stepper(config, freeze_d_in_g: bool, threads: int | None = None):
         width=config.model.width, z_dim=config.model.z_dim, batch=config.batch_size, threads=threads,
         freeze_d_in_g=freeze_d_in_g, loss=config.loss, d_norm=config.model.d_norm,
         optimizer={name: config.optimizer[name].to_dict() for name in ("g", "d")},
-        n_critic=config.n_critic, code_dim=config.model.get("code_dim", 64))
+        n_critic=config.n_critic, code_dim=config.model.get("code_dim", 64), device=device, dtype=config.dtype)
 
     def run(n):
         for _ in range(n):
             step()
+        if torch.device(device).type == "cuda":
+            torch.cuda.synchronize(device)
 
     return run, torch.__version__
 

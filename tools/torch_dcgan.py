@@ -141,7 +141,7 @@ def penalty_at(name: str, d, points: torch.Tensor) -> torch.Tensor:
 def penalty_points(name: str, real: torch.Tensor, fake: torch.Tensor, dragan_c: float = 0.5) -> torch.Tensor:
     """Where penalty ``name`` is evaluated (``jaxgen.losses.penalties``' samplers; torch's random numbers)."""
     if name == "wgan_gp":
-        eps = torch.rand(real.shape[0], 1, 1, 1)
+        eps = torch.rand(real.shape[0], 1, 1, 1, device=real.device)
         return eps * real + (1 - eps) * fake
     if name == "dragan":
         return real + dragan_c * real.std() * torch.randn_like(real)
@@ -189,6 +189,20 @@ def _optimizer(params, cfg: dict | None):
     raise ValueError(f"optimizer {cfg['name']!r} has no PyTorch reference here")
 
 
+def _in_precision(net: nn.Module, dtype: str):
+    """``net`` itself (float32), or its forward pass under ``torch.autocast(dtype)`` returning float32, so that
+    every backward pass (the penalty's ``autograd.grad`` included) runs outside autocast, as PyTorch recommends."""
+    if dtype == "float32":
+        return net
+    device_type = next(net.parameters()).device.type
+
+    def forward(x):
+        with torch.autocast(device_type, dtype=getattr(torch, dtype)):
+            return net(x).float()
+
+    return forward
+
+
 def make_step(
     width=64,
     z_dim=100,
@@ -204,6 +218,8 @@ def make_step(
     optimizer=None,
     n_critic=1,
     code_dim=64,
+    device="cpu",
+    dtype="float32",
 ):
     """One train step (``n_critic`` D updates, then one G update) of the loss-zoo row ``loss`` on a fixed random
     batch; returns ``step() -> (d_loss, g_loss)`` tensors.
@@ -212,6 +228,10 @@ def make_step(
     penalty_weight, clip, dragan_c, began_*; ``reg_every`` must be 1). ``d_norm``: D's normalisation, default
     ``"none"`` under a penalty, else ``"batch"`` (BEGAN: the autoencoder D, no normalisation).
     ``optimizer``: ``{"g": block, "d": block}`` as jaxgen's ``config.optimizer`` (default Adam 2e-4, 0.5, 0.999).
+    ``device``: where the models, the batch and the noise live (``"cpu"``, ``"cuda"``, ...). ``dtype``:
+    ``"float32"``, or ``"bfloat16"`` as jaxgen's ``config.dtype=bfloat16``: the usual mixed precision, G's and D's
+    forward passes under ``torch.autocast`` in bfloat16, their outputs cast to float32 for the losses and penalties,
+    parameters and optimizer state float32, backward passes outside autocast.
     """
     from jaxgen.losses import zoo
 
@@ -221,6 +241,8 @@ def make_step(
     torch.set_num_threads(threads or os.cpu_count())
     began = lc.objective == "began"
     d_norm = d_norm or ("none" if lc.penalty != "none" else "batch")
+    if dtype not in ("float32", "bfloat16"):
+        raise ValueError(f"dtype must be 'float32' or 'bfloat16', got {dtype!r}")
     g, d = build_models(width, z_dim, image_size, channels, d_norm, seed)
     if began:
         d = AutoencoderDiscriminator(width, image_size, channels, code_dim)
@@ -228,25 +250,29 @@ def make_step(
     g.train()
     d.train()
     fmt = torch.channels_last if channels_last else torch.contiguous_format
-    g.to(memory_format=fmt)
-    d.to(memory_format=fmt)
+    g.to(device=device, memory_format=fmt)
+    d.to(device=device, memory_format=fmt)
     optimizer = optimizer or {}
     opt_g, opt_d = _optimizer(g.parameters(), optimizer.get("g")), _optimizer(d.parameters(), optimizer.get("d"))
-    real = (torch.rand(batch, channels, image_size, image_size) * 2 - 1).contiguous(memory_format=fmt)
+    real = (torch.rand(batch, channels, image_size, image_size, device=device) * 2 - 1).contiguous(memory_format=fmt)
     d_params = list(d.parameters())
     g_loss_fn = G_LOSSES[lc.objective]
-    k = torch.zeros(())  # BEGAN's k_t
+    k = torch.zeros((), device=device)  # BEGAN's k_t
+    gen, disc = _in_precision(g, dtype), _in_precision(d, dtype)
+
+    def noise():
+        return torch.randn(batch, z_dim, device=device)
 
     def d_update():
         nonlocal k
         with torch.no_grad():
-            fake = g(torch.randn(batch, z_dim))
+            fake = gen(noise())
         opt_d.zero_grad(set_to_none=True)
-        real_out, fake_out = d(real), d(fake)  # two calls: two BatchNorm batches, as the JAX trainer
+        real_out, fake_out = disc(real), disc(fake)  # two calls: two BatchNorm batches, as the JAX trainer
         d_loss = real_out.mean() - k * fake_out.mean() if began else D_LOSSES[lc.objective](real_out, fake_out)
         if lc.penalty != "none":
             points = penalty_points(lc.penalty, real, fake, lc.dragan_c)
-            d_loss = d_loss + lc.penalty_weight * penalty_at(lc.penalty, d, points)
+            d_loss = d_loss + lc.penalty_weight * penalty_at(lc.penalty, disc, points)
         d_loss.backward()
         opt_d.step()
         if lc.clip > 0:
@@ -265,7 +291,7 @@ def make_step(
         if freeze_d_in_g:
             for p in d_params:
                 p.requires_grad_(False)
-        g_loss = g_loss_fn(d(g(torch.randn(batch, z_dim))))
+        g_loss = g_loss_fn(disc(gen(noise())))
         g_loss.backward()
         if freeze_d_in_g:
             for p in d_params:

@@ -36,8 +36,10 @@ layer and function here uses :func:`default_impl` — ``"fast"`` on the CPU back
 (docs/benchmarks.md), and XLA's own ``lax.conv_transpose`` / ``lax.conv_general_dilated`` (``"lax"``) on GPU
 and TPU until a measurement there says otherwise. All lowerings compute the same function with the same
 parameters (tested), so a checkpoint trained on one backend samples on any other. An explicit ``impl`` on a
-layer or call is for tests and benchmarks. (``jaxgen.engine.compilation.jit`` also keeps XLA:CPU's convolutions
-on Eigen, ~2x faster than the default YNNPACK route for these shapes.)
+layer or call is for tests and benchmarks; the environment variable ``JAXGEN_UPSAMPLE_IMPL`` (``"fast"`` or
+``"lax"``) replaces the backend's choice for every layer traced while it is set, to time a whole model under the
+other lowering (``tools/device_check.py``). (``jaxgen.engine.compilation.jit`` also keeps XLA:CPU's
+convolutions on Eigen, ~2x faster than the default YNNPACK route for these shapes.)
 
 Padding conventions (``padding`` means exactly what it means for ``flax.linen.ConvTranspose``):
 
@@ -59,6 +61,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -69,8 +72,11 @@ from flax import linen as nn
 from jax import lax
 from jax.custom_derivatives import SymbolicZero
 
+from jaxgen.errors import JaxgenError
+
 __all__ = [
     "ConvTranspose",
+    "IMPL_ENV",
     "StridedConv",
     "conv",
     "conv_transpose",
@@ -226,13 +232,27 @@ CONV_IMPLS = ("fast", "lax")  # StridedConv / conv: sub-pixel input gradient, or
 DN = ("NHWC", "HWIO", "NHWC")
 
 
+IMPL_ENV = "JAXGEN_UPSAMPLE_IMPL"  # forces default_impl() for measurements: "fast" or "lax"
+
+
 def default_impl(backend: str | None = None) -> str:
     """The lowering a layer uses when none is given, by `backend` (default: ``jax.default_backend()``).
 
     ``"fast"`` on ``"cpu"`` (measured: XLA:CPU's lhs-dilated convolutions, the transposed conv and the strided
     conv's input gradient, are its slow path; docs/benchmarks.md); ``"lax"`` (XLA's own lowering) on every
     other backend, where nothing has been measured yet. Both are in :data:`IMPLS` and :data:`CONV_IMPLS`.
+
+    ``$JAXGEN_UPSAMPLE_IMPL`` (:data:`IMPL_ENV`), when set and not empty, is returned instead, whatever the
+    backend: it is read while a layer is traced, so a program compiled under it keeps that lowering. It is for
+    timing one lowering against the other on a backend (``tools/device_check.py``); a value outside
+    :data:`CONV_IMPLS` is a :class:`~jaxgen.errors.JaxgenError`.
     """
+    forced = os.environ.get(IMPL_ENV)
+    if forced:
+        if forced not in CONV_IMPLS:
+            raise JaxgenError(f"environment variable {IMPL_ENV} must be one of {CONV_IMPLS} (or unset: the "
+                              f"backend chooses), got {forced!r}")
+        return forced
     backend = jax.default_backend() if backend is None else backend
     return "fast" if backend == "cpu" else "lax"
 

@@ -9,6 +9,7 @@ import pytest
 from flax import linen as nn
 from jax import lax
 
+from jaxgen.errors import JaxgenError
 from jaxgen.nn import (
     ConvTranspose,
     StridedConv,
@@ -17,7 +18,14 @@ from jaxgen.nn import (
     depth_to_space,
     space_to_depth,
 )
-from jaxgen.nn.upsample import CONV_IMPLS, IMPLS, default_impl, torch_padding, transpose_padding
+from jaxgen.nn.upsample import (
+    CONV_IMPLS,
+    IMPL_ENV,
+    IMPLS,
+    default_impl,
+    torch_padding,
+    transpose_padding,
+)
 
 FAST_IMPLS = [i for i in IMPLS if i != "lax"]  # fast, subpixel, window, phases
 DN = ("NHWC", "HWIO", "NHWC")
@@ -275,6 +283,29 @@ def test_layers_lower_as_their_backend_says_with_the_same_numbers(backend, monke
     ref = jax.jit(grads("lax" if backend == "cpu" else "fast"))(v_ct, v_sc, x, y)  # the other lowering
     for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(ref)):
         _allclose_rel(a, b, tol=1e-4)
+
+
+@pytest.mark.parametrize("forced", CONV_IMPLS)
+def test_environment_variable_forces_the_lowering(forced, monkeypatch):
+    """$JAXGEN_UPSAMPLE_IMPL replaces the backend's choice on every backend, and layers traced under it compile
+    that lowering (XLA's lhs-dilated convolutions for "lax", none for "fast" on this CPU)."""
+    monkeypatch.setenv(IMPL_ENV, forced)
+    for backend in ("cpu", "gpu", "tpu"):
+        assert default_impl(backend) == forced
+    x = _rand(27, (2, 5, 5, 16))
+    layer = ConvTranspose(features=8, kernel_size=(4, 4), strides=(2, 2), padding="SAME")
+    v = jax.jit(layer.init)(jax.random.key(0, impl="rbg"), x)
+    hlo = _compiled(jax.grad(lambda v, x: jnp.sum(jnp.tanh(layer.apply(v, x))), argnums=(0, 1)), v, x)
+    assert bool(_slow_convs(hlo)) == (forced == "lax")
+
+
+@pytest.mark.parametrize("value", ["window", "LAX", "gpu"])
+def test_environment_variable_refuses_unknown_lowerings(value, monkeypatch):
+    monkeypatch.setenv(IMPL_ENV, value)
+    with pytest.raises(JaxgenError, match=rf"environment variable {IMPL_ENV} must be one of \('fast', 'lax'\)"):
+        default_impl()
+    monkeypatch.setenv(IMPL_ENV, "")  # empty: unset, the backend chooses
+    assert default_impl("cpu") == "fast"
 
 
 # ---------------------------------------------------------------------------------------------------------------
