@@ -246,8 +246,8 @@ def cmd_sample(args) -> None:
     import jax
     import numpy as np
 
-    from jaxgen.engine import workdir as workdir_lib
     from jaxgen.engine import loop, writers
+    from jaxgen.engine import workdir as workdir_lib
 
     _, task, state, step = workdir_lib.restore(args.workdir, args.step)
     if args.label is not None and task.num_classes is None:

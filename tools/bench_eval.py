@@ -26,8 +26,17 @@ import jax
 import ml_collections
 import numpy as np
 
-from jaxgen.metrics import evaluate, features, frechet, inception_score, kid, nearest, parzen, precision_recall
-from jaxgen.metrics import reference
+from jaxgen.metrics import (
+    evaluate,
+    features,
+    frechet,
+    inception_score,
+    kid,
+    nearest,
+    parzen,
+    precision_recall,
+    reference,
+)
 
 
 def timed(fn):

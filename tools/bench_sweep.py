@@ -35,7 +35,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 from jaxgen import config as config_lib  # noqa: E402
-from jaxgen.data import pipeline, toy as toy_data  # noqa: E402
+from jaxgen.data import pipeline  # noqa: E402
+from jaxgen.data import toy as toy_data
 from jaxgen.engine import sharding  # noqa: E402
 from jaxgen.trainers import gan, sweep, toy  # noqa: E402
 

@@ -19,8 +19,8 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 
 from jaxgen import data as data_lib
-from jaxgen.engine import workdir as workdir_lib
 from jaxgen.engine import loop, writers
+from jaxgen.engine import workdir as workdir_lib
 
 
 def _split(data_cfg, split):

@@ -21,8 +21,8 @@ import numpy as np
 
 from jaxgen import data as data_lib
 from jaxgen import models
-from jaxgen.engine import writers
 from jaxgen.engine import workdir as workdir_lib
+from jaxgen.engine import writers
 from jaxgen.losses import likelihood as lik
 from jaxgen.models import vae
 

@@ -60,8 +60,8 @@ from flax import linen as nn
 
 from jaxgen.errors import ConfigError
 from jaxgen.nn import conditioning as cond
-from jaxgen.nn.remat import rematerialised
 from jaxgen.nn.init import dcgan_bn_scale, dcgan_normal
+from jaxgen.nn.remat import rematerialised
 from jaxgen.nn.upsample import ConvTranspose, StridedConv
 
 __all__ = ["Discriminator", "Generator", "default_config", "discriminator", "generator", "latent", "layout"]

@@ -24,7 +24,8 @@ import numpy as np
 
 from jaxgen.errors import JaxgenError
 from jaxgen.research import game as game_lib
-from jaxgen.research import hessian, landscape, plots, probe as probe_lib
+from jaxgen.research import hessian, landscape, plots
+from jaxgen.research import probe as probe_lib
 
 KINDS = ("interp", "slice2d", "hessian")
 

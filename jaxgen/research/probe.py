@@ -22,9 +22,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxgen.engine import workdir as workdir_lib
 from jaxgen.data import pipeline
 from jaxgen.engine import keys, loop
+from jaxgen.engine import workdir as workdir_lib
 from jaxgen.errors import ConfigError, JaxgenError
 
 

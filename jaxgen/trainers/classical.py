@@ -31,7 +31,7 @@ import ml_collections
 
 from jaxgen import config as config_lib
 from jaxgen import data as data_lib
-from jaxgen.engine import loop, sharding
+from jaxgen.engine import compilation, loop, sharding
 from jaxgen.errors import ConfigError, JaxgenError
 from jaxgen.losses import likelihood
 from jaxgen.models import gmm, pca
@@ -220,7 +220,7 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         return {**likelihood.report(f"{split.split('[')[0]}_nll", float(nll), DATA_SPACE, dim),
                 **{k: float(v) for k, v in extras.items()}}
 
-    return loop.Task(init=jax.jit(init, out_shardings=replicated), step=step, generate=generate, evaluate=evaluate)
+    return loop.Task(init=compilation.jit_once(init, out_shardings=replicated), step=step, generate=generate, evaluate=evaluate)
 
 
 def train_and_evaluate(config, workdir: str, allow_config_change: bool = False, mesh=None):

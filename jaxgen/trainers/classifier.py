@@ -121,7 +121,7 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         name = split.split("[")[0]
         return {f"{name}_accuracy": correct / len(images), f"{name}_loss": loss / len(images)}
 
-    return loop.Task(init=jax.jit(init, out_shardings=replicated), step=step, generate=None,
+    return loop.Task(init=compilation.jit_once(init, out_shardings=replicated), step=step, generate=None,
                      num_classes=info["num_classes"], evaluate=evaluate)
 
 

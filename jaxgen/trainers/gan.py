@@ -537,7 +537,7 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         stage = int(state["stage"]) if staged else 0
         return _generate(state, rng, n, labels if game.num_classes is not None else None, source, stage)
 
-    task = loop.Task(init=jax.jit(init, out_shardings=replicated), step=step, generate=generate,
+    task = loop.Task(init=compilation.jit_once(init, out_shardings=replicated), step=step, generate=generate,
                      num_classes=game.num_classes, pure_step=None if (lazy or g_lazy or staged) else pure_step,
                      batches_per_step=(1 if simultaneous else config.n_critic) * micro, losses=losses,
                      modules=dict(game.modules), groups={"g": tuple(game.g_players), "d": tuple(game.d_players)})

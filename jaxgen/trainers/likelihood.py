@@ -221,7 +221,7 @@ def create_task(config, info: dict, mesh) -> loop.Task:
     def generate(state, rng, n, labels=None):
         return _generate(state["params"], rng, n, None if labels is None else jnp.asarray(labels, jnp.int32))
 
-    return loop.Task(init=jax.jit(init, out_shardings=replicated), step=step, generate=generate,
+    return loop.Task(init=compilation.jit_once(init, out_shardings=replicated), step=step, generate=generate,
                      num_classes=num_classes if conditional else None, evaluate=evaluate, pure_step=pure_step,
                      batches_per_step=micro, losses=losses, modules={} if dens.module is None else {"model": dens.module})
 

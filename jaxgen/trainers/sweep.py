@@ -231,7 +231,7 @@ def create_task(config, info: dict, mesh) -> loop.Task:
                                                                              step_index)
         return state, per_run_metrics(metrics)
 
-    init_all = jax.jit(lambda: jax.vmap(prog.init_one)(prog.hp, prog.seeds), out_shardings=runs_sharded)
+    init_all = compilation.jit_once(lambda: jax.vmap(prog.init_one)(prog.hp, prog.seeds), out_shardings=runs_sharded)
     step_all = compilation.jit(step_runs, donate_argnums=2, out_shardings=(runs_sharded, sharding.replicated(mesh)))
 
     def step(state, next_batch, rng, step_index):

@@ -52,7 +52,7 @@ from PIL import Image
 
 from jaxgen import optional
 from jaxgen.data import toy as toy_data
-from jaxgen.engine import keys, optimizers
+from jaxgen.engine import compilation, keys, optimizers
 from jaxgen.errors import ConfigError
 from jaxgen.games import points as points_game
 from jaxgen.games.base import Players
@@ -210,7 +210,7 @@ def run(config, report: Callable[[str], None] = print) -> Result:
         tconfig, info = trainer_config(config, group), {"image_shape": (mixture.dim,)}
         prog = sweep.run_program(tconfig, run_table(group, seeds), info)
         runs = len(prog.tasks)
-        states = jax.jit(jax.vmap(prog.init_one))(prog.hp, prog.seeds)
+        states = compilation.jit_once(jax.vmap(prog.init_one))(prog.hp, prog.seeds)
         t0 = time.perf_counter()
         compiled = jax.jit(chunk_program(prog, steps, chunk), donate_argnums=2).lower(
             prog.hp, prog.seeds, states, jnp.int32(0)).compile()

@@ -70,3 +70,28 @@ def test_cpu_options_route_convolutions_to_eigen_and_donate():
     out = compilation.jit(lambda s, y: s + y, donate_state=True)(state, jnp.ones((4,)))
     np.testing.assert_array_equal(out, 2.0)
     assert state.is_deleted()  # donated: its buffer became the output's
+
+
+def test_programs_that_run_once_compile_cheaper_with_the_same_bits(monkeypatch):
+    import flax.linen as nn
+
+    assert compilation.once_options("cpu") == {"xla_backend_optimization_level": 1}
+    assert compilation.once_options("gpu") == {} and compilation.once_options("tpu") == {}
+    seen, real_jit = [], jax.jit
+    monkeypatch.setattr(jax, "jit", lambda fn, **kw: seen.append(kw) or real_jit(fn, **kw))
+    compilation.jit_once(lambda x: x, out_shardings=None, compiler_options={"xla_extra": "1"})
+    monkeypatch.undo()
+    assert seen == [{"compiler_options": {**compilation.once_options(), "xla_extra": "1"}, "out_shardings": None}]
+
+    class Net(nn.Module):  # the initialisers jaxgen's models use: truncated normal, normal, uniform, zeros
+        @nn.compact
+        def __call__(self, x):
+            x = nn.Conv(8, (3, 3), kernel_init=nn.initializers.lecun_normal())(x)
+            x = nn.Dense(16, kernel_init=nn.initializers.normal(0.02))(x)
+            return nn.Dense(4, kernel_init=nn.initializers.variance_scaling(1.0, "fan_avg", "uniform"))(x)
+
+    init = lambda key: Net().init(key, jnp.zeros((1, 8, 8, 3)))  # noqa: E731
+    once, default = compilation.jit_once(init), jax.jit(init)
+    for seed in range(3):
+        a, b = jax.tree.leaves(once(jax.random.key(seed))), jax.tree.leaves(default(jax.random.key(seed)))
+        assert all(np.array_equal(x, y) for x, y in zip(a, b, strict=True))

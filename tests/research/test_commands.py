@@ -11,7 +11,8 @@ from jax.flatten_util import ravel_pytree
 
 from jaxgen import cli
 from jaxgen import config as config_lib
-from jaxgen.research import game, hessian, probe as probe_lib
+from jaxgen.research import game, hessian
+from jaxgen.research import probe as probe_lib
 from jaxgen.trainers import gan
 
 

@@ -12,10 +12,10 @@ import pytest
 
 from jaxgen import cli
 from jaxgen.data import toy as toy_data
+from jaxgen.engine import keys
 from jaxgen.losses import gan as gan_losses
 from jaxgen.losses import penalties
 from jaxgen.models import toy_mlp
-from jaxgen.engine import keys
 from jaxgen.trainers import sweep, toy
 
 
