@@ -53,7 +53,9 @@ def once_options(backend: str | None = None) -> dict[str, Any]:
 
 
 def jit_once(fn: Callable, /, **kwargs: Any):
-    """``jax.jit(fn, **kwargs)`` compiled with :func:`once_options`: for programs that run once per run."""
+    """``jax.jit(fn, **kwargs)`` compiled with :func:`once_options`: for programs that run once per run. Like every
+    jit with compiler options it must be called at top level (``jax.eval_shape`` of it is fine); a program that
+    traces it inside its own jit calls its ``__wrapped__`` function instead (as ``trainers.sweep`` does)."""
     return jax.jit(fn, compiler_options={**once_options(), **(kwargs.pop("compiler_options", None) or {})}, **kwargs)
 
 

@@ -202,8 +202,9 @@ def run_program(config, table: list[dict], info: dict) -> RunProgram:
                               f"program, not as a number, so runs with different values cannot share it; "
                               f"sweep it in separate sweeps") from e
 
-    def init_one(run_hp, seed):
-        return task_of(run_hp).init(keys.init_key(seed))
+    def init_one(run_hp, seed):  # traced inside the sweep's own program: the task's init function, not its jit
+        init = task_of(run_hp).init
+        return getattr(init, "__wrapped__", init)(keys.init_key(seed))
 
     def step_one(run_hp, seed, state, batches, step_index):
         return task_of(run_hp).pure_step(state, batches, keys.step_key(seed, step_index))
@@ -231,7 +232,9 @@ def create_task(config, info: dict, mesh) -> loop.Task:
                                                                              step_index)
         return state, per_run_metrics(metrics)
 
-    init_all = compilation.jit_once(lambda: jax.vmap(prog.init_one)(prog.hp, prog.seeds), out_shardings=runs_sharded)
+    # plain jax.jit: the task's init is also traced inside other programs (jax.eval_shape on restore), and a
+    # jit_once program, having compiler options, cannot nest
+    init_all = jax.jit(lambda: jax.vmap(prog.init_one)(prog.hp, prog.seeds), out_shardings=runs_sharded)
     step_all = compilation.jit(step_runs, donate_argnums=2, out_shardings=(runs_sharded, sharding.replicated(mesh)))
 
     def step(state, next_batch, rng, step_index):
