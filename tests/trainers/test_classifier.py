@@ -56,11 +56,25 @@ def test_evaluation_is_the_accuracy_on_the_whole_test_split(tiny_run, one_device
     info = {"image_shape": (28, 28, 1), "num_classes": 10}
     net = classifier.network(config, 10)
     images, labels = classifier.load_split(config.data, "test")
+    images = images["image"]
     assert images.shape == (1000, 28, 28, 1) and labels.shape == (1000,)
     logits = np.asarray(net.apply({"params": state["params"]}, images)["logits"])
     assert evals[-1]["test_accuracy"] == pytest.approx(np.mean(logits.argmax(-1) == labels))
+    recalls = [np.mean(logits.argmax(-1)[labels == k] == k) for k in range(10)]
+    assert evals[-1]["test_balanced_accuracy"] == pytest.approx(np.mean(recalls))
     task = classifier.create_task(config, info, one_device_mesh)
     assert task.generate is None and not os.path.exists(os.path.join(workdir, "samples"))
+
+
+def test_balanced_class_weights_are_inverse_to_the_training_counts(emoji_data_dir):
+    config = config_lib.load("classifier_emoji:tiny", [f"data.data_dir={emoji_data_dir}"])
+    np.testing.assert_array_equal(classifier.class_weights(config, 9), np.ones(9))
+    config.class_weights = "balanced"
+    counts = np.bincount(classifier.load_split(config.data, "train")[1], minlength=9)
+    np.testing.assert_allclose(classifier.class_weights(config, 9), counts.sum() / (9 * counts), rtol=1e-6)
+    config.class_weights = "inverse"
+    with pytest.raises(ConfigError, match="'class_weights' must be one of none, balanced, got 'inverse'"):
+        classifier.class_weights(config, 9)
 
 
 def test_best_checkpoint_holds_the_best_evaluation(tiny_run):
