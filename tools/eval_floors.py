@@ -2,6 +2,7 @@
 
     python tools/eval_floors.py                       # every bundled digit dataset, LeNet features
     python tools/eval_floors.py --datasets mnist5k --features lenet --draws 5
+    python tools/eval_floors.py --datasets twemoji,openmoji --features emojinet --no-parzen --tag emoji
 
 Floor: the whole train split plays the generator and is scored against the test split with the same
 protocol as a model (FID, KID, PR, density/coverage, and the Inception Score of the real test and train
@@ -9,9 +10,10 @@ images), plus the Parzen log-likelihood of the test split under the train images
 1,000 (on which the bandwidth is chosen), and, as a control of KID's noise, the KID between a random
 quarter of the train split and the rest (8 draws). A model is judged by its
 distance to these numbers, not to zero. Curve: FID and KID of N train images (N from 150 to the whole
-split, `--draws` random subsets each, mean ± std) against the whole test split: FID's bias in N (Bińkowski
-et al. 2018; Chong & Forsyth 2020) and KID's lack of it. Writes docs/eval_floors.json and
-docs/images/fid_vs_num_samples.png.
+split and the size of the test split, `--draws` random subsets each, mean ± std) against the whole test split:
+FID's bias in N (Bińkowski et al. 2018; Chong & Forsyth 2020) and KID's lack of it. Writes
+docs/eval_floors.json and docs/images/fid_vs_num_samples.png (`--tag T`: eval_floors_T.json and
+fid_vs_num_samples_T.png). `--no-parzen` leaves out the pixel-space Parzen floor (meaningless and slow on 64x64 colour images).
 """
 
 from __future__ import annotations
@@ -37,13 +39,13 @@ def data_config(name: str) -> ml_collections.ConfigDict:
     return ml_collections.ConfigDict(dict(name=name, split="train", data_dir=None, image_size=None, pad=0))
 
 
-def floor(name: str, feature_spec: str) -> dict:
+def floor(name: str, feature_spec: str, parzen: bool = True) -> dict:
     cfg = data_config(name)
     train = reference.real_images(cfg, "train")
     results = evaluate.evaluate(train, cfg, evaluate.Protocol(metrics=("fid", "kid", "is", "pr"), features=feature_spec))
-    # Parzen: the bandwidth is chosen on train[:1000], so those images must not be window centres too
-    protocol = evaluate.Protocol(metrics=("parzen",), parzen_valid_split="train[:1000]")
-    results.update(evaluate.evaluate(train[1000:], cfg, protocol))
+    if parzen:  # the bandwidth is chosen on train[:1000], so those images must not be window centres too
+        protocol = evaluate.Protocol(metrics=("parzen",), parzen_valid_split="train[:1000]")
+        results.update(evaluate.evaluate(train[1000:], cfg, protocol))
     net = features.get(feature_spec, name)
     test_logits = reference.real_features(cfg, "test", net)["logits"]
     mean, std = inception_score.inception_score(test_logits, shuffle_seed=0)
@@ -65,7 +67,8 @@ def curve(name: str, feature_spec: str, draws: int) -> dict:
     train = reference.real_features(cfg, "train", net)["pool"]
     test = reference.real_features(cfg, "test", net)["pool"]
     dim = train.shape[1]
-    sizes = [n for n in (150, 200, 300, 500, 750, 1000, 1500, 2000, 3000) if dim < n < len(train)] + [len(train)]
+    grid = sorted({150, 200, 300, 500, 750, 1000, 1500, 2000, 3000, len(test)})  # len(test): a model's N on it
+    sizes = [n for n in grid if dim < n < len(train)] + [len(train)]
     rng = np.random.default_rng(0)
     rows = []
     for n in sizes:
@@ -107,18 +110,24 @@ def main():
     parser.add_argument("--features", default="lenet")
     parser.add_argument("--draws", type=int, default=5, help="random subsets per N on the curve")
     parser.add_argument("--out", default="docs")
+    parser.add_argument("--tag", default="", help="suffix of the output files (eval_floors_TAG.json …)")
+    parser.add_argument("--parzen", action=argparse.BooleanOptionalAction, default=True,
+                        help="the pixel-space Parzen floor (default on)")
     args = parser.parse_args()
     out = {"command": "python tools/eval_floors.py " + " ".join(sys.argv[1:]), "floors": {}, "curves": {}}
     for name in args.datasets.split(","):
         start = time.perf_counter()
-        out["floors"][name] = floor(name, args.features)
+        out["floors"][name] = floor(name, args.features, args.parzen)
         out["curves"][name] = curve(name, args.features, args.draws)
         print(name, json.dumps(out["floors"][name]), f"{time.perf_counter() - start:.0f} s", flush=True)
+    suffix = f"_{args.tag}" if args.tag else ""
+    paths = (os.path.join(args.out, f"eval_floors{suffix}.json"),
+             os.path.join(args.out, "images", f"fid_vs_num_samples{suffix}.png"))
     os.makedirs(args.out, exist_ok=True)
-    with open(os.path.join(args.out, "eval_floors.json"), "w") as f:
+    with open(paths[0], "w") as f:
         json.dump(out, f, indent=1)
-    plot(out["curves"], os.path.join(args.out, "images", "fid_vs_num_samples.png"))
-    print("wrote", os.path.join(args.out, "eval_floors.json"), os.path.join(args.out, "images", "fid_vs_num_samples.png"))
+    plot(out["curves"], paths[1])
+    print("wrote", *paths)
 
 
 if __name__ == "__main__":
