@@ -73,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--split", default="test", help="reference split (default test)")
     ev.add_argument("--features", default="auto",
                     help="auto | lenet | emojinet | NAME:WORKDIR | inception | inception:FILE (default auto: Inception if "
-                         "its weights are present, else the dataset's LeNet)")
+                         "its weights are present, else the dataset's LeNet or EmojiNet)")
     ev.add_argument("--step", type=int, help="checkpoint step (default: the newest)")
     ev.add_argument("--seed", type=int, default=0, help="noise seed of the samples (default 0)")
     ev.add_argument("--out", help="directory for the nearest-neighbour PNGs (default WORKDIR/eval or .)")
