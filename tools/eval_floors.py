@@ -2,7 +2,7 @@
 
     python tools/eval_floors.py                       # every bundled digit dataset, LeNet features
     python tools/eval_floors.py --datasets mnist5k --features lenet --draws 5
-    python tools/eval_floors.py --datasets twemoji,openmoji --features emojinet --no-parzen --tag emoji
+    python tools/eval_floors.py --datasets twemoji,openmoji --features emojinet --no-parzen --cross --tag emoji
 
 Floor: the whole train split plays the generator and is scored against the test split with the same
 protocol as a model (FID, KID, PR, density/coverage, and the Inception Score of the real test and train
@@ -13,7 +13,8 @@ distance to these numbers, not to zero. Curve: FID and KID of N train images (N 
 split and the size of the test split, `--draws` random subsets each, mean ± std) against the whole test split:
 FID's bias in N (Bińkowski et al. 2018; Chong & Forsyth 2020) and KID's lack of it. Writes
 docs/eval_floors.json and docs/images/fid_vs_num_samples.png (`--tag T`: eval_floors_T.json and
-fid_vs_num_samples_T.png). `--no-parzen` leaves out the pixel-space Parzen floor (meaningless and slow on 64x64 colour images).
+fid_vs_num_samples_T.png). `--no-parzen` leaves out the pixel-space Parzen floor (meaningless and slow on 64x64
+colour images); `--cross` adds the distance between the datasets (`cross`).
 """
 
 from __future__ import annotations
@@ -83,6 +84,23 @@ def curve(name: str, feature_spec: str, draws: int) -> dict:
     return {"features": net.name, "dim": dim, "reference": f"test ({len(test)})", "rows": rows}
 
 
+def cross(names: list[str], feature_spec: str) -> dict:
+    """FID and KID of each dataset's test split (as the samples) against each other's, for datasets of one
+    image shape: the distance between domains, e.g. Twemoji vs OpenMoji of the same codepoints, which is what
+    the identity "translation" scores; read it beside the floor at N = the test split's size (the curve)."""
+    out = {}
+    for a in names:
+        for b in names:
+            if a != b:
+                net = features.get(feature_spec, b)
+                fake, real = (reference.real_features(data_config(n), "test", net)["pool"] for n in (a, b))
+                mean, std = kid.kid(real, fake)
+                out[f"{a}_test_vs_{b}_test"] = {"n": len(fake), "fid": float(frechet.fid_from_features(real, fake)),
+                                                "kid": float(mean), "kid_std": float(std)}
+                print(a, "vs", b, out[f"{a}_test_vs_{b}_test"], flush=True)
+    return out
+
+
 def plot(curves: dict, path: str) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for name, c in curves.items():
@@ -113,13 +131,18 @@ def main():
     parser.add_argument("--tag", default="", help="suffix of the output files (eval_floors_TAG.json …)")
     parser.add_argument("--parzen", action=argparse.BooleanOptionalAction, default=True,
                         help="the pixel-space Parzen floor (default on)")
+    parser.add_argument("--cross", action="store_true",
+                        help="also each dataset's test split against each other's (datasets of one image shape)")
     args = parser.parse_args()
     out = {"command": "python tools/eval_floors.py " + " ".join(sys.argv[1:]), "floors": {}, "curves": {}}
-    for name in args.datasets.split(","):
+    datasets = args.datasets.split(",")
+    for name in datasets:
         start = time.perf_counter()
         out["floors"][name] = floor(name, args.features, args.parzen)
         out["curves"][name] = curve(name, args.features, args.draws)
         print(name, json.dumps(out["floors"][name]), f"{time.perf_counter() - start:.0f} s", flush=True)
+    if args.cross:
+        out["cross"] = cross(datasets, args.features)
     suffix = f"_{args.tag}" if args.tag else ""
     paths = (os.path.join(args.out, f"eval_floors{suffix}.json"),
              os.path.join(args.out, "images", f"fid_vs_num_samples{suffix}.png"))
