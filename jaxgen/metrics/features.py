@@ -7,7 +7,8 @@ in batches with one jitted forward. The networks:
   features, 10 logits) on a bundled digit dataset's train split, and `emojinet` (`jaxgen.nn.emojinet`, 256-d,
   the 9 emoji groups) on Twemoji and OpenMoji together (emoji_pairs' train split). `get("lenet", dataset)`
   reads the workdir `<cache>/features/<DomainNet.workdir>` of the one that serves `dataset` and, if nothing
-  is there yet, trains it once (with a progress bar) with its bundled config `DomainNet.config_name`. `lenet:<workdir>` / `emojinet:<workdir>` name any other trained classifier workdir.
+  is there yet, trains it once (with a progress bar) with its bundled config `DomainNet.config_name`.
+  `lenet:<workdir>` / `emojinet:<workdir>` name any other trained classifier workdir.
 - `inception`: InceptionV3, FID variant (`jaxgen.nn.inception`, 2048-d pool, 1008 logits, 299x299 bilinear
   resize), from the weight file the user supplies (see `jaxgen.nn.inception.load_fid_inception`).
 

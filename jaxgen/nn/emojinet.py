@@ -7,9 +7,10 @@
 
 The "pool" features (penultimate layer, 256-d) stand in for Inception's pool features in FID/KID/PR on emoji,
 the logits (the 9 Unicode emoji groups) for its classes in the Inception Score, as LeNet's do on digits
-(`jaxgen.nn.lenet`). The first stage halves the resolution with its conv's stride rather than a pool: a
-training step costs a third of a full-resolution first stage's on a CPU (docs/evaluation.md). GroupNorm rather than BatchNorm: the network has no batch statistics, so the classifier
-state stays `{"params", "opt"}`, and a feature depends on its own image only, in training and in evaluation.
+(`jaxgen.nn.lenet`). The first stage halves the resolution with its conv's stride rather than a pool, which
+makes a training step markedly cheaper on a CPU (docs/evaluation.md). GroupNorm rather than BatchNorm: the
+network has no batch statistics, so the classifier state stays `{"params", "opt"}`, and a feature depends on
+its own image only, in training and in evaluation.
 The global average pool makes it accept any image size, though its features are only meaningful at the 64x64
 it is trained on.
 """

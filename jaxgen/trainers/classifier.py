@@ -141,7 +141,8 @@ def create_task(config, info: dict, mesh) -> loop.Task:
     num_classes = info["num_classes"]
     net = network(config, num_classes)
     tx = optimizers.make(config.optimizer, "optimizer")
-    keys, fill, _ = image_keys(config.data), config.get("augment_fill", -1.0), _weighting(config)
+    _weighting(config)  # a bad class_weights fails here, before any training
+    keys, fill = image_keys(config.data), config.get("augment_fill", -1.0)
     weights = {}  # the loss weights, read from the training split by the first step (restoring needs no data)
     replicated = sharding.replicated(mesh)
     image_shape = tuple(info["image_shape"])
