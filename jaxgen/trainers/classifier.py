@@ -117,10 +117,10 @@ def load_split(data_cfg, split: str) -> tuple[dict[str, np.ndarray], np.ndarray]
 
 
 def _weighting(config) -> str:
-    weighting = config.get("class_weights", "none")  # absent from the configs of workdirs older than the key
-    if weighting not in CLASS_WEIGHTS:
-        raise ConfigError(f"config key 'class_weights' must be one of {', '.join(CLASS_WEIGHTS)}, got {weighting!r}")
-    return weighting
+    if config.class_weights not in CLASS_WEIGHTS:
+        raise ConfigError(f"config key 'class_weights' must be one of {', '.join(CLASS_WEIGHTS)}, "
+                          f"got {config.class_weights!r}")
+    return config.class_weights
 
 
 def class_weights(config, num_classes: int) -> np.ndarray:
@@ -142,7 +142,7 @@ def create_task(config, info: dict, mesh) -> loop.Task:
     net = network(config, num_classes)
     tx = optimizers.make(config.optimizer, "optimizer")
     _weighting(config)  # a bad class_weights fails here, before any training
-    keys, fill = image_keys(config.data), config.get("augment_fill", -1.0)
+    keys, fill = image_keys(config.data), config.augment_fill
     weights = {}  # the loss weights, read from the training split by the first step (restoring needs no data)
     replicated = sharding.replicated(mesh)
     image_shape = tuple(info["image_shape"])

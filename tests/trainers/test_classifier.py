@@ -77,6 +77,13 @@ def test_balanced_class_weights_are_inverse_to_the_training_counts(emoji_data_di
         classifier.class_weights(config, 9)
 
 
+def test_classifier_configs_from_before_the_fill_and_weights_keys_read_as_they_trained():
+    config = _config()
+    saved = json.loads(config_lib.to_json(config))
+    del saved["augment_fill"], saved["class_weights"]
+    assert config_lib.differences(config_lib.from_json(json.dumps(saved)).to_dict(), config.to_dict()) == []
+
+
 def test_best_checkpoint_holds_the_best_evaluation(tiny_run):
     workdir, _ = tiny_run
     rows = [json.loads(line) for line in open(os.path.join(workdir, "metrics.jsonl"))]
