@@ -1,6 +1,6 @@
 """Where jaxgen keeps what it computes once or is given: `$JAXGEN_CACHE_DIR`, default `~/.cache/jaxgen`.
 
-    features/lenet_<dataset>/   the LeNet feature networks jaxgen trains on first use (workdirs)
+    features/lenet_<dataset>/   the feature networks jaxgen trains on first use (workdirs; emojinet/ for emoji)
     reference_stats/*.npz       real-data features per protocol (jaxgen.metrics.reference)
     weights/                    weight files the user supplies (InceptionV3 for FID, torchvision's VGG)
     xla/                        compiled programs (`use_compilation_cache`)

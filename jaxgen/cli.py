@@ -72,8 +72,8 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--num-samples", type=int, help="samples to draw from the workdir (default 5000; all of --samples)")
     ev.add_argument("--split", default="test", help="reference split (default test)")
     ev.add_argument("--features", default="auto",
-                    help="auto | lenet | lenet:WORKDIR | inception | inception:FILE (default auto: Inception if "
-                         "its weights are present, else the dataset's LeNet)")
+                    help="auto | lenet | emojinet | NAME:WORKDIR | inception | inception:FILE (default auto: Inception if "
+                         "its weights are present, else the dataset's LeNet or EmojiNet)")
     ev.add_argument("--step", type=int, help="checkpoint step (default: the newest)")
     ev.add_argument("--seed", type=int, default=0, help="noise seed of the samples (default 0)")
     ev.add_argument("--out", help="directory for the nearest-neighbour PNGs (default WORKDIR/eval or .)")

@@ -313,6 +313,7 @@ def _retired_in(tree: dict) -> list[str]:
 # Keys added with the accelerator options, at the values that reproduce how a run saved without them trained:
 # the networks' (float32, no remat, one batch per update) and each optimizer's (no clipping, a constant rate).
 NETWORK_DEFAULTS = {"dtype": "float32", "remat": False, "accumulate": 1}
+CLASSIFIER_DEFAULTS = {"augment_fill": -1.0, "class_weights": "none"}  # how classifiers trained before the keys
 OPTIMIZER_DEFAULTS = {"clip_norm": 0.0, "schedule": {"warmup_steps": 0, "decay": "none", "decay_start": 0,
                                                      "decay_steps": 0, "boundaries": (), "gamma": 0.1}}
 
@@ -330,7 +331,7 @@ def upgrade(tree: dict) -> dict:
     keys that reproduce how it trained: `game="unconditional"`, `update_mode="alternating"`, its
     `loss.aux_weight` as `loss.weights.aux`, and lazy G regularisation off (`loss.weights.path_length=0`); a
     config from before the accelerator options with `NETWORK_DEFAULTS` (adversarial and likelihood runs) and
-    `OPTIMIZER_DEFAULTS` (every optimizer)."""
+    `OPTIMIZER_DEFAULTS` (every optimizer); a classifier from before the emoji networks with `CLASSIFIER_DEFAULTS`."""
     tree = copy.deepcopy(tree)
     for key in _retired_in(tree):
         *parents, leaf = key.split(".")
@@ -347,6 +348,9 @@ def upgrade(tree: dict) -> dict:
         tree["loss"]["weights"].setdefault("path_length", 0.0)
     if tree.get("sweep", {}).get("trainer", tree.get("trainer")) in ("gan", "likelihood"):
         for key, value in NETWORK_DEFAULTS.items():
+            tree.setdefault(key, value)
+    if tree.get("trainer") == "classifier":
+        for key, value in CLASSIFIER_DEFAULTS.items():
             tree.setdefault(key, value)
     for opt in _optimizers(tree.get("optimizer", {})):
         for key, value in OPTIMIZER_DEFAULTS.items():

@@ -1,19 +1,21 @@
 """Feature networks behind FID, KID, IS and precision/recall, behind one interface.
 
 `FeatureNet.extract(images)` maps images `[N, H, W, C]` in [-1, 1] to `{"pool": [N, D], "logits": [N, K]}`
-in batches with one jitted forward. Two networks:
+in batches with one jitted forward. The networks:
 
-- `lenet`: jaxgen's domain classifier (`jaxgen.nn.LeNet`, 128-d pool features, 10 logits), trained by
-  jaxgen on a bundled digit dataset's train split. `get("lenet", dataset)` reads the workdir
-  `<cache>/features/lenet_<dataset>` and, if nothing is there yet, trains it once (with a progress bar) with
-  `jaxgen.trainers.classifier.default_config(dataset)`, the bundled config `LENET_CONFIGS[dataset]`.
-  `lenet:<workdir>` names any other trained classifier workdir.
+- the domain classifiers jaxgen trains itself (`DOMAIN_NETS`): `lenet` (`jaxgen.nn.LeNet`, 128-d pool
+  features, 10 logits) on a bundled digit dataset's train split, and `emojinet` (`jaxgen.nn.emojinet`, 256-d,
+  the 9 emoji groups) on Twemoji and OpenMoji together (emoji_pairs' train split). `get("lenet", dataset)`
+  reads the workdir `<cache>/features/<DomainNet.workdir>` of the one that serves `dataset` and, if nothing
+  is there yet, trains it once (with a progress bar) with its bundled config `DomainNet.config_name`.
+  `lenet:<workdir>` / `emojinet:<workdir>` name any other trained classifier workdir.
 - `inception`: InceptionV3, FID variant (`jaxgen.nn.inception`, 2048-d pool, 1008 logits, 299x299 bilinear
   resize), from the weight file the user supplies (see `jaxgen.nn.inception.load_fid_inception`).
 
-`auto` picks `inception` when its weights are present, else `lenet` for the bundled digit datasets.
+`auto` picks `inception` when its weights are present, else the domain classifier of the dataset (LeNet for
+the digit datasets, EmojiNet for the emoji ones).
 `<cache>` is `jaxgen.cache.cache_dir()` (`$JAXGEN_CACHE_DIR`, default `~/.cache/jaxgen`). Every network has a `fingerprint` (a hash of its
-weights) that keys the reference-statistics cache, so retraining a LeNet never reuses stale statistics.
+weights) that keys the reference-statistics cache, so retraining a classifier never reuses stale statistics.
 """
 
 from __future__ import annotations
@@ -32,8 +34,30 @@ from jaxgen.cache import cache_dir
 from jaxgen.errors import MetricError
 from jaxgen.metrics.checks import non_finite_rows
 
-LENET_CONFIGS = {"mnist5k": "lenet_mnist", "digits": "lenet_digits"}  # bundled dataset -> its LeNet's config
-LENET_DATASETS = tuple(LENET_CONFIGS)
+
+@dataclasses.dataclass(frozen=True)
+class DomainNet:
+    """A feature network jaxgen trains on first use: `name` (the protocol name, = its `model.name`), the cache
+    folder `<cache>/features/<workdir>`, the bundled config that trains it, and the datasets it serves."""
+
+    name: str
+    workdir: str
+    config_name: str
+    datasets: tuple[str, ...]
+
+    def config(self):
+        from jaxgen import config as config_lib
+
+        return config_lib.load(self.config_name)
+
+
+DOMAIN_NETS = (
+    DomainNet("lenet", "lenet_mnist5k", "lenet_mnist", ("mnist5k",)),
+    DomainNet("lenet", "lenet_digits", "lenet_digits", ("digits",)),
+    DomainNet("emojinet", "emojinet", "classifier_emoji", ("twemoji", "openmoji", "emoji_pairs")),
+)
+DOMAIN_NAMES = tuple(dict.fromkeys(d.name for d in DOMAIN_NETS))  # "lenet", "emojinet"
+LENET_DATASETS = tuple(d for net in DOMAIN_NETS if net.name == "lenet" for d in net.datasets)
 
 
 def fingerprint(tree) -> str:
@@ -84,33 +108,41 @@ class FeatureNet:
         return {k: np.concatenate([o[k] for o in outs]).astype(np.float32) for k in ("pool", "logits")}
 
 
-def _lenet(workdir: str) -> FeatureNet:
+def _classifier(workdir: str, kind: str) -> FeatureNet:
+    """The feature network of a trained classifier workdir, named by its `model.name` (which must be `kind`)."""
     from jaxgen.engine import compilation
     from jaxgen.engine import workdir as workdir_lib
     from jaxgen.trainers import classifier
 
     config, info = workdir_lib.read(workdir)
     if config.trainer != "classifier":
-        raise MetricError(f"{workdir} holds a {config.trainer!r} run, not a classifier: give a LeNet workdir")
+        raise MetricError(f"{workdir} holds a {config.trainer!r} run, not a classifier: give a {kind} workdir")
+    if config.model.name != kind:
+        raise MetricError(f"{workdir} holds a {config.model.name} classifier: name it {config.model.name}:{workdir}")
     _, task, state, _ = workdir_lib.restore(workdir)
     net = classifier.network(config, task.num_classes)
     params = state["params"]
     forward = compilation.jit(lambda x: net.apply({"params": params}, x))
-    return FeatureNet("lenet", fingerprint(params), tuple(info["image_shape"]), forward)
+    return FeatureNet(kind, fingerprint(params), tuple(info["image_shape"]), forward)
 
 
-def lenet_workdir(dataset: str) -> str:
-    """The LeNet feature network of bundled `dataset`, trained into the cache on first use (a run cut short
-    is resumed to its full `num_steps` before its features are used)."""
+def domain_net(kind: str | None, dataset: str | None) -> DomainNet | None:
+    """The `DomainNet` serving `dataset` (of name `kind`, any name if None), or None."""
+    return next((d for d in DOMAIN_NETS if dataset in d.datasets and kind in (None, d.name)), None)
+
+
+def domain_workdir(net: DomainNet) -> str:
+    """The workdir of `net`, trained into the cache on first use (a run cut short is resumed to its full
+    `num_steps` before its features are used)."""
     from jaxgen.trainers import classifier
 
-    workdir, config = cache_dir("features", f"lenet_{dataset}"), classifier.default_config(dataset)
+    workdir, config = cache_dir("features", net.workdir), net.config()
     folder = os.path.join(workdir, "checkpoints")
     steps = [int(d) for d in os.listdir(folder) if d.isdigit()] if os.path.isdir(folder) else []
     if max(steps, default=0) < config.num_steps:
-        print(f"training the LeNet feature network of {dataset} once ({config.num_steps} steps: minutes on a CPU, the "
-              f"progress bar shows the time left) into {workdir}, as `jaxgen train --config {LENET_CONFIGS[dataset]} "
-              f"--workdir {workdir}` would", file=sys.stderr)
+        print(f"training the {net.name} feature network of {', '.join(net.datasets)} once ({config.num_steps} steps: "
+              f"minutes on a CPU, the progress bar shows the time left) into {workdir}, as `jaxgen train --config "
+              f"{net.config_name} --workdir {workdir}` would", file=sys.stderr)
         classifier.train_and_evaluate(config, workdir)
     return workdir
 
@@ -130,23 +162,30 @@ def inception_available(path: str | None = None) -> bool:
     return inception.fid_inception_weights_path(path).exists()
 
 
+def _served(kind: str | None) -> str:
+    return "; ".join(f"{d.name} for {', '.join(d.datasets)}" for d in DOMAIN_NETS if kind in (None, d.name))
+
+
 def get(spec: str, dataset: str | None) -> FeatureNet:
-    """The feature network `spec` ("auto", "lenet", "lenet:<workdir>", "inception", "inception:<file>")."""
+    """The feature network `spec`: "auto", a `DOMAIN_NAMES` name ("lenet", "emojinet"), "<name>:<workdir>",
+    "inception" or "inception:<file>"."""
     kind, _, where = spec.partition(":")
     if kind == "auto":
         if inception_available():
             return _inception(None)
-        kind = "lenet"
-        if dataset not in LENET_DATASETS:
+        net = domain_net(None, dataset)
+        if net is None:
             raise MetricError(
-                f"no feature network for dataset {dataset!r}: InceptionV3 weights are absent and jaxgen trains LeNet "
-                f"features only for {', '.join(LENET_DATASETS)}; supply the Inception file (see --features inception)")
-    if kind == "lenet":
-        if not where and dataset not in LENET_DATASETS:
-            raise MetricError(f"--features lenet needs a LeNet workdir for dataset {dataset!r} "
-                              f"(lenet:<workdir>); jaxgen trains its own only for {', '.join(LENET_DATASETS)}")
-        return _lenet(where or lenet_workdir(dataset))
+                f"no feature network for dataset {dataset!r}: InceptionV3 weights are absent and jaxgen trains its "
+                f"own only for some datasets ({_served(None)}); supply the Inception file (see --features inception)")
+        return _classifier(domain_workdir(net), net.name)
+    if kind in DOMAIN_NAMES:
+        net = domain_net(kind, dataset)
+        if not where and net is None:
+            raise MetricError(f"--features {kind} needs a {kind} workdir for dataset {dataset!r} ({kind}:<workdir>); "
+                              f"jaxgen trains its own only for {_served(kind)}")
+        return _classifier(where or domain_workdir(net), kind)
     if kind == "inception":
         return _inception(where or None)
-    raise MetricError(f"unknown feature network {spec!r}: use auto, lenet, lenet:<workdir>, inception or "
-                      f"inception:<weights file>")
+    raise MetricError(f"unknown feature network {spec!r}: choose from auto, {', '.join(DOMAIN_NAMES)}, inception "
+                      f"(or <name>:<workdir>, inception:<weights file>)")

@@ -1,14 +1,20 @@
-"""Supervised classification: the domain feature networks (LeNet) that jaxgen's metrics use on digit data.
+"""Supervised classification: the domain feature networks (LeNet, EmojiNet) that jaxgen's metrics use.
 
 One step is an Adam update on the softmax cross-entropy of a batch, after a random translation of every
-image by up to ``augment_shift`` pixels (zero-padded with the background value -1, then cropped back).
-``task.evaluate`` reports the accuracy and loss on the whole ``eval.split`` (default "test"), every
-``eval.every`` steps and at the end. No sample grids (``generate`` is None).
+image by up to ``augment_shift`` pixels (padded with the background value ``augment_fill``, -1 = black for
+digits, 1 = white for emoji, then cropped back). With ``data.pair`` (e.g. ``emoji_pairs``) both images of an
+example, ``a`` and ``b``, are training images with its label. ``class_weights="balanced"`` weights each
+example's loss by ``N / (K n_class)`` of the training split (sklearn's "balanced"), for imbalanced classes.
+``task.evaluate`` reports the accuracy, the balanced accuracy (mean of the per-class recalls) and the loss on
+the whole ``eval.split`` (default "test"), every ``eval.every`` steps and at the end; with ``data.pair`` over
+both images and per image (``test_a_accuracy`` …). No sample grids (``generate`` is None).
 
 State pytree: ``{"step": int32[], "params": …, "opt": …}``.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import jax
 import jax.numpy as jnp
@@ -20,53 +26,110 @@ from jaxgen import config as config_lib
 from jaxgen import data as data_lib
 from jaxgen.engine import compilation, loop, optimizers, sharding, updates
 from jaxgen.errors import ConfigError
+from jaxgen.nn.emojinet import EmojiNet
 from jaxgen.nn.lenet import LeNet
 
+NETWORKS = {"lenet": LeNet, "emojinet": EmojiNet}  # config.model.name -> module; other model keys are its fields
+CLASS_WEIGHTS = ("none", "balanced")
 
-def default_config(dataset: str = "mnist5k", arg=None) -> ml_collections.ConfigDict:
-    """LeNet on a bundled digit dataset's train split: Adam 1e-3, batch 64, 1,000 steps, shifts of 2 pixels
-    (>= 97 % test accuracy on mnist5k and digits from step 800 on; docs/evaluation.md)."""
-    config = config_lib.experiment_config("classifier", num_steps=1000, batch_size=64, log_every=100,
-                                          sample_every=1000,  # unused: a classifier draws no samples
-                                          checkpoint_every=1000, dataset=dataset)
+
+def _config(dataset: str, arg, model: dict, tiny_model: dict, num_steps: int, batch_size: int, eval_every: int):
+    """The classifier keys: Adam 1e-3, no class weights, the test split evaluated every `eval_every` steps."""
+    config = config_lib.experiment_config("classifier", num_steps=num_steps, batch_size=batch_size, log_every=100,
+                                          sample_every=num_steps,  # unused: a classifier draws no samples
+                                          checkpoint_every=num_steps, dataset=dataset)
     config.eval = ml_collections.ConfigDict(dict(
-        every=500, split="test",
+        every=eval_every, split="test",
         best_metric=""))  # e.g. "test_accuracy" keeps checkpoints_best/ (selecting on test is optimistic)
     config.augment_shift = 2  # random translation of up to this many pixels (0 = off)
-    config.model = ml_collections.ConfigDict(dict(name="lenet", widths=(32, 64), hidden=128, dropout=0.5))
+    config.augment_fill = -1.0  # the background the translation fills in (-1 black, 1 white)
+    config.class_weights = "none"  # or "balanced": loss weights inverse to the training split's class counts
+    config.model = ml_collections.ConfigDict(model)
     config.optimizer = optimizers.adam_config(1e-3, 0.9, 0.999)
     if arg == "tiny":
         config_lib.shrink_for_tests(config)
         config.eval.every = 2
-        config.model.widths = (4, 8)
-        config.model.hidden = 16
+        config.model.update(tiny_model)
     elif arg is not None:
         raise ValueError(f"unknown variant {arg!r}; known: tiny")
     return config
 
 
-def network(config, num_classes: int) -> LeNet:
-    m = config.model
-    if m.name != "lenet":
-        raise ConfigError(f"config key 'model.name' of a classifier must be 'lenet', got {m.name!r}")
-    return LeNet(num_classes=num_classes, widths=tuple(m.widths), hidden=m.hidden, dropout=m.dropout)
+def default_config(dataset: str = "mnist5k", arg=None) -> ml_collections.ConfigDict:
+    """LeNet on a bundled digit dataset's train split: Adam 1e-3, batch 64, 1,000 steps, shifts of 2 pixels
+    (>= 97 % test accuracy on mnist5k and digits from step 800 on; docs/evaluation.md)."""
+    return _config(dataset, arg, dict(name="lenet", widths=(32, 64), hidden=128, dropout=0.5),
+                   dict(widths=(4, 8), hidden=16), num_steps=1000, batch_size=64, eval_every=500)
 
 
-def shift_images(rng, images, max_shift: int):
-    """Each image [N, H, W, C] translated by its own random (dy, dx) in [-max_shift, max_shift], filled with -1."""
+def emoji_config(arg=None) -> ml_collections.ConfigDict:
+    """EmojiNet on emoji_pairs' train split, both vendors' image of every codepoint (`data.pair`): batches of
+    32 codepoints = 64 images, random flips and shifts of up to 4 pixels on white, balanced class weights
+    (people_body, skin tones included, is 60 % of the images), 600 steps (5.5 epochs), the test
+    split evaluated every 100 (docs/evaluation.md, "Emoji features"). `:tiny`: 16x16 images, widths 4-8, 4 steps."""
+    config = _config("emoji_pairs", arg, dict(name="emojinet", widths=(32, 64, 128, 256), hidden=256, groups=8,
+                                              dropout=0.3),
+                     dict(widths=(4, 8, 8, 8), hidden=8, groups=2), num_steps=600, batch_size=32,
+                     eval_every=100)  # 608 test images: about a second each time
+    config.data.pair = True  # a (Twemoji) and b (OpenMoji): two training images per label
+    config.data.flip = True
+    config.augment_shift, config.augment_fill = 4, 1.0
+    config.class_weights = "balanced"
+    if arg == "tiny":
+        config.data.image_size = 16
+    return config
+
+
+def network(config, num_classes: int) -> LeNet | EmojiNet:
+    """`NETWORKS[config.model.name]` with the other keys of `config.model` as its fields."""
+    m = config.model.to_dict()
+    cls = NETWORKS.get(m.pop("name"))
+    if cls is None:
+        raise ConfigError(f"config key 'model.name' of a classifier must be one of {', '.join(NETWORKS)}, "
+                          f"got {config.model.name!r}")
+    fields = {f.name for f in dataclasses.fields(cls)} - {"num_classes", "parent", "name"}
+    if set(m) - fields:
+        raise ConfigError(f"config keys {', '.join(f'model.{k}' for k in sorted(set(m) - fields))} are not fields "
+                          f"of {config.model.name}; it takes model.{', model.'.join(sorted(fields))}")
+    return cls(num_classes=num_classes, **{k: tuple(v) if isinstance(v, list) else v for k, v in m.items()})
+
+
+def image_keys(data_cfg) -> tuple[str, ...]:
+    """The batch keys of the training images: ("a", "b") with data.pair, else ("image",)."""
+    return ("a", "b") if data_cfg.get("pair") else ("image",)
+
+
+def shift_images(rng, images, max_shift: int, fill: float = -1.0):
+    """Each image [N, H, W, C] translated by its own random (dy, dx) in [-max_shift, max_shift], filled with `fill`."""
     if max_shift == 0:
         return images
     n, h, w, _ = images.shape
-    padded = jnp.pad(images, ((0, 0), (max_shift,) * 2, (max_shift,) * 2, (0, 0)), constant_values=-1.0)
+    padded = jnp.pad(images, ((0, 0), (max_shift,) * 2, (max_shift,) * 2, (0, 0)), constant_values=fill)
     offsets = jax.random.randint(rng, (n, 2), 0, 2 * max_shift + 1)
     crop = lambda img, o: jax.lax.dynamic_slice(img, (o[0], o[1], 0), (h, w, img.shape[-1]))  # noqa: E731
     return jax.vmap(crop)(padded, offsets)
 
 
-def load_split(data_cfg, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """Every example of `split`: (images float32 [N, H, W, C] in [-1, 1], labels int32 [N]) on the host."""
+def load_split(data_cfg, split: str) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Every example of `split`: ({key: images float32 [N, H, W, C] in [-1, 1]} for `image_keys`, labels int32 [N])."""
     examples = data_lib.read_split(data_cfg, split)
-    return examples["image"], examples["label"]
+    return {k: examples[k] for k in image_keys(data_cfg)}, examples["label"]
+
+
+def _weighting(config) -> str:
+    if config.class_weights not in CLASS_WEIGHTS:
+        raise ConfigError(f"config key 'class_weights' must be one of {', '.join(CLASS_WEIGHTS)}, "
+                          f"got {config.class_weights!r}")
+    return config.class_weights
+
+
+def class_weights(config, num_classes: int) -> np.ndarray:
+    """float32 [K]: ones, or with `class_weights="balanced"` N / (K n_k) over the labels of `data.split`."""
+    if _weighting(config) == "none":
+        return np.ones(num_classes, np.float32)
+    source = data_lib.open_source(config.data.name, config.data.split, config.data.get("data_dir"))
+    counts = np.bincount([int(source[i]["label"]) for i in range(len(source))], minlength=num_classes)
+    return (counts.sum() / (num_classes * np.maximum(counts, 1))).astype(np.float32)
 
 
 def create_task(config, info: dict, mesh) -> loop.Task:
@@ -75,8 +138,12 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         raise ConfigError(f"dataset {config.data.name!r} has no class labels; a classifier needs a ClassLabel 'label'")
     if config.augment_shift < 0:
         raise ConfigError(f"config key 'augment_shift' must be >= 0, got {config.augment_shift}")
-    net = network(config, info["num_classes"])
+    num_classes = info["num_classes"]
+    net = network(config, num_classes)
     tx = optimizers.make(config.optimizer, "optimizer")
+    _weighting(config)  # a bad class_weights fails here, before any training
+    keys, fill = image_keys(config.data), config.augment_fill
+    weights = {}  # the loss weights, read from the training split by the first step (restoring needs no data)
     replicated = sharding.replicated(mesh)
     image_shape = tuple(info["image_shape"])
 
@@ -84,45 +151,62 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         params = net.init(rng, jnp.zeros((1, *image_shape)))["params"]
         return {"step": jnp.zeros((), jnp.int32), "params": params, "opt": tx.init(params)}
 
-    def loss_fn(params, images, labels, rng):
+    def loss_fn(params, images, labels, rng, class_weight):
         logits = net.apply({"params": params}, images, train=True, rngs={"dropout": rng})["logits"]
-        loss = jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, labels))
+        w = class_weight[labels]
+        loss = jnp.sum(w * optax.softmax_cross_entropy_with_integer_labels(logits, labels)) / jnp.sum(w)
         return loss, jnp.mean(jnp.argmax(logits, -1) == labels)
 
     @compilation.jit(donate_state=True, out_shardings=(replicated, replicated))
-    def train_step(state, batch, rng):
+    def train_step(state, batch, rng, class_weight):
         k_shift, k_drop = jax.random.split(rng)
-        images = shift_images(k_shift, batch["image"], config.augment_shift)
-        (loss, acc), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"], images, batch["label"], k_drop)
+        images = shift_images(k_shift, jnp.concatenate([batch[k] for k in keys]), config.augment_shift, fill)
+        labels = jnp.tile(batch["label"], len(keys))
+        (loss, acc), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"], images, labels, k_drop,
+                                                                       class_weight)
         params, opt = updates.apply_optimizer(tx, grads, state["opt"], state["params"], state["step"])
         return {"step": state["step"] + 1, "params": params, "opt": opt}, {"loss": loss, "accuracy": acc}
 
     def step(state, next_batch, rng, step_index):
         del step_index
-        return train_step(state, next_batch(), rng)
+        if not weights:
+            weights["class"] = jnp.asarray(class_weights(config, num_classes))
+        return train_step(state, next_batch(), rng, weights["class"])
 
     @compilation.jit
     def _eval_batch(params, images, labels):
+        """(summed loss, correct [K], examples [K]) of a batch: per-class counts for the balanced accuracy."""
         logits = net.apply({"params": params}, images)["logits"]
+        correct = (jnp.argmax(logits, -1) == labels).astype(jnp.float32)
         return (jnp.sum(optax.softmax_cross_entropy_with_integer_labels(logits, labels)),
-                jnp.sum(jnp.argmax(logits, -1) == labels))
+                jax.ops.segment_sum(correct, labels, num_classes), jnp.bincount(labels, length=num_classes))
 
     split = config.eval.split
     eval_data = {}
 
+    def scores(prefix: str, params, images, labels) -> dict[str, float]:
+        totals = [jax.device_get(_eval_batch(params, images[i:i + 500], labels[i:i + 500]))
+                  for i in range(0, len(images), 500)]
+        loss, correct, count = (sum(t[j] for t in totals) for j in range(3))
+        seen = count > 0
+        return {f"{prefix}_accuracy": float(correct.sum() / count.sum()), f"{prefix}_loss": float(loss / count.sum()),
+                f"{prefix}_balanced_accuracy": float(np.mean(correct[seen] / count[seen]))}
+
     def evaluate(state, rng=None):
-        """`{"<split>_accuracy", "<split>_loss"}` over the whole eval split."""
+        """`{"<split>_accuracy", "<split>_balanced_accuracy", "<split>_loss"}` over the whole eval split (every
+        image of it); with several image keys also `"<split>_<key>_…"` of each."""
         del rng
         if not eval_data:  # read once, on first use
             eval_data["images"], eval_data["labels"] = load_split(config.data, split)
-        images, labels = eval_data["images"], eval_data["labels"]
-        totals = [_eval_batch(state["params"], images[i:i + 500], labels[i:i + 500]) for i in range(0, len(images), 500)]
-        loss, correct = (sum(float(t[j]) for t in totals) for j in (0, 1))
-        name = split.split("[")[0]
-        return {f"{name}_accuracy": correct / len(images), f"{name}_loss": loss / len(images)}
+        images, labels, name = eval_data["images"], eval_data["labels"], split.split("[")[0]
+        out = scores(name, state["params"], np.concatenate(list(images.values())), np.tile(labels, len(images)))
+        if len(images) > 1:
+            for key, imgs in images.items():
+                out.update(scores(f"{name}_{key}", state["params"], imgs, labels))
+        return out
 
     return loop.Task(init=compilation.jit_once(init, out_shardings=replicated), step=step, generate=None,
-                     num_classes=info["num_classes"], evaluate=evaluate)
+                     num_classes=num_classes, evaluate=evaluate)
 
 
 def train_and_evaluate(config, workdir: str, allow_config_change: bool = False, mesh=None):

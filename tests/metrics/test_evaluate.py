@@ -116,7 +116,7 @@ def test_lenet_is_trained_once_on_first_use(tmp_path, monkeypatch, data_dir, cap
 
     monkeypatch.setenv("JAXGEN_CACHE_DIR", str(tmp_path))
     tiny = classifier.default_config("digits", "tiny")
-    monkeypatch.setattr(classifier, "default_config", lambda dataset, arg=None: tiny)
+    monkeypatch.setattr(features.DomainNet, "config", lambda self: tiny)
     trained = []
     train = classifier.train_and_evaluate
     monkeypatch.setattr(classifier, "train_and_evaluate", lambda *a, **k: trained.append(1) or train(*a, **k))
@@ -124,17 +124,13 @@ def test_lenet_is_trained_once_on_first_use(tmp_path, monkeypatch, data_dir, cap
     assert trained == [1] and net.input_shape == (8, 8, 1)
     workdir = str(tmp_path / "features" / "lenet_digits")
     assert f"as `jaxgen train --config lenet_digits --workdir {workdir}` would" in capsys.readouterr().err
-    assert features.lenet_workdir("digits") == workdir and trained == [1]
+    assert features.domain_workdir(features.domain_net("lenet", "digits")) == workdir and trained == [1]
 
 
-@pytest.mark.parametrize("dataset", features.LENET_DATASETS)
-def test_the_lenet_config_named_on_first_use_is_the_one_trained(dataset):
-    from jaxgen import config as config_lib
-    from jaxgen.trainers import classifier
-
-    trained = classifier.default_config(dataset)
-    assert config_lib.load(features.LENET_CONFIGS[dataset]).to_dict() == trained.to_dict()
-    assert trained.data.name == dataset
+@pytest.mark.parametrize("net", features.DOMAIN_NETS, ids=lambda net: net.workdir)
+def test_the_config_named_on_first_use_trains_the_named_network_on_its_data(net):
+    config = net.config()
+    assert config.trainer == "classifier" and config.model.name == net.name and config.data.name in net.datasets
 
 
 def test_auto_features_without_inception_weights(monkeypatch):

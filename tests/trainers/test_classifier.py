@@ -56,11 +56,32 @@ def test_evaluation_is_the_accuracy_on_the_whole_test_split(tiny_run, one_device
     info = {"image_shape": (28, 28, 1), "num_classes": 10}
     net = classifier.network(config, 10)
     images, labels = classifier.load_split(config.data, "test")
+    images = images["image"]
     assert images.shape == (1000, 28, 28, 1) and labels.shape == (1000,)
     logits = np.asarray(net.apply({"params": state["params"]}, images)["logits"])
     assert evals[-1]["test_accuracy"] == pytest.approx(np.mean(logits.argmax(-1) == labels))
+    recalls = [np.mean(logits.argmax(-1)[labels == k] == k) for k in range(10)]
+    assert evals[-1]["test_balanced_accuracy"] == pytest.approx(np.mean(recalls))
     task = classifier.create_task(config, info, one_device_mesh)
     assert task.generate is None and not os.path.exists(os.path.join(workdir, "samples"))
+
+
+def test_balanced_class_weights_are_inverse_to_the_training_counts(emoji_data_dir):
+    config = config_lib.load("classifier_emoji:tiny", [f"data.data_dir={emoji_data_dir}", "class_weights=none"])
+    np.testing.assert_array_equal(classifier.class_weights(config, 9), np.ones(9))
+    config.class_weights = "balanced"
+    counts = np.bincount(classifier.load_split(config.data, "train")[1], minlength=9)
+    np.testing.assert_allclose(classifier.class_weights(config, 9), counts.sum() / (9 * counts), rtol=1e-6)
+    config.class_weights = "inverse"
+    with pytest.raises(ConfigError, match="'class_weights' must be one of none, balanced, got 'inverse'"):
+        classifier.class_weights(config, 9)
+
+
+def test_classifier_configs_from_before_the_fill_and_weights_keys_read_as_they_trained():
+    config = _config()
+    saved = json.loads(config_lib.to_json(config))
+    del saved["augment_fill"], saved["class_weights"]
+    assert config_lib.differences(config_lib.from_json(json.dumps(saved)).to_dict(), config.to_dict()) == []
 
 
 def test_best_checkpoint_holds_the_best_evaluation(tiny_run):
