@@ -24,7 +24,13 @@ static int) and `players.step` (the steps done before this one, a traced int32 s
 
 optionally `joint_inputs` / `joint_terms` (simultaneous updates from one forward pass, PacGAN's protocol),
 `g_reg` / `g_reg_terms` / `g_reg_init` (lazy G regularisation in its own phase: StyleGAN2's path length) and
-`begin_stage(state, stage) -> state` (run once when a stage starts: grow, freeze, reset, measure).
+`begin_stage(state, stage) -> state` (run once when a stage starts: grow, freeze, reset, measure), and
+`evaluator(config, task) -> ((state, rng) -> {metric: float})`, the game's own evaluation for `config.eval` in
+place of the sample-based metrics (FID, ...): super-resolution's PSNR/SSIM against held-out images.
+
+A stage may have no critic (`d_terms` and `g_terms` return empty `outs`: a pre-training stage of G alone): the
+objective is then 0, and the D players get zero gradients. A game whose `weights` include ``adversarial`` has G's
+objective weighted by it (SRGAN's 1e-3); without that key G's objective has weight 1.
 
 The trainer turns `outs` into losses with `config.loss.objective`, adds `config.loss.penalty` on `critics`,
 weighs `extras` by `config.loss.weights`, and owns optimisation, phases, EMA, stages, sweeps and probes.

@@ -13,8 +13,9 @@ covariance under an 11x11 Gaussian window (sigma 1.5, truncated at 3.5 sigma), `
 over the positions whose window lies inside the image (a 5-pixel border is left out, as scikit-image crops it),
 then over channels. Images need ``H, W >= 11``.
 
-Both are computed on the given channels; super-resolution papers (SRGAN among them) often report them on the
-luma (Y) channel with a border cropped, which the caller does before.
+Both are computed on the given channels; super-resolution papers (SRGAN among them) report them on the luma (Y)
+channel with a border cropped: :func:`rgb_to_y` gives MATLAB's ``rgb2ycbcr`` Y (ITU-R BT.601, studio swing:
+16..235 on the 0..255 scale), to be passed on with ``value_range=(0, 255)``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 
 from jaxgen.errors import MetricError
 
-__all__ = ["psnr", "ssim"]
+__all__ = ["psnr", "rgb_to_y", "ssim"]
 
 Array = jax.Array
 
@@ -40,6 +41,20 @@ def _unit(x: Array, y: Array, value_range: tuple[float, float], min_size: int = 
                           f"got {x.shape} and {y.shape}")
     lo, hi = value_range
     return tuple((v.astype(jnp.float32) - lo) / (hi - lo) for v in (x, y))
+
+
+BT601_Y = (65.481, 128.553, 24.966)  # MATLAB rgb2ycbcr / scikit-image rgb2ycbcr: Y = 16 + BT601_Y . RGB in [0, 1]
+
+
+def rgb_to_y(images: Array, value_range: tuple[float, float] = (-1.0, 1.0)) -> Array:
+    """``[N, H, W, 3]`` RGB in ``value_range`` -> ``[N, H, W, 1]`` luma on the 0..255 scale (16 black, 235 white):
+    ``Y = 16 + 65.481 R + 128.553 G + 24.966 B`` with R, G, B mapped to [0, 1] (MATLAB's ``rgb2ycbcr`` on double
+    images times 255; scikit-image's ``rgb2ycbcr(...)[..., 0]``)."""
+    if images.ndim != 4 or images.shape[-1] != 3:
+        raise MetricError(f"rgb_to_y needs RGB images [N, H, W, 3], got {images.shape}")
+    lo, hi = value_range
+    rgb = (images.astype(jnp.float32) - lo) / (hi - lo)
+    return 16.0 + jnp.sum(rgb * jnp.asarray(BT601_Y, jnp.float32), axis=-1, keepdims=True)  # no matmul: no TF32
 
 
 def psnr(x: Array, y: Array, value_range: tuple[float, float] = (-1.0, 1.0)) -> Array:

@@ -16,7 +16,7 @@ from jaxgen.errors import MetricError
 METRICS = ("fid", "kid", "is", "pr", "parzen", "nn")  # what `jaxgen eval --metrics` takes (see metrics.evaluate)
 
 # Metrics (name prefixes) for which a larger value is better; every other metric is better smaller.
-_HIGHER = ("is", "precision", "recall", "density", "coverage", "parzen")
+_HIGHER = ("is", "precision", "recall", "density", "coverage", "parzen", "psnr", "ssim")
 
 
 def parse(metrics: str) -> tuple[str, ...]:

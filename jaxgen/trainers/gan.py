@@ -16,6 +16,9 @@ The game (``config.game``) gives the players, their inputs and the terms; this m
   ``config.loss.weights``; WGAN's weight clipping (``loss.clip``) after every D update; BEGAN's ``k_t``;
 - two optimizer groups, ``optimizer.d`` over the game's D players and ``optimizer.g`` over its G players (TTUR);
 - ``ema_decay`` > 0: an exponential moving average of every G player, used for samples;
+- a stage without critics (a G-only pre-training stage: SRResNet before SRGAN) has objective 0 and gives the D
+  players zero gradients; a game with a ``adversarial`` weight has G's objective weighted by it (SRGAN's 1e-3);
+  a game's own ``evaluator`` replaces the sample-based metrics of ``config.eval`` (PSNR/SSIM for super-resolution);
 - stages (``game.stage_starts``): the phases of each stage compile once; ``game.begin_stage`` runs when a
   stage starts; ``state["stage"]`` is checkpointed, so a run resumes exactly inside any stage;
 - ``pure_step`` (what ``jaxgen sweep`` vmaps) and ``losses`` (what ``jaxgen research`` probes), both derived
@@ -171,7 +174,9 @@ def _mean_metrics(metrics: list[dict]) -> dict:
 
 
 def _sum(values):
-    return functools.reduce(lambda a, b: a + b, values)
+    """The sum of `values`; 0 (float32) for none (a stage in which a game has no critic: SRResNet's pre-training)."""
+    values = list(values)
+    return functools.reduce(lambda a, b: a + b, values) if values else jnp.zeros((), jnp.float32)
 
 
 class _Phases:
@@ -247,8 +252,12 @@ class _Phases:
         players = self.players(params, state)
         outs, extras = self.game.g_terms(players, inputs, keys)
         terms = {"g_loss": _sum([self.g_obj(out) for out in outs.values()])}
-        loss = self._extras(terms["g_loss"], extras, terms, "g")
+        loss = self._extras(self._adversarial(terms["g_loss"]), extras, terms, "g")
         return loss, (players.model_state, terms)
+
+    def _adversarial(self, g_loss):
+        """G's objective weighted by `loss.weights.adversarial` in a game with that term (SRGAN's 1e-3), else as is."""
+        return self.weights["adversarial"] * g_loss if "adversarial" in self.weights else g_loss
 
     def _d_metrics(self, outs, terms):
         probs = self.lc.objective in ("mm", "ns")  # report D(x) as a probability where D is a classifier
@@ -542,7 +551,7 @@ def create_task(config, info: dict, mesh) -> loop.Task:
                      batches_per_step=(1 if simultaneous else config.n_critic) * micro, losses=losses,
                      modules=dict(game.modules), groups={"g": tuple(game.g_players), "d": tuple(game.d_players)})
     if config.get("eval") is not None and config.eval.every > 0:  # workdirs saved before config.eval existed have none
-        task.evaluate = _evaluator(config, task)
+        task.evaluate = game.evaluator(config, task) if hasattr(game, "evaluator") else _evaluator(config, task)
     return task
 
 

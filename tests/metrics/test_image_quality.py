@@ -69,3 +69,16 @@ def test_identical_images_and_bad_shapes():
         image_quality.ssim(x[:, 1:], x[:, 1:])
     with pytest.raises(MetricError, match="of one shape"):
         image_quality.psnr(x, x[:1])
+
+
+def test_luma_matches_scikit_image_rgb2ycbcr():
+    from skimage.color import rgb2ycbcr
+
+    crops, _ = _astronaut_pairs()  # uint8 values as float64
+    y = image_quality.rgb_to_y(jnp.asarray(crops / 127.5 - 1.0))  # jaxgen's [-1, 1]
+    np.testing.assert_allclose(y[..., 0], rgb2ycbcr(crops / 255.0)[..., 0], atol=1e-3)  # float32 of values ~100
+    assert y.shape == crops.shape[:3] + (1,)
+    np.testing.assert_allclose(image_quality.rgb_to_y(jnp.asarray([[[[0.0, 0.0, 0.0], [1.0, 1.0, 1.0]]]]),
+                                                      (0.0, 1.0))[..., 0], [[[16.0, 235.0]]], atol=1e-4)
+    with pytest.raises(MetricError, match=r"RGB images \[N, H, W, 3\]"):
+        image_quality.rgb_to_y(jnp.zeros((1, 4, 4, 1)))
