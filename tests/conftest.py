@@ -46,6 +46,41 @@ def eight_device_mesh():
     return sharding.make_mesh(jax.devices())
 
 
+# The emoji tests prepare these codepoints (with the first few of every category and split), not all ~3,800.
+EMOJI_SUBSET = ("1f600", "1f44d-1f3fd", "1f1e9-1f1ea", "1f468-200d-1f373", "23-20e3", "2764")
+PER_CATEGORY_AND_SPLIT = 3
+
+
+@pytest.fixture(scope="session")
+def emoji_subset():
+    """The real emoji table cut to `EMOJI_SUBSET` plus `PER_CATEGORY_AND_SPLIT` codepoints per category and split."""
+    import collections
+
+    from jaxgen.data.builders import emoji
+
+    table, taken, subset = emoji.emoji_table(), collections.Counter(), []
+    for entry in table:
+        group = (entry.label, emoji.split_of(entry.sequence))
+        if entry.sequence in EMOJI_SUBSET or taken[group] < PER_CATEGORY_AND_SPLIT:
+            taken[group] += 1
+            subset.append(entry)
+    return subset
+
+
+@pytest.fixture(scope="session")
+def emoji_data_dir(tmp_path_factory, emoji_subset):
+    """A data dir with the emoji datasets prepared from `emoji_subset` (real images) and `photos` (all 11)."""
+    from jaxgen import data
+    from jaxgen.data.builders import emoji
+
+    directory = str(tmp_path_factory.mktemp("emoji_data"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(emoji, "emoji_table", lambda: emoji_subset)
+        for name in ("twemoji", "openmoji", "emoji_pairs", "edges2emoji", "photos"):
+            data.prepare(name, directory)
+    return directory
+
+
 @pytest.fixture(scope="session")
 def tiny_lenet(tmp_path_factory, data_dir, one_device_mesh):
     """A workdir holding a tiny LeNet trained for 4 steps on mnist5k: feature network `lenet:<workdir>`."""
