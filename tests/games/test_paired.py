@@ -135,3 +135,12 @@ def test_cli_sample_translates_an_image_file_and_load_samples_with_dropout_noise
     assert np.array_equal(first, again) and not np.allclose(first, other)  # dropout at test time: the noise
     with pytest.raises(ConfigError, match=r"source=\[2, 8, 8, 3\]"):
         model.sample(2, source=source)
+
+
+def test_cli_eval_runs_the_held_out_protocol(trained, capsys):
+    workdir, _ = trained
+    assert cli.main(["eval", "--workdir", workdir, "--metrics", "l1,psnr"]) == 0
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert line["step"] == 4 and set(line) == {"step", "workdir", "l1_test", "psnr_test"}
+    rows = [json.loads(row) for row in open(os.path.join(workdir, "metrics.jsonl"))]
+    assert rows[-1]["l1_test"] == line["l1_test"] and rows[-1]["eval_seed"] == 0
