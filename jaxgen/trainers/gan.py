@@ -248,8 +248,8 @@ class _Phases:
         players = self.players(params, state)
         outs, extras = self.game.g_terms(players, inputs, keys)
         terms = {"g_loss": _sum([self.g_obj(out) for out in outs.values()])}
-        adversarial = terms["g_loss"] * self.weights["adversarial"] if "adversarial" in self.weights else terms["g_loss"]
-        loss = self._extras(adversarial, extras, terms, "g")
+        scale = self.weights.get("adversarial")  # a game's weight of G's objective (pix2pix: 0 for L1 alone)
+        loss = self._extras(terms["g_loss"] if scale is None else scale * terms["g_loss"], extras, terms, "g")
         return loss, (players.model_state, terms)
 
     def _d_metrics(self, outs, terms):
