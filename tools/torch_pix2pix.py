@@ -28,18 +28,9 @@ import time
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch_dcgan import init_weights
 
 from jaxgen.nn import patchgan
-
-
-def init_weights(module: nn.Module) -> None:
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
-        nn.init.normal_(module.weight, 0.0, 0.02)
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.BatchNorm2d):
-        nn.init.normal_(module.weight, 1.0, 0.02)
-        nn.init.zeros_(module.bias)
 
 
 class UNet(nn.Module):
