@@ -90,8 +90,10 @@ class Model:
         The task's ``generate(state, key(seed), n, labels)``: for an unconditional model the images
         ``jaxgen sample --seed S --num n`` draws. `labels` (class-conditional models only): an int (every
         image of that class, as ``jaxgen sample --label L``) or a sequence of n ints; default: classes
-        cycling 0, 1, …, K-1. `source`: the input images of a translation task, passed on as
-        ``generate(..., source=source)``.
+        cycling 0, 1, …, K-1. `source`: the input images of a translation task (pix2pix), float [n, H, W, C] in
+        [-1, 1], or the path of an image file (resized to the model's input; n = 1) or of an .npz/.npy of images,
+        passed on as ``generate(..., source=source)``; without it a translation model translates the held-out
+        test split's first n inputs (which needs the dataset).
         """
         try:
             n = operator.index(n)
@@ -104,6 +106,12 @@ class Model:
         args = (self._sampling_state, jax.random.key(seed), n)
         if labels is not None:
             args += (self._labels(labels, n),)
+        if isinstance(source, (str, os.PathLike)):
+            from jaxgen.data import images
+
+            if self.task.source_shape is None:
+                raise ConfigError(f"source given, but {self._source} samples from noise, not from input images")
+            source = images.read_images(os.fspath(source), self.task.source_shape)
         kwargs = {} if source is None else {"source": source}
         return np.asarray(jax.device_get(self.task.generate(*args, **kwargs)))
 

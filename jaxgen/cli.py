@@ -2,7 +2,7 @@
 
     jaxgen train  --config dcgan_mnist[:tiny] --workdir runs/dcgan [--config.key=value …]   (or a file: x.py:tiny)
     jaxgen configs                                       (the bundled configs, by name)
-    jaxgen sample --workdir runs/dcgan --num 64 --out samples.png [--seed S] [--step N] [--label L]
+    jaxgen sample --workdir runs/dcgan --num 64 --out samples.png [--seed S] [--step N] [--label L] [--source IMG]
     jaxgen export --workdir runs/dcgan --out dcgan.msgpack [--step N]     (for jaxgen.load in Python)
     jaxgen eval   --workdir runs/dcgan --metrics fid,kid,is,pr,parzen,nn --num-samples 5000 [--step N]
     jaxgen eval   --samples samples.npz --dataset mnist5k --metrics fid,kid
@@ -54,6 +54,10 @@ def _parser() -> argparse.ArgumentParser:
     sample.add_argument("--step", type=int, help="checkpoint step (default: the newest)")
     sample.add_argument("--label", type=int,
                         help="class-conditional model: every sample of class L (default: one row per class)")
+    sample.add_argument("--source",
+                        help="translation model (pix2pix): an image file (resized to the model's input) or an "
+                             ".npz/.npy of images [N, H, W, C] to translate; the grid shows each input beside its "
+                             "translation (default: the held-out test split's first --num inputs)")
 
     export = sub.add_parser("export", help="write a checkpoint's weights and config to one file for jaxgen.load",
                             epilog="No optimizer state; read it back in Python with jaxgen.load(FILE).")
@@ -67,13 +71,14 @@ def _parser() -> argparse.ArgumentParser:
     source.add_argument("--workdir", help="a trained generative workdir (samples are drawn from its checkpoint)")
     source.add_argument("--samples", help=".npz/.npy of images [N, H, W, C] (uint8 0..255 or float in [-1, 1])")
     ev.add_argument("--dataset", help="reference dataset for --samples (e.g. mnist5k)")
-    ev.add_argument("--metrics", default="fid,kid,is,pr",
-                    help="comma-separated from fid, kid, is, pr, parzen, nn, or 'all' (default fid,kid,is,pr)")
+    ev.add_argument("--metrics",
+                    help="comma-separated from fid, kid, is, pr, parzen, nn, or 'all' (default fid,kid,is,pr); a "
+                         "translation workdir (pix2pix): from l1, psnr, ssim, kid (default all four) on --split")
     ev.add_argument("--num-samples", type=int, help="samples to draw from the workdir (default 5000; all of --samples)")
     ev.add_argument("--split", default="test", help="reference split (default test)")
     ev.add_argument("--features", default="auto",
-                    help="auto | lenet | emojinet | NAME:WORKDIR | inception | inception:FILE (default auto: Inception if "
-                         "its weights are present, else the dataset's LeNet or EmojiNet)")
+                    help="auto | lenet | emojinet | NAME:WORKDIR | inception | inception:FILE | vgg (default auto: "
+                         "Inception if its weights are present, else the dataset's LeNet or EmojiNet)")
     ev.add_argument("--step", type=int, help="checkpoint step (default: the newest)")
     ev.add_argument("--seed", type=int, default=0, help="noise seed of the samples (default 0)")
     ev.add_argument("--out", help="directory for the nearest-neighbour PNGs (default WORKDIR/eval or .)")
@@ -256,7 +261,10 @@ def cmd_sample(args) -> None:
     if args.label is not None and not 0 <= args.label < task.num_classes:
         raise ConfigError(f"--label {args.label} is out of range: the model has {task.num_classes} classes "
                           f"(0..{task.num_classes - 1})")
-    images, ncol = loop.sample_grid(task, state, jax.random.key(args.seed), args.num, args.label)
+    if args.source:
+        images, ncol = _translations(task, state, args)
+    else:
+        images, ncol = loop.sample_grid(task, state, jax.random.key(args.seed), args.num, args.label)
     if not np.isfinite(images).all():
         raise JaxgenError(f"checkpoint {step} of {args.workdir} draws non-finite samples (its parameters are not "
                           f"finite); sample an earlier checkpoint with --step")
@@ -264,8 +272,28 @@ def cmd_sample(args) -> None:
         writers.save_grid(args.out, images, ncol)
     except OSError as e:
         raise JaxgenError(f"cannot write --out {args.out!r}: {e.strerror or e}") from e
+    if args.source:
+        print(f"wrote {len(images) // 2} inputs of {args.source} beside their translations (checkpoint {step}) to "
+              f"{args.out}")
+        return
     layout = f" ({task.num_classes} classes x {ncol})" if ncol else ""
     print(f"wrote {len(images)} samples{layout} from checkpoint {step} to {args.out}")
+
+
+def _translations(task, state, args):
+    """`--source`'s images and their translations, interleaved (a grid of two columns: input, translation)."""
+    import jax
+    import numpy as np
+
+    from jaxgen.data import images as images_lib
+
+    if task.source_shape is None:
+        raise ConfigError(f"--source needs a translation model (e.g. pix2pix); {args.workdir} holds one that samples "
+                          f"from noise")
+    source = images_lib.read_images(args.source, task.source_shape)
+    fake = np.asarray(jax.device_get(task.generate(state, jax.random.key(args.seed), len(source), source=source)))
+    shown = np.broadcast_to(source, source.shape[:3] + fake.shape[-1:])  # grey inputs beside colour outputs
+    return np.stack([shown, fake], axis=1).reshape(-1, *fake.shape[1:]), 2
 
 
 def cmd_export(args) -> None:
@@ -279,6 +307,29 @@ def cmd_export(args) -> None:
           f"state); load it with jaxgen.load({out!r})")
 
 
+DEFAULT_METRICS = "fid,kid,is,pr"
+
+
+def _evaluate_translation(args) -> tuple[dict, int]:
+    """A translation workdir's own held-out protocol (its game's `evaluator`: every pair of --split), appended to
+    its metrics.jsonl; (results, step)."""
+    import jax
+
+    from jaxgen.engine import workdir as workdir_lib
+    from jaxgen.engine import writers
+
+    def edit(config):
+        config.eval.update(every=1, metrics=args.metrics or "l1,psnr,ssim,kid", split=args.split,
+                           features=args.features)
+
+    _, task, state, step = workdir_lib.restore(args.workdir, args.step, edit=edit)
+    results = task.evaluate(state, jax.random.key(args.seed))
+    writer = writers.MetricWriter(args.workdir)
+    writer.write(step, {**results, "eval_seed": args.seed})
+    writer.close()
+    return results, step
+
+
 def cmd_eval(args) -> None:
     import json
     import os
@@ -286,6 +337,7 @@ def cmd_eval(args) -> None:
     import jax
     import ml_collections
 
+    from jaxgen import games
     from jaxgen.metrics import evaluate
 
     num = 5000 if args.num_samples is None else args.num_samples
@@ -293,8 +345,14 @@ def cmd_eval(args) -> None:
         from jaxgen.engine import workdir as workdir_lib
         from jaxgen.engine import writers
 
+        config, _ = workdir_lib.read(args.workdir)
+        if getattr(games.get(config.get("game", "unconditional")), "OWN_EVALUATION", False):
+            results, step = _evaluate_translation(args)
+            print(json.dumps({"step": step, "workdir": args.workdir, **results}))
+            return
         config, task, state, step = workdir_lib.restore(args.workdir, args.step)
-        protocol = evaluate.Protocol.parse(args.metrics, num_samples=num, split=args.split, features=args.features)
+        protocol = evaluate.Protocol.parse(args.metrics or DEFAULT_METRICS, num_samples=num, split=args.split,
+                                           features=args.features)
         net = evaluate.feature_net(protocol, config.data.name)
         samples = evaluate.generate_samples(task, state, num, jax.random.key(args.seed))
         out_dir = args.out or os.path.join(args.workdir, "eval")
@@ -310,7 +368,7 @@ def cmd_eval(args) -> None:
                 raise JaxgenError(f"--num-samples {args.num_samples} is more than the {len(samples)} images in "
                                   f"{args.samples}")
             samples = samples[:args.num_samples]
-        protocol = evaluate.Protocol.parse(args.metrics, num_samples=len(samples), split=args.split,
+        protocol = evaluate.Protocol.parse(args.metrics or DEFAULT_METRICS, num_samples=len(samples), split=args.split,
                                            features=args.features)
         data_cfg = ml_collections.ConfigDict(dict(name=args.dataset, data_dir=None, image_size=None, pad=0))
         results = evaluate.evaluate(samples, data_cfg, protocol, args.out or ".", tag="samples")
@@ -391,6 +449,10 @@ def check_args(args, overrides: list[str]) -> None:
         raise JaxgenError(f"--num must be at least 1, got {args.num}")
     if args.command == "sample":
         _check_out(args.out)
+        if args.source and args.label is not None:
+            raise JaxgenError("--source and --label exclude each other: a translation model takes input images")
+        if args.source and not os.path.isfile(args.source):
+            raise JaxgenError(f"--source file {args.source!r} not found")
     if args.command in ("sample", "export", "research") or (args.command == "eval" and args.workdir):
         _check_workdir(args.workdir)
     if args.command == "research" and args.research_command == "landscape":
@@ -401,7 +463,8 @@ def check_args(args, overrides: list[str]) -> None:
     if args.command == "eval":
         from jaxgen.metrics import names
 
-        names.parse(args.metrics)
+        if args.metrics and not set(args.metrics.split(",")) <= set(names.TRANSLATION_METRICS):
+            names.parse(args.metrics)
         if args.workdir and args.dataset:
             raise JaxgenError("--dataset goes with --samples; a workdir evaluates against its own config.data")
         if args.samples and not args.dataset:

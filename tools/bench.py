@@ -4,6 +4,7 @@
     python tools/bench.py --torch --losses wgan_gp r1      # some rows
     python tools/bench.py                                  # every configs/*.py, default variant
     python tools/bench.py --configs dcgan_mnist --torch    # one config beside tools/torch_dcgan.py
+    python tools/bench.py --configs pix2pix_emoji --torch  # pix2pix beside tools/torch_pix2pix.py
     python tools/bench.py --configs vae_mnist vae_mnist:conv pixelcnn_mnist --sample 64   # + sampling time
     python tools/bench.py --layers                         # DCGAN's up/down-sampling layers, every lowering
     python tools/bench.py --losses ns wgan_gp --torch --batch-sizes 64 128 256 --roof
@@ -65,8 +66,9 @@ def jax_stepper(config_path: str, overrides=(), mesh=None):
     task = trainers.get(config.trainer).create_task(config, info, mesh)
     state = task.init(jax.random.key(0))
     rng = np.random.default_rng(0)
+    images = info.get("images") or {"image": info["image_shape"]}  # a paired dataset's "a" and "b"
     batch = sharding.shard_batch(
-        {"image": rng.uniform(-1, 1, (config.batch_size, *info["image_shape"])).astype(np.float32),
+        {**{key: rng.uniform(-1, 1, (config.batch_size, *shape)).astype(np.float32) for key, shape in images.items()},
          "label": rng.integers(0, 10, config.batch_size).astype(np.int32)}, mesh)
     key = jax.random.key(1)
     holder = {"state": state, "i": 0}
@@ -86,7 +88,7 @@ def jax_stepper(config_path: str, overrides=(), mesh=None):
         fused = getattr(task.step, "phases", {}).get("fused")
         if fused is None or config.get("n_critic") != 1 or not config.get("fuse_phases", True):
             return None
-        inputs = {k: batch[k] for k in ("image", "label") if k in batch}
+        inputs = {k: batch[k] for k in (*images, "label")}
         compiled = fused.lower(task.init(jax.random.key(0)), inputs, key).compile()
         analysis = compiled.cost_analysis()
         analysis = analysis[0] if isinstance(analysis, (list, tuple)) else analysis
@@ -97,7 +99,10 @@ def jax_stepper(config_path: str, overrides=(), mesh=None):
 
 
 def has_torch_reference(config) -> bool:
-    """tools/torch_dcgan.py mirrors unconditional DCGAN (and BEGAN) GAN configs."""
+    """tools/torch_dcgan.py mirrors unconditional DCGAN (and BEGAN) GAN configs, tools/torch_pix2pix.py pix2pix's
+    (vanilla objective, batch norm)."""
+    if config.trainer == "gan" and config.model.name == "pix2pix":
+        return config.loss.objective == "ns" and config.model.norm == "batch"
     return (config.trainer == "gan" and config.model.name in ("dcgan", "began")
             and config.model.get("conditioning", "none") == "none" and config.loss.reg_every == 1)
 
@@ -106,13 +111,30 @@ def torch_stepper(config, freeze_d_in_g: bool, threads: int | None = None, devic
     """(run n steps, torch version) of tools/torch_dcgan.py's step for `config` (its ``dtype`` too) on `device`;
     ``run`` waits for the device to finish its steps."""
     import torch
-    import torch_dcgan
 
-    step = torch_dcgan.make_step(
-        width=config.model.width, z_dim=config.model.z_dim, batch=config.batch_size, threads=threads,
-        freeze_d_in_g=freeze_d_in_g, loss=config.loss, d_norm=config.model.d_norm,
-        optimizer={name: config.optimizer[name].to_dict() for name in ("g", "d")},
-        n_critic=config.n_critic, code_dim=config.model.get("code_dim", 64), device=device, dtype=config.dtype)
+    if config.model.name == "pix2pix":
+        import torch_pix2pix
+
+        from jaxgen import data as data_lib
+        from jaxgen.games import paired
+
+        images = data_lib.output_info(config.data)["images"]
+        source, target = (images[k] for k in paired.DIRECTIONS[config.data.direction])
+        opt = config.optimizer.g
+        step = torch_pix2pix.make_step(
+            image_size=source[0], channels=(source[-1], target[-1]), batch=config.batch_size,
+            g_width=config.model.g_width, d_width=config.model.d_width, d_layers=config.model.d_layers,
+            l1_weight=config.loss.weights.l1, lr=opt.learning_rate, b1=opt.b1, b2=opt.b2, threads=threads,
+            freeze_d_in_g=freeze_d_in_g)
+    else:
+        import torch_dcgan
+
+        step = torch_dcgan.make_step(
+            width=config.model.width, z_dim=config.model.z_dim, batch=config.batch_size, threads=threads,
+            freeze_d_in_g=freeze_d_in_g, loss=config.loss, d_norm=config.model.d_norm,
+            optimizer={name: config.optimizer[name].to_dict() for name in ("g", "d")},
+            n_critic=config.n_critic, code_dim=config.model.get("code_dim", 64), device=device,
+            dtype=config.dtype)
 
     def run(n):
         for _ in range(n):

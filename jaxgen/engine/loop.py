@@ -64,6 +64,8 @@ class Task:
     modules:  {name: flax Module} of the task's networks (a GAN's players, a density's network), whose
               `apply({"params": state["params"][name], **state["model_state"][name]}, ...)` runs them; for
               `jaxgen.load(...).apply`. Empty where the task has no Linen networks.
+    source_shape: the (H, W, C) of one input image of a translation task (its `generate(..., source=[n, H, W, C])`);
+              None for a task that draws from noise alone.
     groups:   {group: names in `state["params"]`} of a task whose players each minimise their own loss,
               `losses(...)[f"{group}_loss"]` over their group's parameters (an adversarial task: "g" and "d", its
               optimizer groups); empty where one loss moves every parameter. What `jaxgen research` probes.
@@ -80,6 +82,7 @@ class Task:
     check_finite: bool = True
     modules: dict = dataclasses.field(default_factory=dict)
     groups: dict = dataclasses.field(default_factory=dict)
+    source_shape: tuple | None = None
 
 
 def sample_grid(task: Task, state: State, rng: jax.Array, num: int,

@@ -22,11 +22,12 @@ static int) and `players.step` (the steps done before this one, a traced int32 s
     g_terms(players, inputs, keys) -> (outs, extras)     outs {critic: D(G(...))}; extras {term: scalar} (L1, cycle, ...)
     sample(players, key, n, labels=None, source=None) -> images [n, ...] for grids and `jaxgen sample`
 
-optionally `joint_inputs` / `joint_terms` (simultaneous updates from one forward pass, PacGAN's protocol),
+optionally `default_source(n) -> host images [n, ...]` (what a translation game translates when `sample` gets no
+source: grids, `jaxgen sample`), `evaluator(config, task) -> (state, rng) -> {metric: float}` (the game's own
+`config.eval` protocol in place of the trainer's sample-set metrics), `joint_inputs` / `joint_terms`
+(simultaneous updates from one forward pass, PacGAN's protocol),
 `g_reg` / `g_reg_terms` / `g_reg_init` (lazy G regularisation in its own phase: StyleGAN2's path length) and
-`begin_stage(state, stage) -> state` (run once when a stage starts: grow, freeze, reset, measure), and
-`evaluator(config, task) -> ((state, rng) -> {metric: float})`, the game's own evaluation for `config.eval` in
-place of the sample-based metrics (FID, ...): super-resolution's PSNR/SSIM against held-out images.
+`begin_stage(state, stage) -> state` (run once when a stage starts: grow, freeze, reset, measure).
 
 A stage may have no critic (`d_terms` and `g_terms` return empty `outs`: a pre-training stage of G alone): the
 objective is then 0, and the D players get zero gradients. A game whose `weights` include ``adversarial`` has G's
@@ -88,6 +89,8 @@ class Game:
     stage_starts: tuple[int, ...] = (0,)
     synthetic: bool = False
     options: tuple[str, ...] = ()  # accelerator options the game passes to its networks (float32 without them)
+    default_source = None  # (n) -> host sources [n, ...] for `sample` when none is given (translation games)
+    evaluator = None  # (config, task) -> (state, rng) -> {metric: float}; None: the trainer's sample-set metrics
     joint_inputs = None
     joint_terms = None
     g_reg = None  # (players, batch, key, reg_state) -> ({term: value}, reg_state): lazy G-reg terms

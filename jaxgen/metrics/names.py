@@ -14,6 +14,7 @@ from __future__ import annotations
 from jaxgen.errors import MetricError
 
 METRICS = ("fid", "kid", "is", "pr", "parzen", "nn")  # what `jaxgen eval --metrics` takes (see metrics.evaluate)
+TRANSLATION_METRICS = ("l1", "psnr", "ssim", "kid")  # a translation workdir's (see metrics.translation)
 
 # Metrics (name prefixes) for which a larger value is better; every other metric is better smaller.
 _HIGHER = ("is", "precision", "recall", "density", "coverage", "parzen", "psnr", "ssim")

@@ -4,6 +4,8 @@ Every module exposes ``default_config()``; the rest of its contract is the train
 
 * GANs (``gan`` trainer): ``generator(cfg, image_shape, num_classes)``, ``discriminator(...)``,
   ``latent(rng, n, cfg)``; see ``jaxgen/models/dcgan.py``.
+* Translators (``paired`` game): ``generator(cfg, source_shape, target_shape)``, ``discriminator(...)`` on the
+  concatenation; see ``jaxgen/models/pix2pix.py``.
 * Likelihood models (``likelihood`` trainer): ``density(cfg, image_shape, num_classes)`` returning a
   :class:`jaxgen.models.density.Density`; see ``jaxgen/models/vae.py``.
 * Classical fits (``classical`` trainer): Gaussian mixtures (``gmm``) and (P)PCA (``pca``), pure functions

@@ -13,7 +13,8 @@ The game (``config.game``) gives the players, their inputs and the terms; this m
 - the objective of ``config.loss.objective`` applied to every critic's outputs, the penalty of
   ``config.loss.penalty`` (a nested ``jax.grad`` inside D's ``value_and_grad``, or its own lazy phase scaled by
   its interval, Adam's lr and betas corrected as StyleGAN2), the game's extra terms weighted by
-  ``config.loss.weights``; WGAN's weight clipping (``loss.clip``) after every D update; BEGAN's ``k_t``;
+  ``config.loss.weights`` (a game that declares the weight ``adversarial`` has G's objective scaled by it: 0 trains
+  G on its extra terms alone); WGAN's weight clipping (``loss.clip``) after every D update; BEGAN's ``k_t``;
 - two optimizer groups, ``optimizer.d`` over the game's D players and ``optimizer.g`` over its G players (TTUR);
 - ``ema_decay`` > 0: an exponential moving average of every G player, used for samples;
 - a stage without critics (a G-only pre-training stage: SRResNet before SRGAN) has objective 0 and gives the D
@@ -541,6 +542,8 @@ def create_task(config, info: dict, mesh) -> loop.Task:
                            source)
 
     def generate(state, rng, n, labels=None, source=None):
+        if source is None and game.default_source is not None:  # a translation game's held-out inputs
+            source = game.default_source(n)
         if game.num_classes is not None and labels is None:  # one class per example, cycling 0, 1, ..., K-1
             labels = jnp.arange(n, dtype=jnp.int32) % game.num_classes
         stage = int(state["stage"]) if staged else 0
@@ -549,9 +552,10 @@ def create_task(config, info: dict, mesh) -> loop.Task:
     task = loop.Task(init=compilation.jit_once(init, out_shardings=replicated), step=step, generate=generate,
                      num_classes=game.num_classes, pure_step=None if (lazy or g_lazy or staged) else pure_step,
                      batches_per_step=(1 if simultaneous else config.n_critic) * micro, losses=losses,
-                     modules=dict(game.modules), groups={"g": tuple(game.g_players), "d": tuple(game.d_players)})
+                     modules=dict(game.modules), groups={"g": tuple(game.g_players), "d": tuple(game.d_players)},
+                     source_shape=getattr(game, "source_shape", None))
     if config.get("eval") is not None and config.eval.every > 0:  # workdirs saved before config.eval existed have none
-        task.evaluate = game.evaluator(config, task) if hasattr(game, "evaluator") else _evaluator(config, task)
+        task.evaluate = (game.evaluator or _evaluator)(config, task)
     return task
 
 

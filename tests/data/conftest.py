@@ -1,5 +1,5 @@
-"""Fixtures for the data tests: real bundled datasets prepared once, and mocked catalog datasets (the emoji
-subset is in tests/conftest.py)."""
+"""Fixtures for the data tests: real bundled datasets prepared once, and mocked catalog datasets (the emoji data
+dir, which the game tests share, is in tests/conftest.py)."""
 
 import contextlib
 

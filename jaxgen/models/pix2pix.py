@@ -1,0 +1,67 @@
+"""pix2pix's networks (Isola et al. 2017): the U-Net generator and the PatchGAN discriminator of :mod:`jaxgen.nn`.
+
+``generator(cfg, source_shape, target_shape)``: :class:`jaxgen.nn.unet.UNet` from ``source [N, H, W, Cs]`` to
+``target [N, H, W, Ct]``, its depth log2(H) (6 at 64 px, the paper's 8 at 256). ``discriminator(cfg, source_shape,
+target_shape)``: :class:`jaxgen.nn.patchgan.PatchGAN` on ``concat(source, target) [N, H, W, Cs + Ct]`` (the
+conditional D the paired game feeds), ``cfg.d_layers`` stride-2 layers (0: sized to the image,
+:func:`jaxgen.nn.patchgan.layers_for`: 70x70 patches at 256 px, 34x34 at 64 px). Both take ``dtype`` / ``remat``.
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import ml_collections
+
+from jaxgen.errors import ConfigError
+from jaxgen.nn import patchgan, unet
+
+__all__ = ["default_config", "discriminator", "generator"]
+
+
+def default_config() -> ml_collections.ConfigDict:
+    """Model keys (``config.model``) with the paper's defaults."""
+    cfg = ml_collections.ConfigDict()
+    cfg.name = "pix2pix"
+    cfg.g_width = 64  # channels of the U-Net's first block (C64)
+    cfg.d_width = 64  # channels of the PatchGAN's first block
+    cfg.norm = "batch"  # "batch" | "instance", both networks
+    cfg.dropout = 0.5  # the U-Net's decoder dropout (train and test): its only noise
+    cfg.dropout_blocks = 3  # decoder blocks with dropout, from the innermost
+    cfg.d_layers = 0  # PatchGAN stride-2 layers; 0: sized to the image (3 = 70x70 at 256 px)
+    return cfg
+
+
+def _square(shape, what: str) -> int:
+    if len(shape) != 3 or shape[0] != shape[1]:
+        raise ConfigError(f"pix2pix needs square images [H, H, C]; the {what} images are {tuple(shape)} "
+                          f"(set data.image_size or data.crop)")
+    return int(shape[0])
+
+
+def _norm(cfg) -> str:
+    if cfg.norm not in unet.NORMS:
+        raise ConfigError(f"model.norm={cfg.norm!r}; choose one of {unet.NORMS}")
+    return cfg.norm
+
+
+def generator(cfg, source_shape, target_shape, *, dtype=jnp.float32, remat=False) -> unet.UNet:
+    """The U-Net of ``cfg`` from source images to target images (shapes ``(H, W, C)``, the same H and W)."""
+    size = _square(source_shape, "source")
+    if tuple(source_shape[:2]) != tuple(target_shape[:2]):
+        raise ConfigError(f"pix2pix translates images of one size; source {tuple(source_shape)}, target "
+                          f"{tuple(target_shape)}")
+    if not 0 <= cfg.dropout < 1:
+        raise ConfigError(f"model.dropout must be in [0, 1), got {cfg.dropout}")
+    return unet.UNet(out_channels=int(target_shape[-1]), depth=unet.depth_for(size), width=int(cfg.g_width),
+                     norm=_norm(cfg), dropout=float(cfg.dropout), dropout_blocks=int(cfg.dropout_blocks), dtype=dtype,
+                     remat=remat)
+
+
+def discriminator(cfg, source_shape, target_shape, *, dtype=jnp.float32, remat=False) -> patchgan.PatchGAN:
+    """The PatchGAN of ``cfg`` on ``concat(source, target)``."""
+    del target_shape  # D reads the channels from its input
+    size = _square(source_shape, "source")
+    layers = int(cfg.d_layers) or patchgan.layers_for(size)
+    if size // 2**layers < 3:
+        raise ConfigError(f"model.d_layers={layers} halves {size}-pixel images below 3 pixels; use fewer (0: auto)")
+    return patchgan.PatchGAN(layers=layers, width=int(cfg.d_width), norm=_norm(cfg), dtype=dtype, remat=remat)
