@@ -63,7 +63,7 @@ def test_metric_names_carry_the_protocol(first_use, emoji_data_dir):
 def test_unknown_feature_name_is_a_one_line_error_listing_the_choices():
     with pytest.raises(MetricError) as error:
         features.get("emojinett", "twemoji")
-    assert str(error.value) == ("unknown feature network 'emojinett': choose from auto, lenet, emojinet, inception "
+    assert str(error.value) == ("unknown feature network 'emojinett': choose from auto, lenet, emojinet, inception, vgg "
                                 "(or <name>:<workdir>, inception:<weights file>)")
     with pytest.raises(MetricError, match="jaxgen trains its own only for emojinet for twemoji, openmoji, emoji_pairs"):
         features.get("emojinet", "mnist5k")

@@ -137,7 +137,7 @@ def test_auto_features_without_inception_weights(monkeypatch):
     with pytest.raises(MetricError, match="InceptionV3 weights are absent"):
         features.get("auto", "cifar10")
     with pytest.raises(MetricError, match="unknown feature network"):
-        features.get("vgg", "mnist5k")
+        features.get("resnet", "mnist5k")
     with pytest.raises(MetricError, match="unknown metric"):
         evaluate.Protocol.parse("fid,bogus")
 
