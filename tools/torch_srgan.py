@@ -154,7 +154,8 @@ def vgg_features(cfg) -> nn.Sequential:
 def make_step(config, threads=None, freeze_d_in_g=False, device="cpu", seed=0, image_shape=None):
     """One train step of the ``superres`` game's `config` (SRResNet on MSE, or SRGAN if ``model.srgan_from`` >= 0)
     on a fixed random HR batch of ``image_shape`` ``(H, W, C)`` (default: the config's data); see the module
-    docstring. ``config.dtype`` bfloat16 runs every network's forward pass under autocast, as tools/torch_dcgan.py."""
+    docstring. ``config.dtype`` bfloat16 runs G's and D's forward passes under autocast, as tools/torch_dcgan.py
+(the VGG stays float32, as jaxgen's)."""
     torch.set_num_threads(threads or os.cpu_count())
     if image_shape is None:
         from jaxgen.data import pipeline
@@ -175,8 +176,7 @@ def make_step(config, threads=None, freeze_d_in_g=False, device="cpu", seed=0, i
     gen, disc = in_precision(g, config.dtype), in_precision(d, config.dtype)
     d_objective, g_objective = D_LOSSES[config.loss.objective], G_LOSSES[config.loss.objective]
     weight = {**superres.WEIGHTS, **config.loss.weights}["adversarial"]
-    vgg_net = vgg_features(cfg).to(device) if is_srgan else None
-    phi = in_precision(vgg_net, config.dtype) if is_srgan else None
+    phi = vgg_features(cfg).to(device) if is_srgan else None  # float32 in any dtype, as jaxgen's (superres)
     s = float(cfg.vgg_scale)
 
     def d_loss():
@@ -213,7 +213,7 @@ def make_step(config, threads=None, freeze_d_in_g=False, device="cpu", seed=0, i
         return {k: v.detach() for k, v in terms.items()}
 
     step.d_loss, step.g_loss, step.hr = d_loss, g_loss, hr
-    step.generator, step.discriminator, step.vgg = g, d, vgg_net
+    step.generator, step.discriminator, step.vgg = g, d, phi
     return step
 
 
