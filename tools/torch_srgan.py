@@ -26,7 +26,7 @@ update of D's weights that leaves them unchanged); this reference does not.
 Importable: ``make_step(config, ...) -> step()`` (a jaxgen config of the ``superres`` game) runs one step on a
 fixed random HR batch and returns its terms (``d_loss``, ``g_loss`` (the unweighted G objective), ``g_perceptual``
 or ``g_mse``; the names of jaxgen's metrics); ``step.d_loss()`` and ``step.g_loss()`` give a phase's (loss, terms)
-at the current weights without updating. Runnable: ``python tools/torch_srgan.py --config srgan_photos --steps 5``
+at the current weights without an optimizer update (train-mode BatchNorm still moves its running statistics). Runnable: ``python tools/torch_srgan.py --config srgan_photos --steps 5``
 prints median ms/step as JSON.
 """
 
