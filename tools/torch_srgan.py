@@ -23,11 +23,11 @@ makes its own LR batch: antialiased bicubic down-sampling by ``model.scale``, ro
 jaxgen's SRResNet stage also runs D's phase with zero gradients (the trainer's stage without critics: an Adam
 update of D's weights that leaves them unchanged); this reference does not.
 
-Importable: ``make_step(config, ...) -> step()`` (a jaxgen config of the ``superres`` game) runs one step on a
-fixed random HR batch and returns its terms (``d_loss``, ``g_loss`` (the unweighted G objective), ``g_perceptual``
-or ``g_mse``; the names of jaxgen's metrics); ``step.d_loss()`` and ``step.g_loss()`` give a phase's (loss, terms)
-at the current weights without an optimizer update (train-mode BatchNorm still moves its running statistics). Runnable: ``python tools/torch_srgan.py --config srgan_photos --steps 5``
-prints median ms/step as JSON.
+Importable: ``make_step(config, ...) -> step()`` (a jaxgen config of the ``superres`` game) runs one step on a fixed
+random HR batch and returns its terms (``d_loss``, ``g_loss`` (the unweighted G objective), ``g_perceptual`` or
+``g_mse``; the names of jaxgen's metrics); ``step.d_loss()`` and ``step.g_loss()`` give a phase's (loss, terms) at
+the current weights without an optimizer update (train-mode BatchNorm still moves its running statistics). Runnable:
+``python tools/torch_srgan.py --config srgan_photos --steps 5`` prints median ms/step as JSON.
 """
 
 from __future__ import annotations
