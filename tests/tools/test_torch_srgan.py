@@ -3,7 +3,8 @@ holding the same weights as jaxgen's networks (random, copied by ``load_flax``),
 JAX trainer's phase losses (the same networks, LR down-sampling, VGG features, objectives and weights), in both
 stages; a step of each stage runs. configs/srgan_photos.py:tiny (32-pixel crops, 1 block of width 8, VGG-16 relu2_2
 of hed's weights). The weights are random draws on the shapes of ``game.init`` (compiling the init would cost more
-than the test) with biases and BatchNorm shifts away from zero, so a wrong copy shows."""
+than the test) with biases and BatchNorm shifts away from zero, so a wrong copy shows. tools/bench.py times
+srgan_photos (SRResNet, then SRGAN) in its SRGAN stage."""
 
 import os
 import sys
@@ -76,3 +77,12 @@ def test_losses_equal_jaxgens_on_the_same_weights_in_both_stages_and_a_step_runs
     for s, step in steps.items():
         terms = step()
         assert all(np.isfinite(float(v)) for v in terms.values()) and ("d_loss" in terms) == (s == 0)
+
+
+def test_the_bench_times_srgan_photos_in_its_srgan_stage():
+    import bench
+
+    srgan_photos = config_lib.load("configs/srgan_photos.py")
+    assert bench.timed_stage(srgan_photos) == ["model.srgan_from=0"] and bench.has_torch_reference(srgan_photos)
+    assert bench.timed_stage(config_lib.load("configs/srresnet_photos.py")) == []
+    assert bench.timed_stage(config_lib.load("configs/dcgan_mnist.py")) == []
