@@ -22,13 +22,11 @@ import argparse
 import json
 import math
 import os
-import statistics
-import time
 
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch_dcgan import init_weights
+from torch_dcgan import init_weights, median_ms
 
 from jaxgen.nn import patchgan
 
@@ -131,15 +129,7 @@ def main():
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
-    step = make_step(args.image_size, batch=args.batch, threads=args.threads)
-    for _ in range(3):
-        step()
-    times = []
-    for _ in range(args.steps):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    ms = statistics.median(times) * 1e3
+    ms = median_ms(make_step(args.image_size, batch=args.batch, threads=args.threads), args.steps, warmup=3)
     print(json.dumps({"ms_per_step": round(ms, 2), "images_per_s": round(args.batch * 1e3 / ms, 1)}))
 
 
