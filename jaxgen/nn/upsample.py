@@ -339,17 +339,26 @@ def _conv_transpose_fast_jvp(strides, pads, precision, primal, primals, tangents
 _conv_transpose_fast.defjvp(_conv_transpose_fast_jvp, symbolic_zeros=True)
 
 
+SUBPIXEL_KERNEL_GRAD_ROWS = 512  # N*H*W of a transposed conv's input up to which its kernel gradient is sub-pixel
+
+
 def _kernel_tangent(x, dk, y, strides, pads, precision):
     """``conv_transpose(x, dk)``, written so that its transpose (the kernel gradient) is XLA's own kernel
     gradient of the mirror strided conv: ``conv_transpose(x, K)`` is the input gradient of ``conv(., K~)``
     (``K~`` = ``K`` flipped, in/out swapped; padding ``k - 1 - lo``, ``k - 1 - hi``), so
     ``d <c, conv_transpose(x, K)> / dK`` is that conv's kernel gradient for input ``c`` and cotangent ``x``
     (an ordinary rhs-dilated convolution, as in PyTorch; ~1.4x faster than the stride-1 sub-pixel conv's
-    kernel gradient for DCGAN's wide layers, ~6x for the image layer). Paddings beyond ``k - 1`` (a negative
-    mirror padding) use the sub-pixel conv's kernel gradient instead."""
+    kernel gradient for DCGAN's wide layers, ~6x for the image layer).
+
+    The sub-pixel conv's kernel gradient is used instead where the mirror conv cannot express the padding
+    (beyond ``k - 1``: a negative mirror padding), and where the gradient sums over few positions
+    (``N * H * W <= SUBPIXEL_KERNEL_GRAD_ROWS``, the bottleneck of a U-Net: 1x1 to 4x4 inputs, 512-1024 channels):
+    there the work is in the kernel-sized arrays, and XLA emits the mirror conv's kernel gradient as
+    ``[Cout, kh, kw, Cin]``, which every optimizer update then reads transposed (pix2pix's step: 1.3x faster
+    with the sub-pixel gradient in those layers; DCGAN's, 3136+ positions per kernel tap, 1.03-1.06x slower)."""
     kh, kw, cin, cout = dk.shape
     fpads = tuple((k - 1 - lo, k - 1 - hi) for k, (lo, hi) in zip((kh, kw), pads))
-    if min(min(p) for p in fpads) < 0:
+    if min(min(p) for p in fpads) < 0 or math.prod(x.shape[:3]) <= SUBPIXEL_KERNEL_GRAD_ROWS:
         return conv_transpose_subpixel(x, dk, strides, pads, precision, "subpixel")
 
     def kernel_grad(c):  # linear in c: [N, H_out, W_out, Cout] -> [kh, kw, Cin, Cout]
