@@ -5,6 +5,7 @@
     python tools/bench.py                                  # every configs/*.py, default variant
     python tools/bench.py --configs dcgan_mnist --torch    # one config beside tools/torch_dcgan.py
     python tools/bench.py --configs pix2pix_emoji --torch  # pix2pix beside tools/torch_pix2pix.py
+    python tools/bench.py --configs cyclegan_emoji --torch # CycleGAN beside tools/torch_cyclegan.py
     python tools/bench.py --configs vae_mnist vae_mnist:conv pixelcnn_mnist --sample 64   # + sampling time
     python tools/bench.py --layers                         # DCGAN's up/down-sampling layers, every lowering
     python tools/bench.py --losses ns wgan_gp --torch --batch-sizes 64 128 256 --roof
@@ -100,9 +101,11 @@ def jax_stepper(config_path: str, overrides=(), mesh=None):
 
 def has_torch_reference(config) -> bool:
     """tools/torch_dcgan.py mirrors unconditional DCGAN (and BEGAN) GAN configs, tools/torch_pix2pix.py pix2pix's
-    (vanilla objective, batch norm)."""
+    (vanilla objective, batch norm), tools/torch_cyclegan.py CycleGAN's (least squares, instance norm)."""
     if config.trainer == "gan" and config.model.name == "pix2pix":
         return config.loss.objective == "ns" and config.model.norm == "batch"
+    if config.trainer == "gan" and config.model.name == "cyclegan":
+        return config.loss.objective == "lsgan" and config.model.norm == "instance"
     return (config.trainer == "gan" and config.model.name in ("dcgan", "began")
             and config.model.get("conditioning", "none") == "none" and config.loss.reg_every == 1)
 
@@ -125,6 +128,18 @@ def torch_stepper(config, freeze_d_in_g: bool, threads: int | None = None, devic
             image_size=source[0], channels=(source[-1], target[-1]), batch=config.batch_size,
             g_width=config.model.g_width, d_width=config.model.d_width, d_layers=config.model.d_layers,
             l1_weight=config.loss.weights.l1, lr=opt.learning_rate, b1=opt.b1, b2=opt.b2, threads=threads,
+            freeze_d_in_g=freeze_d_in_g)
+    elif config.model.name == "cyclegan":
+        import torch_cyclegan
+
+        from jaxgen import data as data_lib
+
+        shape = data_lib.output_info(config.data)["images"]["a"]
+        opt, w, m = config.optimizer.g, config.loss.weights, config.model
+        step = torch_cyclegan.make_step(
+            image_size=shape[0], channels=shape[-1], batch=config.batch_size, g_width=m.g_width, g_blocks=m.g_blocks,
+            d_width=m.d_width, d_layers=m.d_layers, adversarial=w.adversarial, cycle=w.cycle, identity=w.identity,
+            pool_size=config.loss.get("pool_size", 0), lr=opt.learning_rate, b1=opt.b1, b2=opt.b2, threads=threads,
             freeze_d_in_g=freeze_d_in_g)
     else:
         import torch_dcgan

@@ -66,15 +66,19 @@ class UNet(nn.Module):
         return torch.tanh(x)
 
 
+NORMS = {"batch": lambda c: nn.BatchNorm2d(c, momentum=0.1, eps=1e-5),
+         "instance": lambda c: nn.InstanceNorm2d(c, eps=1e-5, affine=True)}  # flax's InstanceNorm: scale and bias
+
+
 class PatchGAN(nn.Module):
-    def __init__(self, in_channels: int, layers: int, width: int = 64):
+    def __init__(self, in_channels: int, layers: int, width: int = 64, norm: str = "batch"):
         super().__init__()
         blocks, cin = [], in_channels
         for i in range(layers + 1):
             cout = width * min(2**i, 8)
-            blocks.append(nn.Conv2d(cin, cout, 4, 2 if i < layers else 1, 1, bias=i == 0))
+            blocks.append(nn.Conv2d(cin, cout, 4, 2 if i < layers else 1, 1, bias=i == 0 or norm == "instance"))
             if i > 0:
-                blocks.append(nn.BatchNorm2d(cout, momentum=0.1, eps=1e-5))
+                blocks.append(NORMS[norm](cout))
             blocks.append(nn.LeakyReLU(0.2))
             cin = cout
         blocks.append(nn.Conv2d(cin, 1, 4, 1, 1))
@@ -131,16 +135,21 @@ def main():
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
-    step = make_step(args.image_size, batch=args.batch, threads=args.threads)
-    for _ in range(3):
+    print(json.dumps(timed(make_step(args.image_size, batch=args.batch, threads=args.threads), args.steps,
+                           args.batch)))
+
+
+def timed(step, steps: int, batch: int, warmup: int = 3) -> dict:
+    """{"ms_per_step", "images_per_s"}: the median of `steps` timed calls of `step()` after `warmup` untimed."""
+    for _ in range(warmup):
         step()
     times = []
-    for _ in range(args.steps):
+    for _ in range(steps):
         start = time.perf_counter()
         step()
         times.append(time.perf_counter() - start)
     ms = statistics.median(times) * 1e3
-    print(json.dumps({"ms_per_step": round(ms, 2), "images_per_s": round(args.batch * 1e3 / ms, 1)}))
+    return {"ms_per_step": round(ms, 2), "images_per_s": round(batch * 1e3 / ms, 1)}
 
 
 if __name__ == "__main__":
