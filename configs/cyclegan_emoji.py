@@ -8,7 +8,7 @@ u128, u64, c7s1-3; reflection padding, instance norm, tanh) and two 70x70 PatchG
 50 fakes per critic (in the train state, so in the checkpoint). Adam 2e-4, beta1 0.5, the rate constant for the
 first half and decayed linearly to 0 over the second (the paper). The paper trains with batch 1; here batch 4 (an
 instance-normalised step computes the same per image; 4 amortises the CPU's per-step overhead), 10,000 steps
-(11 epochs of Twemoji's 3,600 training images). The two training sets are read as two independently shuffled
+(11.5 epochs of Twemoji's 3,469 training images). The two training sets are read as two independently shuffled
 streams (data.unpaired), random mirroring of each. Held-out codepoints (emoji_pairs' test split, 304 pairs) are
 scored every 2,500 steps in both directions against the true other-vendor rendering: l1/psnr/ssim_test_a2b and
 _b2a, and KID per direction (kid304_test_<features>_a2b: Inception when its weights are supplied, else VGG-16).
