@@ -20,30 +20,30 @@ Importable: ``make_step(image_size=64, batch=4, ...) -> step()``; runnable:
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import random
 
 import torch
+import torch_pix2pix
 from torch import nn
 from torch.nn import functional as F
 from torch_dcgan import init_weights
-from torch_pix2pix import NORMS, PatchGAN, timed
 
 from jaxgen.models import cyclegan
 from jaxgen.nn import patchgan
 
+instance_norm = torch_pix2pix.NORMS["instance"]  # flax's InstanceNorm: a learnt scale and bias
+
 
 def _conv_norm_relu(conv: nn.Module, channels: int) -> list[nn.Module]:
-    return [conv, NORMS["instance"](channels), nn.ReLU()]
+    return [conv, instance_norm(channels), nn.ReLU()]
 
 
 class ResidualBlock(nn.Module):
     def __init__(self, channels: int):
         super().__init__()
         self.body = nn.Sequential(nn.ReflectionPad2d(1), *_conv_norm_relu(nn.Conv2d(channels, channels, 3), channels),
-                                  nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3), NORMS["instance"](channels))
+                                  nn.ReflectionPad2d(1), nn.Conv2d(channels, channels, 3), instance_norm(channels))
 
     def forward(self, x):
         return x + self.body(x)
@@ -100,7 +100,7 @@ def make_step(image_size=64, channels=3, batch=4, g_width=64, g_blocks=0, d_widt
     blocks = g_blocks or cyclegan.blocks_for(image_size)
     layers = d_layers or patchgan.layers_for(image_size)
     g_ab, g_ba = (ResNetGenerator(channels, g_width, blocks) for _ in range(2))
-    d_a, d_b = (PatchGAN(channels, layers, d_width, norm="instance") for _ in range(2))
+    d_a, d_b = (torch_pix2pix.PatchGAN(channels, layers, d_width, norm="instance") for _ in range(2))
     for net in (g_ab, g_ba, d_a, d_b):
         net.apply(init_weights)
         net.train()
@@ -121,9 +121,8 @@ def make_step(image_size=64, channels=3, batch=4, g_width=64, g_blocks=0, d_widt
         opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
         opt_d.step()
-        if freeze_d_in_g:
-            d_a.requires_grad_(False)
-            d_b.requires_grad_(False)
+        for d in (d_a, d_b) if freeze_d_in_g else ():
+            d.requires_grad_(False)
         fake_b, fake_a = g_ab(a), g_ba(b)
         g_loss = (adversarial / 2 * (mse(d_b(fake_b), 1.0) + mse(d_a(fake_a), 1.0))
                   + cycle * (F.l1_loss(g_ba(fake_b), a) + F.l1_loss(g_ab(fake_a), b))
@@ -131,24 +130,12 @@ def make_step(image_size=64, channels=3, batch=4, g_width=64, g_blocks=0, d_widt
         opt_g.zero_grad(set_to_none=True)
         g_loss.backward()
         opt_g.step()
-        if freeze_d_in_g:
-            d_a.requires_grad_(True)
-            d_b.requires_grad_(True)
+        for d in (d_a, d_b) if freeze_d_in_g else ():
+            d.requires_grad_(True)
         return d_loss.detach(), g_loss.detach()
 
     return step
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--image-size", type=int, default=64)
-    parser.add_argument("--batch", type=int, default=4)
-    parser.add_argument("--steps", type=int, default=10)
-    parser.add_argument("--threads", type=int, default=None)
-    args = parser.parse_args()
-    print(json.dumps(timed(make_step(args.image_size, batch=args.batch, threads=args.threads), args.steps,
-                           args.batch)))
-
-
 if __name__ == "__main__":
-    main()
+    torch_pix2pix.main(make_step, __doc__, steps=10)

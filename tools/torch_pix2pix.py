@@ -128,15 +128,15 @@ def make_step(image_size=64, channels=(3, 3), batch=4, g_width=64, d_width=64, d
     return step
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(make=make_step, doc=__doc__, steps=20):
+    """Prints the median time of `make(image_size, batch=, threads=)`'s step as JSON (the tool's command line)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--batch", type=int, default=4)
-    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--steps", type=int, default=steps)
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
-    print(json.dumps(timed(make_step(args.image_size, batch=args.batch, threads=args.threads), args.steps,
-                           args.batch)))
+    print(json.dumps(timed(make(args.image_size, batch=args.batch, threads=args.threads), args.steps, args.batch)))
 
 
 def timed(step, steps: int, batch: int, warmup: int = 3) -> dict:
