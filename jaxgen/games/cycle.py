@@ -34,7 +34,8 @@ draws come from D-main's key (:func:`pool_draws`). 0 (the default, and the toy c
 Samples: points: `sample(players, key, n, source=None)` translates `source` (points of A), or n fresh points of A,
 into B: ``[n, D]`` (the loop writes a scatter plot). Images: `sample(..., source=[n, H, W, C])` translates
 `source` from A into B (`jaxgen sample --source`); without a source (the training grids) it gives rows
-``(a, g_ab(a), g_ba(g_ab(a)))`` of the first held-out images of A (`data.name`'s test split), cut to n.
+``(a, g_ab(a), g_ba(g_ab(a)))`` of ceil(n / 3) held-out images of A (`data.name`'s test split, evenly spaced
+over it), cut to n.
 
 Evaluation (images; `config.eval.every` > 0 and `jaxgen eval --workdir`; `evaluator`): the held-out pairs of
 `eval.pairs` (a paired dataset of the two domains, e.g. emoji_pairs: a = Twemoji, b = OpenMoji of one codepoint)
@@ -263,18 +264,20 @@ class Images(Cycle):
 
     @functools.cached_property
     def held_out(self) -> np.ndarray:
-        """The first held-out images of A (`data.name`'s test split), read on first use, for the grids."""
-        return pipeline.read_split(self.config.data, "test", limit=64)["image"]
+        """The held-out images of A (`data.name`'s test split), read on first use, for the grids."""
+        return pipeline.read_split(self.config.data, "test")["image"]
 
     def sample(self, players, key, n, labels=None, source=None):
-        """`source` [n, H, W, C] translated A -> B, or rows (a, g_ab(a), g_ba(g_ab(a))) of held-out A, cut to n."""
+        """`source` [n, H, W, C] translated A -> B, or rows (a, g_ab(a), g_ba(g_ab(a))) of held-out A, cut to n:
+        ceil(n / 3) images spread evenly over the test split (stored by codepoint: not all flags)."""
         del labels
         if source is not None:
             return players("g_ab", source, rng=key, train=False)
-        a = jnp.asarray(np.resize(self.held_out, (-(-n // 3), *self.shape)))
+        rows = -(-n // 3)
+        a = jnp.asarray(self.held_out[np.linspace(0, len(self.held_out) - 1, rows).round().astype(int)])
         fake_b = players("g_ab", a, rng=key, train=False)
-        rows = jnp.stack([a, fake_b, players("g_ba", fake_b, rng=key, train=False)], axis=1)
-        return rows.reshape(-1, *self.shape)[:n]
+        triples = jnp.stack([a, fake_b, players("g_ba", fake_b, rng=key, train=False)], axis=1)
+        return triples.reshape(-1, *self.shape)[:n]
 
     def pairs(self, config, split: str) -> dict:
         """`eval.pairs`' split `split` on the host: {"a": [N, H, W, C], "b": [N, H, W, C]}, row i one codepoint."""
