@@ -4,8 +4,7 @@
     reference_stats/*.npz       real-data features per protocol (jaxgen.metrics.reference)
     weights/                    weight files the user supplies (InceptionV3 for FID, torchvision's VGG)
     xla/                        compiled programs (`use_compilation_cache`)
-
-(Datasets live in their own TFDS data dir, `$JAXGEN_DATA_DIR`; see jaxgen.data.catalog.)
+    tensorflow_datasets/        prepared datasets, unless `$JAXGEN_DATA_DIR` puts them elsewhere (jaxgen.data.catalog)
 """
 
 from __future__ import annotations

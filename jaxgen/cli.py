@@ -89,7 +89,7 @@ def _parser() -> argparse.ArgumentParser:
     data_sub = data.add_subparsers(dest="data_command", required=True)
     prepare = data_sub.add_parser("prepare", help="prepare a bundled dataset in the data dir")
     prepare.add_argument("name")
-    prepare.add_argument("--data-dir", help="TFDS data dir (default: $JAXGEN_DATA_DIR or ~/.cache/jaxgen/tensorflow_datasets)")
+    prepare.add_argument("--data-dir", help="TFDS data dir (default: $JAXGEN_DATA_DIR, else tensorflow_datasets in $JAXGEN_CACHE_DIR or ~/.cache/jaxgen)")
     listing = data_sub.add_parser("list", help="list bundled datasets and what is prepared")
     listing.add_argument("--data-dir")
 

@@ -5,25 +5,28 @@
     python tools/bench.py                                  # every configs/*.py, default variant
     python tools/bench.py --configs dcgan_mnist --torch    # one config beside tools/torch_dcgan.py
     python tools/bench.py --configs pix2pix_emoji --torch  # pix2pix beside tools/torch_pix2pix.py
+    python tools/bench.py --configs srresnet_photos srgan_photos --torch   # beside tools/torch_srgan.py
     python tools/bench.py --configs cyclegan_emoji --torch # CycleGAN beside tools/torch_cyclegan.py
     python tools/bench.py --configs vae_mnist vae_mnist:conv pixelcnn_mnist --sample 64   # + sampling time
     python tools/bench.py --layers                         # DCGAN's up/down-sampling layers, every lowering
     python tools/bench.py --losses ns wgan_gp --torch --batch-sizes 64 128 256 --roof
                                                            # batch scaling beside PyTorch, share of the matmul roof
 
-A step is one full training iteration (``n_critic`` D updates, a penalty where the row has one, and one G
-update) on a fixed random batch of the config's shape: data loading is not timed. With ``--losses`` each
-row runs its ``configs/<loss>_mnist.py`` with ``n_critic = 1`` (``--n-critic``) so that every row times one
-D and one G update; the PyTorch step (``tools/torch_dcgan.py``) is built from the same config (objective,
-penalty and weight, D normalisation, optimizers, WGAN clipping, BEGAN's autoencoder D). Times are medians
-over ``--rounds`` rounds of ``--steps`` steps each, after warm-up (compilation); with ``--torch`` the JAX and
-PyTorch rounds alternate so that drift on a shared machine hits both alike. ``--sample N`` also times
-drawing N samples (``task.generate``, compiled once; an autoregressive model's whole pixel loop) per
-config. A config name may carry its variant (``vae_mnist:conv``). ``--batch-sizes`` runs every row at each
-batch size. ``--roof`` also times a 2048x2048 float32 matrix product in JAX (and PyTorch, with ``--torch``), the
-CPU's practical peak, and gives each row XLA's FLOP count of the compiled JAX step (``cost_analysis``; GAN steps
-that run as one program) and the share of that peak each framework reaches doing that much work. Writes JSON
-(default docs/bench.json) and prints a Markdown table. Run it on an otherwise idle machine.
+A step is one full training iteration (``n_critic`` D updates, a penalty where the row has one, and one G update) on
+a fixed random batch of the config's shape: data loading is not timed. With ``--losses`` each row runs its
+``configs/<loss>_mnist.py`` with ``n_critic = 1`` (``--n-critic``) so that every row times one D and one G update;
+the PyTorch step (``tools/torch_dcgan.py``) is built from the same config (objective, penalty and weight, D
+normalisation, optimizers, WGAN clipping, BEGAN's autoencoder D). Times are medians over ``--rounds`` rounds of
+``--steps`` steps each, after warm-up (compilation); with ``--torch`` the JAX and PyTorch rounds alternate so that
+drift on a shared machine hits both alike. ``--sample N`` also times drawing N samples (``task.generate``, compiled
+once; an autoregressive model's whole pixel loop) per config. A config name may carry its variant
+(``vae_mnist:conv``). A staged config is timed in the stage it is named after (:func:`timed_stage`):
+``srgan_photos`` (SRResNet steps, then SRGAN) runs with ``model.srgan_from=0``, so every timed step is SRGAN's (VGG
+loss, D update); ``srresnet_photos`` times SRResNet's. ``--batch-sizes`` runs every row at each batch size.
+``--roof`` also times a 2048x2048 float32 matrix product in JAX (and PyTorch, with ``--torch``), the CPU's practical
+peak, and gives each row XLA's FLOP count of the compiled JAX step (``cost_analysis``; GAN steps that run as one
+program) and the share of that peak each framework reaches doing that much work. Writes JSON (default
+docs/bench.json) and prints a Markdown table. Run it on an otherwise idle machine.
 
 ``--layers`` times DCGAN's sampling layers alone instead (forward + input and kernel gradients, batch 64,
 compiled with ``jaxgen.engine.compilation.jit``): ``jaxgen.nn.ConvTranspose`` with every ``impl`` and
@@ -62,6 +65,8 @@ def jax_stepper(config_path: str, overrides=(), mesh=None):
     from jaxgen.engine import sharding
 
     config = config_lib.load(config_path, list(overrides))
+    if timed_stage(config):
+        config = config_lib.load(config_path, [*overrides, *timed_stage(config)])
     mesh = sharding.make_mesh() if mesh is None else mesh
     info = data_lib.output_info(config.data)
     task = trainers.get(config.trainer).create_task(config, info, mesh)
@@ -99,11 +104,24 @@ def jax_stepper(config_path: str, overrides=(), mesh=None):
     return run, config.batch_size, config, (draw if task.generate is not None else None)
 
 
+def timed_stage(config) -> list[str]:
+    """The overrides that make every step of `config` the stage it is named after: a super-resolution config that
+    pre-trains SRResNet before SRGAN (``model.srgan_from`` > 0) is timed from the start in SRGAN
+    (``model.srgan_from=0``); none for other configs."""
+    if config.get("game") == "superres" and config.model.srgan_from > 0:
+        return ["model.srgan_from=0"]
+    return []
+
+
 def has_torch_reference(config) -> bool:
     """tools/torch_dcgan.py mirrors unconditional DCGAN (and BEGAN) GAN configs, tools/torch_pix2pix.py pix2pix's
-    (vanilla objective, batch norm), tools/torch_cyclegan.py CycleGAN's (least squares, instance norm)."""
+    (vanilla objective, batch norm), tools/torch_srgan.py super-resolution's (SRResNet, SRGAN; no penalty),
+    tools/torch_cyclegan.py CycleGAN's (least squares, instance norm)."""
     if config.trainer == "gan" and config.model.name == "pix2pix":
         return config.loss.objective == "ns" and config.model.norm == "batch"
+    if config.get("game") == "superres":
+        return (config.loss.penalty == "none" and config.loss.clip == 0
+                and config.loss.objective in ("mm", "ns", "wgan", "lsgan", "hinge"))
     if config.trainer == "gan" and config.model.name == "cyclegan":
         return config.loss.objective == "lsgan" and config.model.norm == "instance"
     return (config.trainer == "gan" and config.model.name in ("dcgan", "began")
@@ -111,8 +129,9 @@ def has_torch_reference(config) -> bool:
 
 
 def torch_stepper(config, freeze_d_in_g: bool, threads: int | None = None, device="cpu"):
-    """(run n steps, torch version) of tools/torch_dcgan.py's step for `config` (its ``dtype`` too) on `device`;
-    ``run`` waits for the device to finish its steps."""
+    """(run n steps, torch version) of the PyTorch reference's step for `config` (tools/torch_dcgan.py: its ``dtype``
+    and `device` too; tools/torch_pix2pix.py; tools/torch_srgan.py: its ``dtype`` and `device`, the stage of
+    :func:`timed_stage`; tools/torch_cyclegan.py); ``run`` waits for the device to finish its steps."""
     import torch
 
     if config.model.name == "pix2pix":
@@ -129,6 +148,10 @@ def torch_stepper(config, freeze_d_in_g: bool, threads: int | None = None, devic
             g_width=config.model.g_width, d_width=config.model.d_width, d_layers=config.model.d_layers,
             l1_weight=config.loss.weights.l1, lr=opt.learning_rate, b1=opt.b1, b2=opt.b2, threads=threads,
             freeze_d_in_g=freeze_d_in_g)
+    elif config.get("game") == "superres":
+        import torch_srgan
+
+        step = torch_srgan.make_step(config, threads, freeze_d_in_g, device)
     elif config.model.name == "cyclegan":
         import torch_cyclegan
 

@@ -179,7 +179,7 @@ class AutoencoderDiscriminator(nn.Module):
         return (x - self.dec(h)).abs().flatten(1).mean(1)
 
 
-def _optimizer(params, cfg: dict | None):
+def make_optimizer(params, cfg: dict | None):
     """Adam(2e-4, 0.5, 0.999) by default; ``cfg`` as a jaxgen ``optimizer.g``/``optimizer.d`` block."""
     cfg = {"name": "adam", "learning_rate": 2e-4, "b1": 0.5, "b2": 0.999} if cfg is None else dict(cfg)
     if cfg["name"] == "adam":
@@ -189,7 +189,20 @@ def _optimizer(params, cfg: dict | None):
     raise ValueError(f"optimizer {cfg['name']!r} has no PyTorch reference here")
 
 
-def _in_precision(net: nn.Module, dtype: str):
+def median_ms(step, steps: int, warmup: int) -> float:
+    """The median wall time (ms) of `steps` calls of ``step()`` after `warmup` untimed ones (eager CPU: each call
+    returns when its work is done)."""
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1e3
+
+
+def in_precision(net: nn.Module, dtype: str):
     """``net`` itself (float32), or its forward pass under ``torch.autocast(dtype)`` returning float32, so that
     every backward pass (the penalty's ``autograd.grad`` included) runs outside autocast, as PyTorch recommends."""
     if dtype == "float32":
@@ -253,12 +266,13 @@ def make_step(
     g.to(device=device, memory_format=fmt)
     d.to(device=device, memory_format=fmt)
     optimizer = optimizer or {}
-    opt_g, opt_d = _optimizer(g.parameters(), optimizer.get("g")), _optimizer(d.parameters(), optimizer.get("d"))
+    opt_g = make_optimizer(g.parameters(), optimizer.get("g"))
+    opt_d = make_optimizer(d.parameters(), optimizer.get("d"))
     real = (torch.rand(batch, channels, image_size, image_size, device=device) * 2 - 1).contiguous(memory_format=fmt)
     d_params = list(d.parameters())
     g_loss_fn = G_LOSSES[lc.objective]
     k = torch.zeros((), device=device)  # BEGAN's k_t
-    gen, disc = _in_precision(g, dtype), _in_precision(d, dtype)
+    gen, disc = in_precision(g, dtype), in_precision(d, dtype)
 
     def noise():
         return torch.randn(batch, z_dim, device=device)

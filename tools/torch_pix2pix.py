@@ -22,13 +22,11 @@ import argparse
 import json
 import math
 import os
-import statistics
-import time
 
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch_dcgan import init_weights
+from torch_dcgan import init_weights, median_ms
 
 from jaxgen.nn import patchgan
 
@@ -136,20 +134,8 @@ def main(make=make_step, doc=__doc__, steps=20):
     parser.add_argument("--steps", type=int, default=steps)
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
-    print(json.dumps(timed(make(args.image_size, batch=args.batch, threads=args.threads), args.steps, args.batch)))
-
-
-def timed(step, steps: int, batch: int, warmup: int = 3) -> dict:
-    """{"ms_per_step", "images_per_s"}: the median of `steps` timed calls of `step()` after `warmup` untimed."""
-    for _ in range(warmup):
-        step()
-    times = []
-    for _ in range(steps):
-        start = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - start)
-    ms = statistics.median(times) * 1e3
-    return {"ms_per_step": round(ms, 2), "images_per_s": round(batch * 1e3 / ms, 1)}
+    ms = median_ms(make(args.image_size, batch=args.batch, threads=args.threads), args.steps, warmup=3)
+    print(json.dumps({"ms_per_step": round(ms, 2), "images_per_s": round(args.batch * 1e3 / ms, 1)}))
 
 
 if __name__ == "__main__":

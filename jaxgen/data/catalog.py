@@ -17,7 +17,7 @@ import time
 import numpy as np
 import tensorflow_datasets as tfds
 
-from jaxgen import optional
+from jaxgen import cache, optional
 from jaxgen.data.builders import (
     Digits,
     Edges2Emoji,
@@ -36,12 +36,11 @@ ENV_VAR = "JAXGEN_DATA_DIR"
 
 
 def resolve_data_dir(data_dir: str | None = None) -> str:
-    """`data_dir` (config `data.data_dir`) → `$JAXGEN_DATA_DIR` → `$XDG_CACHE_HOME/jaxgen/tensorflow_datasets`
-    (default `~/.cache/jaxgen/tensorflow_datasets`); returned absolute, `~` expanded."""
+    """`data_dir` (config `data.data_dir`) → `$JAXGEN_DATA_DIR` → `<cache>/tensorflow_datasets`, `<cache>` as
+    `jaxgen.cache.cache_dir` (`$JAXGEN_CACHE_DIR`, else `$XDG_CACHE_HOME/jaxgen`, else `~/.cache/jaxgen`); returned
+    absolute, `~` expanded."""
     if not data_dir:
-        data_dir = os.environ.get(ENV_VAR) or os.path.join(
-            os.environ.get("XDG_CACHE_HOME") or os.path.join("~", ".cache"), "jaxgen", "tensorflow_datasets"
-        )
+        data_dir = os.environ.get(ENV_VAR) or cache.cache_dir("tensorflow_datasets")
     return os.path.abspath(os.path.expanduser(data_dir))
 
 

@@ -25,10 +25,11 @@ convolution before VGG-16's 5th pool).
 Down-sampling: ``jax.image.resize(hr, (N, H / s, W / s, C), "bicubic", antialias=True)``, i.e. Keys' cubic kernel
 with a = -0.5 stretched by s (support 4 s input pixels, the weights of each output pixel renormalised to sum 1
 where the kernel leaves the image), then clipped to [-1, 1] and rounded to 8-bit levels (as a saved LR image).
-MATLAB's ``imresize(hr, 1/s, 'bicubic')`` used by the paper is the same kernel (a = -0.5) with the same
-antialiasing stretch; it differs only at the borders (MATLAB mirrors the image: symmetric padding) and in its
-uint8 rounding of uint8 inputs, which this matches. PIL's BICUBIC and PyTorch's ``interpolate(mode="bicubic",
-antialias=True)`` are the same kernel again (tests/games/test_superres.py compares with PyTorch).
+MATLAB's ``imresize(hr, 1/s, 'bicubic')``, the SR literature's (the paper says only "bicubic kernel"), is the same
+kernel (a = -0.5) with the same antialiasing stretch; it differs only at the borders (MATLAB mirrors the image:
+symmetric padding) and in its uint8 rounding of uint8 inputs, which this matches. PIL's BICUBIC and PyTorch's
+``interpolate(mode="bicubic", antialias=True)`` are the same kernel again (tests/games/test_superres.py compares
+with PyTorch).
 
 Evaluation (`game.evaluator`, `config.eval.every` > 0): the `config.eval.split` photos (test: chelsea, coffee,
 flower) as fixed centre crops of `config.eval.crop` pixels (default 256), down-sampled as above; SR outputs and

