@@ -330,7 +330,8 @@ def upgrade(tree: dict) -> dict:
     without the `RETIRED_KEYS` it holds, and an adversarial config from before games (no `game` key) with the
     keys that reproduce how it trained: `game="unconditional"`, `update_mode="alternating"`, its
     `loss.aux_weight` as `loss.weights.aux`, and lazy G regularisation off (`loss.weights.path_length=0`); a
-    config from before the accelerator options with `NETWORK_DEFAULTS` (adversarial and likelihood runs) and
+    cycle config from before its adversarial weight with `loss.weights.adversarial=1`; a config from before the
+    accelerator options with `NETWORK_DEFAULTS` (adversarial and likelihood runs) and
     `OPTIMIZER_DEFAULTS` (every optimizer); a classifier from before the emoji networks with `CLASSIFIER_DEFAULTS`."""
     tree = copy.deepcopy(tree)
     for key in _retired_in(tree):
@@ -343,6 +344,8 @@ def upgrade(tree: dict) -> dict:
     if adversarial and "game" not in tree:
         tree.update(game="unconditional", update_mode="alternating")
         tree["loss"]["weights"] = {"aux": tree["loss"].pop("aux_weight", 1.0)}
+    if adversarial and tree.get("game") == "cycle":  # before the image variant: G's objective had weight 1
+        tree["loss"]["weights"].setdefault("adversarial", 1.0)
     if adversarial and tree.get("game") == "unconditional":
         tree["loss"].setdefault("g_reg_every", 4)
         tree["loss"]["weights"].setdefault("path_length", 0.0)

@@ -6,6 +6,7 @@
     python tools/bench.py --configs dcgan_mnist --torch    # one config beside tools/torch_dcgan.py
     python tools/bench.py --configs pix2pix_emoji --torch  # pix2pix beside tools/torch_pix2pix.py
     python tools/bench.py --configs srresnet_photos srgan_photos --torch   # beside tools/torch_srgan.py
+    python tools/bench.py --configs cyclegan_emoji --torch # CycleGAN beside tools/torch_cyclegan.py
     python tools/bench.py --configs vae_mnist vae_mnist:conv pixelcnn_mnist --sample 64   # + sampling time
     python tools/bench.py --layers                         # DCGAN's up/down-sampling layers, every lowering
     python tools/bench.py --losses ns wgan_gp --torch --batch-sizes 64 128 256 --roof
@@ -114,12 +115,15 @@ def timed_stage(config) -> list[str]:
 
 def has_torch_reference(config) -> bool:
     """tools/torch_dcgan.py mirrors unconditional DCGAN (and BEGAN) GAN configs, tools/torch_pix2pix.py pix2pix's
-    (vanilla objective, batch norm), tools/torch_srgan.py super-resolution's (SRResNet, SRGAN; no penalty)."""
+    (vanilla objective, batch norm), tools/torch_srgan.py super-resolution's (SRResNet, SRGAN; no penalty),
+    tools/torch_cyclegan.py CycleGAN's (least squares, instance norm)."""
     if config.trainer == "gan" and config.model.name == "pix2pix":
         return config.loss.objective == "ns" and config.model.norm == "batch"
     if config.get("game") == "superres":
         return (config.loss.penalty == "none" and config.loss.clip == 0
                 and config.loss.objective in ("mm", "ns", "wgan", "lsgan", "hinge"))
+    if config.trainer == "gan" and config.model.name == "cyclegan":
+        return config.loss.objective == "lsgan" and config.model.norm == "instance"
     return (config.trainer == "gan" and config.model.name in ("dcgan", "began")
             and config.model.get("conditioning", "none") == "none" and config.loss.reg_every == 1)
 
@@ -127,7 +131,7 @@ def has_torch_reference(config) -> bool:
 def torch_stepper(config, freeze_d_in_g: bool, threads: int | None = None, device="cpu"):
     """(run n steps, torch version) of the PyTorch reference's step for `config` (tools/torch_dcgan.py: its ``dtype``
     and `device` too; tools/torch_pix2pix.py; tools/torch_srgan.py: its ``dtype`` and `device`, the stage of
-    :func:`timed_stage`); ``run`` waits for the device to finish its steps."""
+    :func:`timed_stage`; tools/torch_cyclegan.py); ``run`` waits for the device to finish its steps."""
     import torch
 
     if config.model.name == "pix2pix":
@@ -148,6 +152,18 @@ def torch_stepper(config, freeze_d_in_g: bool, threads: int | None = None, devic
         import torch_srgan
 
         step = torch_srgan.make_step(config, threads, freeze_d_in_g, device)
+    elif config.model.name == "cyclegan":
+        import torch_cyclegan
+
+        from jaxgen import data as data_lib
+
+        shape = data_lib.output_info(config.data)["images"]["a"]
+        opt, w, m = config.optimizer.g, config.loss.weights, config.model
+        step = torch_cyclegan.make_step(
+            image_size=shape[0], channels=shape[-1], batch=config.batch_size, g_width=m.g_width, g_blocks=m.g_blocks,
+            d_width=m.d_width, d_layers=m.d_layers, adversarial=w.adversarial, cycle=w.cycle, identity=w.identity,
+            pool_size=config.loss.get("pool_size", 0), lr=opt.learning_rate, b1=opt.b1, b2=opt.b2, threads=threads,
+            freeze_d_in_g=freeze_d_in_g)
     else:
         import torch_dcgan
 

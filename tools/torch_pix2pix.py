@@ -64,15 +64,19 @@ class UNet(nn.Module):
         return torch.tanh(x)
 
 
+NORMS = {"batch": lambda c: nn.BatchNorm2d(c, momentum=0.1, eps=1e-5),
+         "instance": lambda c: nn.InstanceNorm2d(c, eps=1e-5, affine=True)}  # flax's InstanceNorm: scale and bias
+
+
 class PatchGAN(nn.Module):
-    def __init__(self, in_channels: int, layers: int, width: int = 64):
+    def __init__(self, in_channels: int, layers: int, width: int = 64, norm: str = "batch"):
         super().__init__()
         blocks, cin = [], in_channels
         for i in range(layers + 1):
             cout = width * min(2**i, 8)
-            blocks.append(nn.Conv2d(cin, cout, 4, 2 if i < layers else 1, 1, bias=i == 0))
+            blocks.append(nn.Conv2d(cin, cout, 4, 2 if i < layers else 1, 1, bias=i == 0 or norm == "instance"))
             if i > 0:
-                blocks.append(nn.BatchNorm2d(cout, momentum=0.1, eps=1e-5))
+                blocks.append(NORMS[norm](cout))
             blocks.append(nn.LeakyReLU(0.2))
             cin = cout
         blocks.append(nn.Conv2d(cin, 1, 4, 1, 1))
@@ -122,14 +126,15 @@ def make_step(image_size=64, channels=(3, 3), batch=4, g_width=64, d_width=64, d
     return step
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def main(make=make_step, doc=__doc__, steps=20):
+    """Prints the median time of `make(image_size, batch=, threads=)`'s step as JSON (the tool's command line)."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("--image-size", type=int, default=64)
     parser.add_argument("--batch", type=int, default=4)
-    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--steps", type=int, default=steps)
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args()
-    ms = median_ms(make_step(args.image_size, batch=args.batch, threads=args.threads), args.steps, warmup=3)
+    ms = median_ms(make(args.image_size, batch=args.batch, threads=args.threads), args.steps, warmup=3)
     print(json.dumps({"ms_per_step": round(ms, 2), "images_per_s": round(args.batch * 1e3 / ms, 1)}))
 
 

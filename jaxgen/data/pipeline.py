@@ -138,7 +138,10 @@ def output_info(data_cfg, info: dict | None = None) -> dict:
         images = {key: _output_shape(data_cfg, data_cfg.name, info["images"][feature])
                   for key, feature in _image_keys(data_cfg, info).items()}
         return {**info, "image_shape": next(iter(images.values())), "images": images}
-    other_info = dataset_info(other, _get(data_cfg, "data_dir"))
+    try:
+        other_info = dataset_info(other, _get(data_cfg, "data_dir"))
+    except DataError as e:
+        raise DataError(f"data.unpaired (the second domain): {e}") from e
     images = {"a": _output_shape(data_cfg, data_cfg.name, info["image_shape"]),
               "b": _output_shape(data_cfg, other, other_info["image_shape"])}
     return {**info, "image_shape": images["a"], "images": images, "label_key": None, "num_classes": None}

@@ -26,8 +26,11 @@ optionally `default_source(n) -> host images [n, ...]` (what a translation game 
 source: grids, `jaxgen sample`), `evaluator(config, task) -> (state, rng) -> {metric: float}` (the game's own
 `config.eval` protocol in place of the trainer's sample-set metrics), `joint_inputs` / `joint_terms`
 (simultaneous updates from one forward pass, PacGAN's protocol),
-`g_reg` / `g_reg_terms` / `g_reg_init` (lazy G regularisation in its own phase: StyleGAN2's path length) and
-`begin_stage(state, stage) -> state` (run once when a stage starts: grow, freeze, reset, measure).
+`g_reg` / `g_reg_terms` / `g_reg_init` (lazy G regularisation in its own phase: StyleGAN2's path length),
+`begin_stage(state, stage) -> state` (run once when a stage starts: grow, freeze, reset, measure) and
+`state_init() -> game_state` / `update_state(game_state, inputs, key) -> (inputs, game_state)` (a state of the
+game's own, kept in `state["game_state"]` and so checkpointed, that D-main's inputs pass through before D sees
+them: CycleGAN's history of fakes; an empty `state_init()` leaves the state without the entry).
 
 A stage may have no critic (`d_terms` and `g_terms` return empty `outs`: a pre-training stage of G alone): the
 objective is then 0, and the D players get zero gradients. A game whose `weights` include ``adversarial`` has G's
@@ -103,6 +106,15 @@ class Game:
     def begin_stage(self, state, stage: int):
         del stage
         return state
+
+    def state_init(self) -> dict:
+        """The game's own state (arrays), kept in `state["game_state"]`; {} for none (no entry in the state)."""
+        return {}
+
+    def update_state(self, game_state, inputs, key):
+        """(D-main's inputs, the game state) after one D-main phase: what D sees, and the state it leaves."""
+        del key
+        return inputs, game_state
 
 
 class OneCritic(Game):

@@ -39,9 +39,7 @@ def _square(shape, what: str) -> int:
 
 
 def _norm(cfg) -> str:
-    if cfg.norm not in unet.NORMS:
-        raise ConfigError(f"model.norm={cfg.norm!r}; choose one of {unet.NORMS}")
-    return cfg.norm
+    return unet.checked_norm(cfg.norm)
 
 
 def generator(cfg, source_shape, target_shape, *, dtype=jnp.float32, remat=False) -> unet.UNet:
@@ -60,8 +58,5 @@ def generator(cfg, source_shape, target_shape, *, dtype=jnp.float32, remat=False
 def discriminator(cfg, source_shape, target_shape, *, dtype=jnp.float32, remat=False) -> patchgan.PatchGAN:
     """The PatchGAN of ``cfg`` on ``concat(source, target)``."""
     del target_shape  # D reads the channels from its input
-    size = _square(source_shape, "source")
-    layers = int(cfg.d_layers) or patchgan.layers_for(size)
-    if size // 2**layers < 3:
-        raise ConfigError(f"model.d_layers={layers} halves {size}-pixel images below 3 pixels; use fewer (0: auto)")
-    return patchgan.PatchGAN(layers=layers, width=int(cfg.d_width), norm=_norm(cfg), dtype=dtype, remat=remat)
+    return patchgan.sized(_square(source_shape, "source"), cfg.d_layers, cfg.d_width, _norm(cfg), dtype=dtype,
+                          remat=remat)

@@ -33,7 +33,7 @@ from jaxgen.nn.remat import rematerialised
 from jaxgen.nn.unet import norm_layer
 from jaxgen.nn.upsample import StridedConv
 
-__all__ = ["PAPER_FRACTION", "PatchGAN", "layers_for", "receptive_field", "stack"]
+__all__ = ["PAPER_FRACTION", "PatchGAN", "layers_for", "receptive_field", "sized", "stack"]
 
 PAPER_FRACTION = 70 / 256  # the paper's patch size over its image size
 
@@ -62,6 +62,15 @@ def layers_for(size: int) -> int:
         raise ConfigError(f"a PatchGAN for {size}-pixel images needs {layers} halvings, leaving fewer than 3 pixels "
                           f"for its two last 4x4 convs: use images of at least 16 pixels (data.image_size)")
     return layers
+
+
+def sized(size: int, layers: int, width: int, norm: str, *, dtype=jnp.float32, remat=False) -> "PatchGAN":
+    """The PatchGAN of `layers` stride-2 layers (0: :func:`layers_for` `size`) for `size`-pixel images; too many
+    layers for the size is a ConfigError naming ``model.d_layers``."""
+    layers = int(layers) or layers_for(size)
+    if size // 2**layers < 3:
+        raise ConfigError(f"model.d_layers={layers} halves {size}-pixel images below 3 pixels; use fewer (0: auto)")
+    return PatchGAN(layers=layers, width=int(width), norm=norm, dtype=dtype, remat=remat)
 
 
 class PatchGAN(nn.Module):

@@ -35,7 +35,7 @@ from jaxgen.nn.init import dcgan_bn_scale, dcgan_normal
 from jaxgen.nn.remat import rematerialised
 from jaxgen.nn.upsample import ConvTranspose, StridedConv
 
-__all__ = ["NORMS", "UNet", "depth_for", "norm_layer"]
+__all__ = ["NORMS", "UNet", "checked_norm", "depth_for", "norm_layer"]
 
 NORMS = ("batch", "instance")
 
@@ -47,6 +47,13 @@ def depth_for(size: int, key: str = "data.image_size") -> int:
         raise ConfigError(f"the U-Net halves the image down to 1x1, so {key} must be a power of two >= 4 "
                           f"(e.g. 16, 64, 256), got {size}")
     return n
+
+
+def checked_norm(norm: str) -> str:
+    """`norm` if it is one of `NORMS`, else a ConfigError naming ``model.norm``."""
+    if norm not in NORMS:
+        raise ConfigError(f"model.norm={norm!r}; choose one of {NORMS}")
+    return norm
 
 
 def norm_layer(kind: str, train: bool, name: str, dtype: Any):

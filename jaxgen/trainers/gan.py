@@ -29,7 +29,9 @@ The game (``config.game``) gives the players, their inputs and the terms; this m
   before its one update; clipping and schedules are the optimizer groups' (``optimizer.g.clip_norm``, ...).
 
 State: ``{"step", "params": {player}, "model_state": {player}, "opt": {"d", "g"}}`` plus ``"ema"`` (the G
-players), ``"loss_state"`` (``{"k"}``, BEGAN) and ``"stage"`` (staged games) when used. ``opt[role]`` and
+players), ``"loss_state"`` (``{"k"}``, BEGAN), ``"stage"`` (staged games), ``"reg_state"`` (lazy G-reg) and
+``"game_state"`` (a game whose ``state_init()`` is not empty: CycleGAN's history pools; each D-main phase passes
+its inputs through ``game.update_state`` with the key ``fold_in(inputs key, 1)``) when used. ``opt[role]`` and
 ``ema`` hold the group's ``{player: params}``, or the player's params alone when the group is one player
 named as its role (the classic game's ``g`` and ``d``), so GAN checkpoints written before games existed
 restore and resume unchanged.
@@ -193,10 +195,11 @@ class _Phases:
         self.micro = config.accumulate  # micro-batches per update
 
     def _accumulate(self, fn, state, carried, batch, rng):
-        """`fn(state, batch, rng) -> (grads, state[carried] after the batch, aux)` over the phase's micro-batches
-        (:func:`jaxgen.engine.accelerator.accumulate`): mean gradients, the last `carried` entry, aux."""
-        return accelerator.accumulate(lambda value, b, key: fn({**state, carried: value}, b, key), state[carried],
-                                      batch, rng, self.micro)
+        """`fn(state, batch, rng) -> (grads, {key: state[key] after the batch for key in carried}, aux)` over the
+        phase's micro-batches (:func:`jaxgen.engine.accelerator.accumulate`): mean gradients, the last carried
+        entries, aux."""
+        return accelerator.accumulate(lambda carry, b, key: fn({**state, **carry}, b, key),
+                                      {key: state[key] for key in carried}, batch, rng, self.micro)
 
     def players(self, params, state):  # the players at `params` with the state's model state and step
         return Players(self.game.modules, params, state["model_state"], self.stage, state["step"])
@@ -282,6 +285,9 @@ class _Phases:
         players = self.players(state["params"], state)
         inputs = jax.lax.stop_gradient(self.game.d_inputs(players, batch, k_in))
         state = {**state, "model_state": players.model_state}
+        if "game_state" in state:  # e.g. CycleGAN's history of fakes: D sees what the game makes of its inputs
+            inputs, game_state = self.game.update_state(state["game_state"], inputs, jax.random.fold_in(k_in, 1))
+            state = {**state, "game_state": game_state}
 
         def loss_fn(group):
             return self.d_loss(self._with_group(state["params"], "d", group), state, inputs, (kr, kf, kp),
@@ -289,12 +295,14 @@ class _Phases:
 
         (_, (model_state, outs, terms)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
             self._group(state["params"], "d"))
-        return grads, model_state, (outs, terms)
+        return grads, {**_carried(state, ("game_state",)), "model_state": model_state}, (outs, terms)
 
     def d_main(self, state, batch, rng):
-        """One update of the D players on the objective (+ extras, + the penalty unless it is lazy)."""
-        grads, model_state, (outs, terms) = self._accumulate(self._d_main_grads, state, "model_state", batch, rng)
-        state = self._update({**state, "model_state": model_state}, "d", grads)
+        """One update of the D players on the objective (+ extras, + the penalty unless it is lazy), after the
+        game's `update_state` of D's inputs when the state has a ``game_state``."""
+        carried = ("model_state", *_carried(state, ("game_state",)))
+        grads, carry, (outs, terms) = self._accumulate(self._d_main_grads, state, carried, batch, rng)
+        state = self._update({**state, **carry}, "d", grads)
         metrics = self._d_metrics(outs, terms)
         if self.began:
             state = self._began(state, metrics, outs)
@@ -311,11 +319,11 @@ class _Phases:
             return self.lc.reg_every * self.lc.penalty_weight * value, value
 
         (_, value), grads = jax.value_and_grad(loss_fn, has_aux=True)(self._group(state["params"], "d"))
-        return grads, state["model_state"], value
+        return grads, {}, value
 
     def d_reg(self, state, batch, rng):
         """Lazy regularisation: one D update on ``reg_every * weight * penalty`` alone (StyleGAN2's D-reg)."""
-        grads, _, value = self._accumulate(self._d_reg_grads, state, "model_state", batch, rng)
+        grads, _, value = self._accumulate(self._d_reg_grads, state, (), batch, rng)
         return self._update(state, "d", grads), {"penalty": value}
 
     def _g_reg_grads(self, state, batch, rng):
@@ -327,13 +335,13 @@ class _Phases:
             return self.lc.g_reg_every * loss, (terms, reg_state)
 
         (_, (terms, reg_state)), grads = jax.value_and_grad(loss_fn, has_aux=True)(self._group(state["params"], "g"))
-        return grads, reg_state, terms
+        return grads, {"reg_state": reg_state}, terms
 
     def g_reg(self, state, batch, rng):
         """Lazy G regularisation: one update of the G players on ``g_reg_every * sum(weight * term)`` of the
         game's G-reg terms (StyleGAN2's G-reg: path length every 4 steps)."""
-        grads, reg_state, terms = self._accumulate(self._g_reg_grads, state, "reg_state", batch, rng)
-        state = self._update({**state, "reg_state": reg_state}, "g", grads)
+        grads, carry, terms = self._accumulate(self._g_reg_grads, state, ("reg_state",), batch, rng)
+        state = self._update({**state, **carry}, "g", grads)
         return state, {f"g_{name}": value for name, value in terms.items()}
 
     def _g_main_grads(self, state, batch, rng):
@@ -346,12 +354,12 @@ class _Phases:
 
         (_, (model_state, terms)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
             self._group(state["params"], "g"))
-        return grads, model_state, terms
+        return grads, {"model_state": model_state}, terms
 
     def g_main(self, state, batch, rng):
         """One update of the G players through the current D players; counts the step; updates the EMA."""
-        grads, model_state, terms = self._accumulate(self._g_main_grads, state, "model_state", batch, rng)
-        new = self._update({**state, "model_state": model_state}, "g", grads)
+        grads, carry, terms = self._accumulate(self._g_main_grads, state, ("model_state",), batch, rng)
+        new = self._update({**state, **carry}, "g", grads)
         return self._finish(state, new), terms
 
     def _finish(self, old, new):
@@ -378,12 +386,12 @@ class _Phases:
             return total + g_loss, (players.model_state, d_outs, {"d_loss": d_loss, "g_loss": g_loss})
 
         grads, (model_state, outs, metrics) = jax.grad(loss_fn, has_aux=True)(state["params"])
-        return grads, model_state, (outs, metrics)
+        return grads, {"model_state": model_state}, (outs, metrics)
 
     def joint(self, state, batch, rng):
         """Both groups step from one gradient at the same point (PacGAN's / ALI's simultaneous update)."""
-        grads, model_state, (outs, metrics) = self._accumulate(self._joint_grads, state, "model_state", batch, rng)
-        new = {**state, "model_state": model_state}
+        grads, carry, (outs, metrics) = self._accumulate(self._joint_grads, state, ("model_state",), batch, rng)
+        new = {**state, **carry}
         for role in ("g", "d"):
             new = self._update(new, role, self._group(grads, role))
         new = self._finish(state, new)
@@ -402,6 +410,11 @@ class _Phases:
         g_inputs = self.game.g_inputs(self.players(params, state), batch, (kz, ky))
         g_loss, _ = self.g_loss(params, state, g_inputs, (kg, kd))
         return {"g_loss": g_loss, "d_loss": d_loss}
+
+
+def _carried(state, keys) -> dict:
+    """The entries of `state` among `keys` that it has (optional parts of the state: a game's state)."""
+    return {key: state[key] for key in keys if key in state}
 
 
 def _d_key(rng, i):  # the key of the i-th D-main phase of a step
@@ -457,6 +470,9 @@ def create_task(config, info: dict, mesh) -> loop.Task:
             state["stage"] = jnp.zeros((), jnp.int32)
         if g_lazy:
             state["reg_state"] = game.g_reg_init()
+        game_state = game.state_init()
+        if game_state:
+            state["game_state"] = game_state
         return state
 
     # Each phase compiles once per stage, with the backend's compiler options; it takes a list of `micro` batches.
