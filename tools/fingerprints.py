@@ -6,7 +6,10 @@
 Each entry trains a `:tiny` config for `--steps` steps with `jaxgen train` (seed 0, one CPU device), draws
 `jaxgen sample --num 16 --seed 0` and hashes the PNG and the checkpoint's parameters (every leaf's bytes).
 The toy entry runs `jaxgen toy` on every loss for two seeds and hashes its per-seed metrics. A refactor
-that claims not to move results must leave every hash unchanged on the same jax version.
+that claims not to move results must leave every hash unchanged on the same jax version *and the same CPU*:
+XLA:CPU compiles for the host's instruction set, so the parameters' bytes (float32 rounding of vectorised sums)
+differ between CPU models. On 2026-12-02 this machine gave other params hashes than docs/fingerprints.json for
+commit fc42111 itself (the PNGs were unchanged); record on the machine you compare on, before the refactor.
 """
 
 from __future__ import annotations

@@ -19,13 +19,9 @@ from jaxgen.errors import ConfigError
 from jaxgen.games import cycle
 from jaxgen.trainers import gan, sweep
 from tests.games.task_cache import one_task_per_config  # noqa: F401 (autouse: one compiled task per config)
+from tests.trees import max_diff
 
 TINY = "configs/cycle_toy.py:tiny"
-
-
-def _max_diff(a, b):
-    return max(float(np.max(np.abs(np.asarray(x, np.float64) - np.asarray(y, np.float64))))
-               for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +71,7 @@ def test_a_game_that_reads_data_refuses_a_synthetic_data_name():
 def test_stop_and_resume_is_exact(trained, tmp_path, one_device_mesh):
     gan.train_and_evaluate(config_lib.load(TINY, ["num_steps=2"]), str(tmp_path), mesh=one_device_mesh)
     state = jax.device_get(gan.train_and_evaluate(config_lib.load(TINY), str(tmp_path), mesh=one_device_mesh))
-    assert _max_diff(state, trained[1]) == 0.0
+    assert max_diff(state, trained[1]) == 0.0
 
 
 def test_cli_sweep_runs_match_the_runs_trained_alone(trained, tmp_path, one_device_mesh):
@@ -94,7 +90,7 @@ def test_cli_sweep_runs_match_the_runs_trained_alone(trained, tmp_path, one_devi
         else:
             alone = jax.device_get(gan.train_and_evaluate(sweep.run_config(config, run), str(tmp_path / f"alone{i}"),
                                                           mesh=one_device_mesh))
-        assert _max_diff(swept[i], alone["params"]) < 1e-6, run
-    assert _max_diff(swept[0], swept[1]) > 1e-6 and _max_diff(swept[0], swept[2]) > 1e-3  # the weight, the seed
+        assert max_diff(swept[i], alone["params"]) < 1e-6, run
+    assert max_diff(swept[0], swept[1]) > 1e-6 and max_diff(swept[0], swept[2]) > 1e-3  # the weight, the seed
     assert os.path.exists(os.path.join(workdir, "sweep.csv"))
     assert Image.open(os.path.join(workdir, "samples", "step_0000004.png")).size == (256, 256)  # a colour per run

@@ -19,6 +19,7 @@ from jaxgen.errors import ConfigError, DataError
 from jaxgen.games import cycle
 from jaxgen.trainers import gan
 from tests.games.task_cache import one_task_per_config  # noqa: F401 (autouse: one compiled task per config)
+from tests.trees import max_diff
 
 TINY = "configs/cyclegan_emoji.py:tiny"
 EVAL = ["eval.every=4", "eval.metrics=l1,psnr"]  # SSIM needs 11 px; the tiny images are 16, KID a feature net
@@ -26,12 +27,6 @@ EVAL = ["eval.every=4", "eval.metrics=l1,psnr"]  # SSIM needs 11 px; the tiny im
 
 def _config(emoji_data_dir, *overrides):
     return config_lib.load(TINY, [f"data.data_dir={emoji_data_dir}", *overrides])
-
-
-def _max_diff(a, b):
-    assert jax.tree.structure(a) == jax.tree.structure(b)
-    return max(float(np.max(np.abs(np.asarray(x, np.float64) - np.asarray(y, np.float64))))
-               for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +120,7 @@ def test_stop_and_resume_is_exact_pools_included(trained, emoji_data_dir, tmp_pa
     gan.train_and_evaluate(_config(emoji_data_dir, *EVAL, "num_steps=2"), str(tmp_path), mesh=one_device_mesh)
     state = jax.device_get(gan.train_and_evaluate(_config(emoji_data_dir, *EVAL), str(tmp_path),
                                                   mesh=one_device_mesh))
-    assert _max_diff(state, trained[1]) == 0.0  # params, optimizer states and the pools' images and counts
+    assert max_diff(state, trained[1]) == 0.0  # params, optimizer states and the pools' images and counts
 
 
 def test_cli_sample_translates_an_image_file_from_a_to_b(trained, tmp_path):

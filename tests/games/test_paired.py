@@ -19,6 +19,7 @@ from jaxgen.errors import ConfigError
 from jaxgen.games import paired
 from jaxgen.trainers import gan
 from tests.games.task_cache import one_task_per_config  # noqa: F401 (autouse: one compiled task per config)
+from tests.trees import max_diff
 
 TINY = "configs/pix2pix_emoji.py:tiny"
 EVAL = ["eval.every=4", "eval.metrics=l1,psnr"]  # SSIM needs 11 px; the tiny images are 8
@@ -26,11 +27,6 @@ EVAL = ["eval.every=4", "eval.metrics=l1,psnr"]  # SSIM needs 11 px; the tiny im
 
 def _config(emoji_data_dir, *overrides, spec=TINY):
     return config_lib.load(spec, [f"data.data_dir={emoji_data_dir}", *overrides])
-
-
-def _max_diff(a, b):
-    return max(float(np.max(np.abs(np.asarray(x, np.float64) - np.asarray(y, np.float64))))
-               for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +110,7 @@ def test_tiny_run_grids_and_held_out_metrics(trained):
 def test_stop_and_resume_is_exact(trained, emoji_data_dir, tmp_path, one_device_mesh):
     gan.train_and_evaluate(_config(emoji_data_dir, *EVAL, "num_steps=2"), str(tmp_path), mesh=one_device_mesh)
     state = gan.train_and_evaluate(_config(emoji_data_dir, *EVAL), str(tmp_path), mesh=one_device_mesh)
-    assert _max_diff(jax.device_get(state), trained[1]) == 0.0
+    assert max_diff(jax.device_get(state), trained[1]) == 0.0
 
 
 def test_cli_sample_translates_an_image_file_and_load_samples_with_dropout_noise(trained, tmp_path):

@@ -13,6 +13,7 @@ from jaxgen import cli
 from jaxgen import config as config_lib
 from jaxgen.errors import ConfigError
 from jaxgen.trainers import gan, likelihood, sweep
+from tests.trees import max_diff
 
 BASE = "configs/gan_mnist.py:tiny"
 OVER = [("seed", [0, 1]), ("lr", [1e-4, 4e-4])]
@@ -26,11 +27,6 @@ def _sweep(tmp_path_factory, over, mesh, name, *overrides):
 
 def _run(state, i):
     return jax.tree.map(lambda x: np.asarray(x)[i], state["params"])
-
-
-def _max_diff(a, b):
-    return max(float(np.max(np.abs(np.asarray(x, np.float64) - np.asarray(y, np.float64))))
-               for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +73,8 @@ def test_penalty_weight_sweep_of_a_conv_gan(tmp_path, one_device_mesh):
     state = jax.device_get(sweep.train_and_evaluate(config, str(tmp_path / "sweep"), mesh=one_device_mesh))
     alone = gan.train_and_evaluate(sweep.run_config(config, {"loss.penalty_weight": 10.0}), str(tmp_path / "alone"),
                                    mesh=one_device_mesh)
-    assert _max_diff(_run(state, 1), jax.device_get(alone["params"])) < 1e-6
-    assert _max_diff(_run(state, 0), _run(state, 1)) > 1e-6
+    assert max_diff(_run(state, 1), jax.device_get(alone["params"])) < 1e-6
+    assert max_diff(_run(state, 0), _run(state, 1)) > 1e-6
 
 
 def test_objective_sweep_switches_per_run(tmp_path, one_device_mesh):
@@ -88,8 +84,8 @@ def test_objective_sweep_switches_per_run(tmp_path, one_device_mesh):
     state = jax.device_get(sweep.train_and_evaluate(config, str(tmp_path / "sweep"), mesh=one_device_mesh))
     alone = gan.train_and_evaluate(sweep.run_config(config, {"loss.objective": "hinge"}), str(tmp_path / "alone"),
                                    mesh=one_device_mesh)
-    assert _max_diff(_run(state, 1), jax.device_get(alone["params"])) < 1e-6
-    assert _max_diff(_run(state, 0), _run(state, 1)) > 1e-6
+    assert max_diff(_run(state, 1), jax.device_get(alone["params"])) < 1e-6
+    assert max_diff(_run(state, 0), _run(state, 1)) > 1e-6
 
 
 def test_clip_norm_sweep_with_schedules(tmp_path, one_device_mesh):
@@ -103,8 +99,8 @@ def test_clip_norm_sweep_with_schedules(tmp_path, one_device_mesh):
     for i, clip_norm in enumerate((0.0, 1e-3)):
         alone = gan.train_and_evaluate(sweep.run_config(config, {"optimizer.d.clip_norm": clip_norm}),
                                        str(tmp_path / f"alone{i}"), mesh=one_device_mesh)
-        assert _max_diff(_run(state, i), jax.device_get(alone["params"])) < 1e-6
-    assert _max_diff(_run(state, 0)["d"], _run(state, 1)["d"]) > 1e-4
+        assert max_diff(_run(state, i), jax.device_get(alone["params"])) < 1e-6
+    assert max_diff(_run(state, 0)["d"], _run(state, 1)["d"]) > 1e-4
 
 
 def test_likelihood_trainer_sweep(tmp_path, one_device_mesh):
@@ -113,8 +109,8 @@ def test_likelihood_trainer_sweep(tmp_path, one_device_mesh):
     state = jax.device_get(sweep.train_and_evaluate(config, str(tmp_path / "sweep"), mesh=one_device_mesh))
     alone = likelihood.train_and_evaluate(sweep.run_config(config, {"lr": 3e-3}), str(tmp_path / "alone"),
                                           mesh=one_device_mesh)
-    assert _max_diff(_run(state, 1), jax.device_get(alone["params"])) < 1e-6
-    assert _max_diff(_run(state, 0), _run(state, 1)) > 1e-5
+    assert max_diff(_run(state, 1), jax.device_get(alone["params"])) < 1e-6
+    assert max_diff(_run(state, 0), _run(state, 1)) > 1e-5
 
 
 def test_structural_key_is_refused(tmp_path, one_device_mesh):
@@ -130,16 +126,16 @@ def test_each_run_matches_the_run_trained_alone(swept, tmp_path, one_device_mesh
     for i in (1, 2):  # another learning rate; another seed (another data order and initialisation)
         alone = gan.train_and_evaluate(sweep.run_config(config, sweep.runs(config)[i]), str(tmp_path / str(i)),
                                        mesh=one_device_mesh)
-        assert _max_diff(_run(state, i), jax.device_get(alone["params"])) < 1e-6
-    assert _max_diff(_run(state, 0), _run(state, 1)) > 1e-5  # the learning rate matters ...
-    assert _max_diff(_run(state, 0), _run(state, 2)) > 1e-2  # ... and the seed more
+        assert max_diff(_run(state, i), jax.device_get(alone["params"])) < 1e-6
+    assert max_diff(_run(state, 0), _run(state, 1)) > 1e-5  # the learning rate matters ...
+    assert max_diff(_run(state, 0), _run(state, 2)) > 1e-2  # ... and the seed more
 
 
 def test_a_run_does_not_depend_on_its_companions(swept, tmp_path_factory, one_device_mesh):
     _, state = swept
     _, other = _sweep(tmp_path_factory, [("seed", [0, 5]), ("lr", [1e-4, 3e-4])], one_device_mesh, "companions")
-    assert _max_diff(_run(state, 0), _run(other, 0)) == 0.0  # bitwise
-    assert _max_diff(_run(state, 3), _run(other, 3)) > 1e-3
+    assert max_diff(_run(state, 0), _run(other, 0)) == 0.0  # bitwise
+    assert max_diff(_run(state, 3), _run(other, 3)) > 1e-3
 
 
 def test_runs_sharded_over_devices(swept, tmp_path_factory, eight_device_mesh):
@@ -147,7 +143,7 @@ def test_runs_sharded_over_devices(swept, tmp_path_factory, eight_device_mesh):
     mesh = sweep.run_mesh(4, eight_device_mesh.devices.flat)
     assert mesh.devices.size == 4
     _, sharded = _sweep(tmp_path_factory, OVER, mesh, "sharded")
-    assert _max_diff(state["params"], sharded["params"]) < 1e-6
+    assert max_diff(state["params"], sharded["params"]) < 1e-6
 
 
 def test_resumed_sweep_replays_the_uninterrupted_one(swept, tmp_path, one_device_mesh):
@@ -156,7 +152,7 @@ def test_resumed_sweep_replays_the_uninterrupted_one(swept, tmp_path, one_device
     sweep.train_and_evaluate(config, str(tmp_path), mesh=one_device_mesh)
     config = sweep.sweep_config(config_lib.load(BASE), OVER)
     resumed = jax.device_get(sweep.train_and_evaluate(config, str(tmp_path), mesh=one_device_mesh))
-    assert _max_diff(state, resumed) == 0.0
+    assert max_diff(state, resumed) == 0.0
 
 
 def test_outputs_table_figure_and_grid(swept):
