@@ -309,14 +309,9 @@ class Images(Cycle):
                     nets.append(translation.feature_net(ev.features, ev.pairs))
             results = {}
             for name, source, target, tag in (("g_ab", "a", "b", "a2b"), ("g_ba", "b", "a", "b2a")):
-                images, fakes = held[source], []
-                for i, start in enumerate(range(0, len(images), batch)):
-                    chunk = images[start:start + batch]
-                    padded = np.resize(chunk, (batch, *chunk.shape[1:]))  # one compiled shape
-                    out = translate(name, state, padded, jax.random.fold_in(rng, i))
-                    fakes.append(np.asarray(jax.device_get(out))[:len(chunk)])
-                scores = translation.evaluate(np.concatenate(fakes), held[target], ev.split, metrics,
-                                              nets[0] if nets else None)
+                fakes = translation.translate_all(lambda x, key, name=name: translate(name, state, x, key),
+                                                  held[source], batch, rng)
+                scores = translation.evaluate(fakes, held[target], ev.split, metrics, nets[0] if nets else None)
                 results.update({f"{key}_{tag}": value for key, value in scores.items()})
             return results
 

@@ -155,15 +155,9 @@ class Paired(Game):
             if "kid" in metrics and not nets:
                 nets.append(translation.feature_net(ev.features, config.data.name))
             pairs = self.held_out(ev.split)
-            sources = pairs[self.source_key]
-            fakes = []
-            for i, start in enumerate(range(0, len(sources), batch)):
-                chunk = sources[start:start + batch]
-                padded = np.resize(chunk, (batch, *chunk.shape[1:]))  # one compiled shape
-                out = task.generate(state, jax.random.fold_in(rng, i), batch, source=padded)
-                fakes.append(np.asarray(jax.device_get(out))[:len(chunk)])
-            return translation.evaluate(np.concatenate(fakes), pairs[self.target_key], ev.split, metrics,
-                                        nets[0] if nets else None)
+            fakes = translation.translate_all(lambda x, key: task.generate(state, key, batch, source=x),
+                                              pairs[self.source_key], batch, rng)
+            return translation.evaluate(fakes, pairs[self.target_key], ev.split, metrics, nets[0] if nets else None)
 
         return run
 

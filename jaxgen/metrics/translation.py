@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sys
 
+import jax
 import numpy as np
 
 from jaxgen.errors import MetricError
@@ -22,6 +23,18 @@ from jaxgen.metrics import features as features_lib
 from jaxgen.metrics import image_quality, kid, names
 
 METRICS = names.TRANSLATION_METRICS
+
+
+def translate_all(translate, sources: np.ndarray, batch: int, rng) -> np.ndarray:
+    """`translate(x [batch, ...], key) -> [batch, ...]` over every row of `sources` [N, ...], `batch` at a time
+    (the last batch padded by repeating its rows: one compiled shape), batch i with key ``fold_in(rng, i)``;
+    the N translations on the host."""
+    fakes = []
+    for i, start in enumerate(range(0, len(sources), batch)):
+        chunk = sources[start:start + batch]
+        out = translate(np.resize(chunk, (batch, *chunk.shape[1:])), jax.random.fold_in(rng, i))
+        fakes.append(np.asarray(jax.device_get(out))[:len(chunk)])
+    return np.concatenate(fakes)
 
 
 def parse(metrics: str) -> tuple[str, ...]:
