@@ -7,7 +7,7 @@ KL term and the sampling of z (reconstruction loss only; it has no likelihood to
 Takes the same variants as vae_mnist.py (`conv`, `2d`, `8bit`, `gaussian`, `tiny`, comma-separated).
 """
 
-from jaxgen.trainers import likelihood
+from jaxgen.defaults import likelihood
 
 
 def get_config(arg=None):

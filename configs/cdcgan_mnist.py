@@ -11,7 +11,7 @@ extra input channels; the default here), "projection" (Miyato & Koyama 2018) or 
 """
 
 from jaxgen import config as config_lib
-from jaxgen.trainers import gan
+from jaxgen.defaults import gan
 
 
 def get_config(arg=None):

@@ -6,11 +6,11 @@
 Its penultimate layer (256-d) gives the features of FID/KID/precision-recall and its logits (the 9 Unicode
 emoji groups) the Inception Score on 64x64 emoji of either vendor (`--features emojinet`; the default for
 twemoji, openmoji and emoji_pairs when the Inception weights are absent). `jaxgen eval` trains exactly this
-config into the path above on first use if nothing is there. See `jaxgen.trainers.classifier.emoji_config`
+config into the path above on first use if nothing is there. See `jaxgen.defaults.classifier.emoji_config`
 and docs/evaluation.md ("Emoji features") for its accuracy per vendor and training time.
 """
 
-from jaxgen.trainers import classifier
+from jaxgen.defaults import classifier
 
 
 def get_config(arg=None):

@@ -12,7 +12,7 @@ translated point lies within 0.1 of one of B's modes, and all 8 modes are hit.
 """
 
 from jaxgen import config as config_lib
-from jaxgen.trainers import gan
+from jaxgen.defaults import gan
 
 
 def get_config(arg=None):

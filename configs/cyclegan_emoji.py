@@ -21,7 +21,7 @@ Sample grids: rows (Twemoji, its OpenMoji translation, back to Twemoji).
 """
 
 from jaxgen import config as config_lib
-from jaxgen.trainers import gan
+from jaxgen.defaults import gan
 
 
 def get_config(arg=None):

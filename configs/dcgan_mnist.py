@@ -7,7 +7,7 @@ The default run is the README's main job: about six minutes on a 2-core CPU. It 
 row of the loss zoo (configs/ns_mnist.py): Adam 2e-4, beta1 0.5, batch 64, 3,000 steps.
 """
 
-from jaxgen.trainers import gan
+from jaxgen.defaults import gan
 
 
 def get_config(arg=None):

@@ -11,7 +11,7 @@ not the paper's SGD with momentum (try it with --config.optimizer.d.name=sgd
 """
 
 from jaxgen import config as config_lib
-from jaxgen.trainers import gan
+from jaxgen.defaults import gan
 
 
 def get_config(arg=None):

@@ -10,7 +10,7 @@ bundled MNIST digits: vertical and horizontal stacks without the blind spot, gat
 Adam 1e-3, batch 64, 800 steps. Variants combine with commas (`cond,8bit`).
 """
 
-from jaxgen.trainers import likelihood
+from jaxgen.defaults import likelihood
 
 
 def get_config(arg=None):

@@ -12,7 +12,7 @@ singular, and with 1e-6 EM stops after 2 iterations at 60 test bits/dim (1e-4: 6
 diagonal covariances with 1e-6: 7.06; measured with gmm.fit on this split).
 """
 
-from jaxgen.trainers import classical
+from jaxgen.defaults import classical
 
 
 def get_config(arg=None):

@@ -9,7 +9,7 @@ on first use if nothing is there. Adam 1e-3, batch 64, 1,000 steps (43 epochs of
 2 pixels; test accuracy is logged every 500 steps: 98.7 % at the end (docs/evaluation.md).
 """
 
-from jaxgen.trainers import classifier
+from jaxgen.defaults import classifier
 
 
 def get_config(arg=None):

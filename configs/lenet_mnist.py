@@ -9,7 +9,7 @@ on first use if nothing is there. Adam 1e-3, batch 64, 1,000 steps (16 epochs), 
 test accuracy is logged every 500 steps: 98.5 % at the end (98.1 %, 98.0 % with seeds 1, 2; docs/evaluation.md).
 """
 
-from jaxgen.trainers import classifier
+from jaxgen.defaults import classifier
 
 
 def get_config(arg=None):

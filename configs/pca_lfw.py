@@ -8,7 +8,7 @@ needs fewer components than that to leave variance for its noise. `tools/eigenfa
 eigenfaces, reconstructions and samples of docs/images/ from the same data.
 """
 
-from jaxgen.trainers import classical
+from jaxgen.defaults import classical
 
 
 def get_config(arg=None):

@@ -17,7 +17,7 @@ codepoints (the test split, 304 pairs) are scored every 2,500 steps: l1_test, ps
 """
 
 from jaxgen import config as config_lib
-from jaxgen.trainers import gan
+from jaxgen.defaults import gan
 
 VARIANTS = ("edges", "l1", "cgan", "tiny")
 

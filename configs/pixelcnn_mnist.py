@@ -11,7 +11,7 @@ epochs, about 20 min). The test split is scored (exact NLL, nats; bits/dim for 8
 are drawn once at the end (an exact sample is 784 network passes on a window of the canvas).
 """
 
-from jaxgen.trainers import likelihood
+from jaxgen.defaults import likelihood
 
 
 def get_config(arg=None):

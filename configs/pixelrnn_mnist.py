@@ -11,7 +11,7 @@ Adam 1e-3, batch 64, 600 steps (Row LSTM) or 400 (Diagonal BiLSTM). Variants com
 (`diagonal,8bit`).
 """
 
-from jaxgen.trainers import likelihood
+from jaxgen.defaults import likelihood
 
 
 def get_config(arg=None):

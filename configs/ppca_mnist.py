@@ -7,7 +7,7 @@ One step fits the Gaussian N(μ, W W^T + σ² I) to the 4,000 training images de
 test split's bits/dim (an upper bound on the 8-bit data's) is logged at the end.
 """
 
-from jaxgen.trainers import classical
+from jaxgen.defaults import classical
 
 
 def get_config(arg=None):

@@ -17,12 +17,12 @@ the last convolution before VGG-16's 5th pool; the paper's VGG54 is relu5_4 of I
     python tools/sr_table.py --srresnet runs/srresnet --srgan runs/srgan
 """
 
-from jaxgen.games import superres
+from jaxgen.defaults import gan
 
 
 def get_config(arg=None):
     tiny = arg == "tiny"
-    config = superres.experiment_config(arg, srgan_from=2 if tiny else 20_000)
+    config = gan.superres_config(arg, srgan_from=2 if tiny else 20_000)
     if not tiny:
         config.num_steps = 40_000
     for group in ("g", "d"):  # x0.1 for the last quarter (the paper's second 10^5 updates at 1e-5)

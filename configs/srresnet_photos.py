@@ -12,11 +12,11 @@ bicubic | SRResNet | HR. The paper trained 10^6 updates on 350k ImageNet images;
     python tools/sr_table.py --srresnet runs/srresnet --srgan runs/srgan   # the table and the crop figure
 """
 
-from jaxgen.games import superres
+from jaxgen.defaults import gan
 
 
 def get_config(arg=None):
-    config = superres.experiment_config(arg)
+    config = gan.superres_config(arg)
     config.num_steps = 20_000 if arg is None else config.num_steps
     if arg is None:
         config.eval.best_metric = "psnr_y_test_x4"

@@ -13,7 +13,7 @@ the importance-weighted bounds with K = 1, 50 (every evaluation) — K = 5000 is
 MLP 784-512-256-z, Adam 1e-3, batch 64, 10,000 steps (160 epochs).
 """
 
-from jaxgen.trainers import likelihood
+from jaxgen.defaults import likelihood
 
 
 def get_config(arg=None):

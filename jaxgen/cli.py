@@ -187,10 +187,7 @@ def _init_distributed(args) -> None:
     flags.FLAGS.mark_as_parsed()
 
 
-def cmd_train(args, overrides) -> None:
-    from jaxgen import config as config_lib
-
-    config = config_lib.load(args.config, overrides)
+def cmd_train(args, config) -> None:
     if args.distributed or args.coordinator:
         _init_distributed(args)
     from jaxgen import trainers
@@ -199,11 +196,10 @@ def cmd_train(args, overrides) -> None:
     print(f"done: checkpoints, samples/ and metrics.jsonl are in {args.workdir}")
 
 
-def cmd_sweep(args, overrides) -> None:
-    from jaxgen import config as config_lib
+def cmd_sweep(args, config) -> None:
     from jaxgen.trainers import sweep
 
-    config = sweep.sweep_config(config_lib.load(args.config, overrides), [sweep.parse_over(o) for o in args.over])
+    config = sweep.sweep_config(config, [sweep.parse_over(o) for o in args.over])
     sweep.train_and_evaluate(config, args.workdir, args.allow_config_change)
     print(f"done: {len(sweep.runs(config))} runs; sweep.csv, sweep.json and sweep.png are in {args.workdir}")
 
@@ -431,18 +427,17 @@ def _check_workdir(workdir: str) -> None:
                           f"(made by `jaxgen train`)?")
 
 
-def check_args(args, overrides: list[str]) -> None:
-    """The checks that need no JAX, TFDS or trainer import: files and workdirs that must exist, the config's name
-    and the form of its overrides, options that go together, the optional packages a command needs."""
+def check_args(args, overrides: list[str]):
+    """The checks that need no JAX, TFDS or trainer import: files and workdirs that must exist, the config (its
+    name, its keys, the overrides' keys, types and ranges: bundled configs import no JAX, see `jaxgen.defaults`),
+    options that go together, the optional packages a command needs. Returns the loaded config of `train` and
+    `sweep`, else None."""
     from jaxgen import config as config_lib
     from jaxgen import optional
 
     if overrides and args.command not in ("train", "sweep"):
         raise JaxgenError(f"--config.* overrides only apply to `jaxgen train` and `jaxgen sweep`, got {overrides}")
-    if args.command in ("train", "sweep"):
-        config_lib.resolve(args.config)
-        for item in overrides:
-            config_lib.parse_override(item)
+    config = config_lib.load(args.config, overrides) if args.command in ("train", "sweep") else None
     if args.command == "train" and args.coordinator and (args.num_processes is None or args.process_id is None):
         raise JaxgenError("--coordinator needs --num-processes and --process-id")
     if args.command == "sample" and args.num < 1:
@@ -471,6 +466,7 @@ def check_args(args, overrides: list[str]) -> None:
             raise JaxgenError("--samples needs --dataset, the reference dataset (e.g. --dataset mnist5k)")
         if args.samples and not os.path.isfile(args.samples):
             raise JaxgenError(f"samples file {args.samples!r} not found")
+    return config
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -478,14 +474,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rest, overrides = _split_overrides(argv)
         args = _parser().parse_args(rest)
-        check_args(args, overrides)
+        config = check_args(args, overrides)
         cache.use_compilation_cache()
         if args.command == "configs":
             cmd_configs()
         elif args.command == "train":
-            cmd_train(args, overrides)
+            cmd_train(args, config)
         elif args.command == "sweep":
-            cmd_sweep(args, overrides)
+            cmd_sweep(args, config)
         elif args.command == "research":
             cmd_research(args)
         elif args.command == "sample":

@@ -2,6 +2,8 @@
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -67,10 +69,24 @@ def test_every_bundled_config_loads_by_name_and_alone(tmp_path, monkeypatch):
         assert config_lib.summary(path), f"{name} has no docstring"
 
 
+def test_loading_every_bundled_config_imports_no_jax(tmp_path):
+    """Config files build on `jaxgen.defaults`: loading each bundled config and its `:tiny` variant (in a fresh
+    interpreter) imports none of JAX, Flax, Optax, TFDS or grain, so a bad key or value fails in well under a
+    second (the CLI checks it before importing the library: tests/test_cli.py)."""
+    script = ("import sys\nfrom jaxgen import config\nfor name in config.bundled():\n"
+              "    config.load(name)\n    config.load(name + ':tiny')\n"
+              "print(','.join(m for m in ('jax', 'flax', 'optax', 'tensorflow_datasets', 'grain') if m in sys.modules)"
+              " or 'none')\n")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, text=True, capture_output=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 0 and proc.stdout.split() == ["none"], (proc.stdout, proc.stderr)
+
+
 def test_a_file_wins_over_a_bundled_name_and_unknown_names_list_close_ones(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "dcgan_mnist.py").write_text(
-        "from jaxgen.trainers import gan\n\ndef get_config(arg=None):\n"
+        "from jaxgen.defaults import gan\n\ndef get_config(arg=None):\n"
         "    config = gan.zoo_config('ns', arg)\n    config.seed = 7\n    return config\n")
     assert config_lib.load("dcgan_mnist.py:tiny").seed == 7
     assert config_lib.load("dcgan_mnist:tiny").seed == 0

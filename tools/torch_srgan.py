@@ -43,7 +43,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch_dcgan import D_LOSSES, G_LOSSES, in_precision, init_weights, make_optimizer, median_ms
 
-from jaxgen.games import superres
+from jaxgen.defaults import games as game_defaults
 from jaxgen.models import srgan
 
 
@@ -175,7 +175,7 @@ def make_step(config, threads=None, freeze_d_in_g=False, device="cpu", seed=0, i
     hr = quantise(torch.rand(config.batch_size, c, h, w, device=device) * 2 - 1)
     gen, disc = in_precision(g, config.dtype), in_precision(d, config.dtype)
     d_objective, g_objective = D_LOSSES[config.loss.objective], G_LOSSES[config.loss.objective]
-    weight = {**superres.WEIGHTS, **config.loss.weights}["adversarial"]
+    weight = {**game_defaults.WEIGHTS["superres"], **config.loss.weights}["adversarial"]
     phi = vgg_features(cfg).to(device) if is_srgan else None  # float32 in any dtype, as jaxgen's (superres)
     s = float(cfg.vgg_scale)
 

@@ -22,23 +22,16 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 
 from jaxgen import config as config_lib
 from jaxgen.errors import ConfigError
 
-__all__ = ["DTYPES", "NETWORK_OPTIONS", "accumulate", "add_keys", "batches", "check", "dtype_of", "network",
+__all__ = ["DTYPES", "NETWORK_OPTIONS", "accumulate", "batches", "check", "dtype_of", "network",
            "stacking"]
 
 DTYPES = {"float32": jnp.float32, "bfloat16": jnp.bfloat16}
 DEFAULTS = config_lib.NETWORK_DEFAULTS
 NETWORK_OPTIONS = ("dtype", "remat")  # the keys a network constructor takes (:func:`network`)
-
-
-def add_keys(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
-    """Adds `DEFAULTS` (float32, no remat, one batch per update) to a trainer's default config."""
-    config.update(DEFAULTS)
-    return config
 
 
 def dtype_of(config):

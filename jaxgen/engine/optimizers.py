@@ -1,4 +1,5 @@
-"""Optimizers from config: `{name: adam|rmsprop|sgd, learning_rate, b1, b2, momentum, clip_norm, schedule}` -> optax.
+"""Optimizers from config: `{name: adam|rmsprop|sgd, learning_rate, b1, b2, momentum, clip_norm, schedule}` -> optax
+(the configs with their defaults: :mod:`jaxgen.defaults.optimizers`).
 
 `clip_norm` > 0 clips the gradients by their global norm first (`optax.clip_by_global_norm`, over the group's
 parameters); `schedule` multiplies the learning rate by a function of the training step (:func:`schedule_fn`: a
@@ -14,12 +15,10 @@ minibatches, ``lr *= c``, ``beta1 **= c``, ``beta2 **= c`` with ``c = N / (N + 1
 
 from __future__ import annotations
 
-import copy
 import math
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import optax
 
 from jaxgen import config as config_lib
@@ -29,32 +28,9 @@ NAMES = ("adam", "rmsprop", "sgd")
 DECAYS = ("none", "linear", "step")
 
 
-def _config(**keys) -> ml_collections.ConfigDict:
-    """An optimizer's `keys` and `config.OPTIMIZER_DEFAULTS`: `clip_norm` 0 (off) and a constant `schedule`.
-
-    `schedule`: `warmup_steps` W > 0 ramps the rate linearly from 0 (``lr * t / W`` for steps t < W); `decay`
-    "linear" keeps it until step `decay_start`, then takes it linearly to 0 over `decay_steps` steps; "step"
-    multiplies it by `gamma` from each step of `boundaries` on.
-    """
-    return ml_collections.ConfigDict({**keys, **copy.deepcopy(config_lib.OPTIMIZER_DEFAULTS)})
-
-
-def adam_config(learning_rate=2e-4, b1=0.5, b2=0.999) -> ml_collections.ConfigDict:
-    return _config(name="adam", learning_rate=learning_rate, b1=b1, b2=b2, momentum=0.0)
-
-
-def rmsprop_config(learning_rate=5e-5, decay=0.99) -> ml_collections.ConfigDict:
-    """RMSProp of WGAN's Algorithm 1; ``b1`` holds the squared-gradient decay (PyTorch's ``alpha``)."""
-    return _config(name="rmsprop", learning_rate=learning_rate, b1=decay, b2=0.999, momentum=0.0)
-
-
-def sgd_config(learning_rate=0.1, momentum=0.5) -> ml_collections.ConfigDict:
-    return _config(name="sgd", learning_rate=learning_rate, b1=0.9, b2=0.999, momentum=momentum)
-
-
 def schedule_fn(cfg, key: str):
     """The learning-rate multiplier of schedule config `cfg` (at config key `key`) as a function of the step t
-    (int32, steps done before the update), or None for a constant rate; see :func:`_config`."""
+    (int32, steps done before the update), or None for a constant rate; see :func:`jaxgen.defaults.optimizers._config`."""
     if cfg.decay not in DECAYS:
         raise ConfigError(f"config key '{key}.decay' must be one of {DECAYS}, got {cfg.decay!r}")
     if cfg.warmup_steps < 0:

@@ -3,7 +3,8 @@
 A game says only what differs between adversarial families: its players, their inputs from a batch, the
 terms of the D and G losses, and how it samples (see :mod:`jaxgen.games.base`). The trainer owns the rest.
 `config.game` names a module of this package (``"unconditional"``) or, for a game of your own, a dotted
-module path (``"mypackage.my_game"``) exposing the same `build(config, info, mesh)` and `default_config()`.
+module path (``"mypackage.my_game"``) exposing the same `build(config, info, mesh)`, and `default_config(model)` and
+`WEIGHTS` (what :mod:`jaxgen.defaults.games` holds for the bundled games).
 """
 
 from __future__ import annotations

@@ -56,21 +56,14 @@ import numpy as np
 from jaxgen import config as config_lib
 from jaxgen import models
 from jaxgen.data import pipeline, toy
+from jaxgen.defaults import games as game_defaults
 from jaxgen.engine import accelerator, sharding
 from jaxgen.errors import ConfigError
 from jaxgen.games.base import Game, Players
 
-WEIGHTS = {"adversarial": 1.0, "cycle": 10.0, "identity": 0.0}
 TRANSLATORS, CRITICS = ("g_ab", "g_ba"), ("d_a", "d_b")
 FAKES = ("fake_a", "fake_b")  # D's inputs that go through the history pools
 OWN_EVALUATION = True  # `jaxgen eval --workdir` of an image run: `Images.evaluator` (held-out pairs)
-
-
-def default_config(model: str = "translator_mlp") -> ml_collections.ConfigDict:
-    """`config.model` for the family `model` (its defaults and its name)."""
-    cfg = models.get(model).default_config()
-    cfg.name = model
-    return cfg
 
 
 def domain(name: str, scale: float = 1.0, rotation: float = 0.0) -> toy.Mixture:
@@ -132,7 +125,7 @@ def pool_size(config) -> int:
 class Cycle(Game):
     """The terms both variants share; a variant gives `_real(batch, key) -> (a, b)` and the players' shape."""
 
-    weights = WEIGHTS
+    weights = game_defaults.WEIGHTS["cycle"]
     options = accelerator.NETWORK_OPTIONS
 
     def _players(self, config, shape) -> None:

@@ -27,24 +27,16 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 
 from jaxgen import models
+from jaxgen.defaults import games as game_defaults
 from jaxgen.engine import accelerator
 from jaxgen.errors import ConfigError
 from jaxgen.games.base import Game
 
-WEIGHTS = {"adversarial": 1.0, "l1": 100.0}
 OWN_EVALUATION = True  # `jaxgen eval --workdir` runs `Paired.evaluator` (held-out pairs), not the sample-set metrics
 DIRECTIONS = {"a_to_b": ("a", "b"), "b_to_a": ("b", "a")}
-
-
-def default_config(model: str = "pix2pix") -> ml_collections.ConfigDict:
-    """`config.model` for the family `model` (its defaults and its name)."""
-    cfg = models.get(model).default_config()
-    cfg.name = model
-    return cfg
 
 
 def _direction(data) -> tuple[str, str]:
@@ -55,7 +47,7 @@ def _direction(data) -> tuple[str, str]:
 
 
 class Paired(Game):
-    weights = WEIGHTS
+    weights = game_defaults.WEIGHTS["paired"]
     options = accelerator.NETWORK_OPTIONS
 
     def __init__(self, config, info: dict, mesh):

@@ -14,29 +14,19 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 
 from jaxgen.config import Choice
 from jaxgen.data import toy as toy_data
+from jaxgen.defaults import games as game_defaults
 from jaxgen.engine import accelerator
 from jaxgen.errors import ConfigError
 from jaxgen.games.base import OneCritic
 from jaxgen.models import toy_mlp
 
-WEIGHTS: dict = {}  # no extra terms
-
-
-def default_config(model: str = "toy_mlp") -> ml_collections.ConfigDict:
-    if model != "toy_mlp":
-        raise ConfigError(f"the points game plays with model.name='toy_mlp', got {model!r}")
-    cfg = toy_mlp.default_config()
-    cfg.pack = 1  # m of PacGAN-m: D sees m samples at once
-    return cfg
-
 
 class Points(OneCritic):
     synthetic = True
-    weights = WEIGHTS
+    weights = game_defaults.WEIGHTS["points"]
     options = accelerator.NETWORK_OPTIONS
 
     def __init__(self, config, info: dict, mesh):

@@ -53,58 +53,13 @@ import numpy as np
 
 from jaxgen import models
 from jaxgen.data import pipeline
+from jaxgen.defaults import games as game_defaults
 from jaxgen.engine import accelerator
 from jaxgen.errors import ConfigError, JaxgenError
 from jaxgen.games.base import OneCritic
 from jaxgen.losses import perceptual
 from jaxgen.metrics import image_quality
 from jaxgen.nn import vgg
-
-WEIGHTS = {"mse": 1.0, "perceptual": 1.0, "adversarial": 1e-3}
-EVAL_CROP = 256  # config.eval.crop's default: centre crops of the held-out photos
-
-
-def default_config(model: str = "srgan") -> ml_collections.ConfigDict:
-    """`config.model`: the family's keys and the game's."""
-    cfg = models.get(model).default_config()
-    cfg.name = model
-    cfg.srgan_from = -1  # the step at which SRGAN starts: -1 never (SRResNet on MSE alone), 0 from the start
-    cfg.vgg_weights = "hed"  # "hed", "torchvision" or a weights file (see jaxgen.nn.vgg.load_vgg)
-    cfg.vgg_depth = 16  # 19 for the paper's VGG-19 (torchvision weights)
-    cfg.vgg_layer = "relu5_3"  # the paper's VGG54 is relu5_4 of VGG-19; relu2_2 is its VGG22
-    cfg.vgg_scale = 1 / 12.75  # the features' rescaling (the paper's)
-    return cfg
-
-
-def experiment_config(arg=None, srgan_from: int = -1):
-    """The base of configs/srresnet_photos.py (`srgan_from` -1) and configs/srgan_photos.py: x4 on 96x96 crops of
-    the photos, batch 16, Adam 1e-4 (beta1 0.9), PSNR/SSIM every `eval.every` steps; `arg="tiny"` for tests."""
-    from jaxgen import config as config_lib
-    from jaxgen.engine import optimizers
-    from jaxgen.trainers import gan
-
-    config = gan.default_config("srgan", "ns", game="superres")
-    config.model.srgan_from = srgan_from
-    config.data.name = "photos"
-    config.data.crop = 96  # HR crops (LR 24x24)
-    config.data.flip = True
-    config.batch_size = 16
-    config.num_samples = 9  # three held-out crops as rows: bicubic, SR, HR
-    config.log_every, config.sample_every, config.checkpoint_every = 100, 2000, 2000
-    for group in ("g", "d"):  # the paper's Adam; D gets zero gradients before SRGAN starts
-        config.optimizer[group] = optimizers.adam_config(1e-4, 0.9, 0.999)
-    config.eval.every = 2000
-    config.eval.metrics = "psnr_y,ssim_y"  # what the game's evaluator reports (see `evaluator`)
-    config.eval.crop = EVAL_CROP
-    if arg == "tiny":
-        config_lib.shrink_for_tests(config)
-        config.batch_size, config.num_samples, config.data.crop = 4, 9, 32
-        config.model.blocks, config.model.width, config.model.d_width, config.model.d_dense = 1, 8, 4, 16
-        config.model.vgg_layer = "relu2_2"  # the paper's VGG22: small and fast
-        config.eval.every, config.eval.crop = 0, 64
-    elif arg is not None:
-        raise ValueError(f"unknown variant {arg!r}; known: tiny")
-    return config
 
 
 def quantise(images):
@@ -146,7 +101,7 @@ def eval_crops(config) -> np.ndarray:
     """The held-out HR images: centre crops of `config.eval.crop` pixels of `config.eval.split`, [N, c, c, C]."""
     ev = config.get("eval") or {}
     data = ml_collections.ConfigDict(config.data.to_dict())
-    data.crop, data.flip = int(ev.get("crop", EVAL_CROP)), False
+    data.crop, data.flip = int(ev.get("crop", game_defaults.SUPERRES_EVAL_CROP)), False
     return pipeline.read_split(data, ev.get("split", "test"))["image"]
 
 
@@ -164,7 +119,7 @@ def load_features(cfg):
 
 
 class SuperRes(OneCritic):
-    weights = WEIGHTS
+    weights = game_defaults.WEIGHTS["superres"]
     options = accelerator.NETWORK_OPTIONS
     batch_keys = ("image",)
 

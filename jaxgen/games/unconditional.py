@@ -20,33 +20,24 @@ import math
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import optax
 
 from jaxgen import models
+from jaxgen.defaults import games as game_defaults
 from jaxgen.engine import accelerator, sharding
 from jaxgen.errors import ConfigError
 from jaxgen.games.base import Game, split_d_out
-
-
-def default_config(model: str) -> ml_collections.ConfigDict:
-    """`config.model` for the family `model` (its defaults and its name)."""
-    cfg = models.get(model).default_config()
-    cfg.name = model
-    return cfg
 
 
 def _class_loss(class_logits, labels):
     return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(class_logits, labels))
 
 
-WEIGHTS = {"aux": 1.0,  # AC-GAN: the class cross-entropy of D's class head
-           "path_length": 0.0}  # StyleGAN2's path-length regulariser of G (its lazy G-reg phase); 2.0 in the paper
 PL_DECAY = 0.01  # the moving mean of the path length: pl_mean += PL_DECAY * (mean length - pl_mean) (StyleGAN2)
 
 
 class Unconditional(Game):
-    weights = WEIGHTS
+    weights = game_defaults.WEIGHTS["unconditional"]
     options = accelerator.NETWORK_OPTIONS
 
     def __init__(self, config, info: dict, mesh):

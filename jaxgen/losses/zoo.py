@@ -3,7 +3,8 @@
 A row is an objective of :mod:`jaxgen.losses.gan`, an optional penalty of
 :mod:`jaxgen.losses.penalties` with its weight, and the row's own knobs (WGAN's clip value, BEGAN's
 gamma and lambda_k). ``loss_config(name)`` gives the ``config.loss`` block for it; every field can
-then be overridden (``--config.loss.penalty_weight=5``).
+then be overridden (``--config.loss.penalty_weight=5``). Config files read this module, so it imports no JAX
+(:mod:`jaxgen.defaults`); only :func:`validate` reads the objectives and penalties.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import ml_collections
 
 from jaxgen import config as config_lib
 from jaxgen.errors import ConfigError
-from jaxgen.losses import gan, penalties
 
 # name -> (objective, penalty, penalty_weight); the papers' defaults.
 ROWS = {
@@ -50,6 +50,8 @@ def loss_config(name: str) -> ml_collections.ConfigDict:
 
 def validate(loss) -> None:
     """Checks a ``config.loss`` block; raises ConfigError naming the bad key."""
+    from jaxgen.losses import gan, penalties  # JAX: imported when a trainer checks its config, not by config files
+
     for name in (loss.objective.options if isinstance(loss.objective, config_lib.Choice) else (loss.objective,)):
         gan.objective(name)
     if loss.penalty not in penalties.PENALTIES:

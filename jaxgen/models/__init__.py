@@ -1,6 +1,7 @@
 """Model families, selected by ``config.model.name`` (one module per family, no if-chains).
 
-Every module exposes ``default_config()``; the rest of its contract is the trainer's:
+A family's keys and their defaults are in :mod:`jaxgen.defaults.models` (JAX-free, for config files); its module
+holds the networks and the trainer's contract:
 
 * GANs (``gan`` trainer): ``generator(cfg, image_shape, num_classes)``, ``discriminator(...)``,
   ``latent(rng, n, cfg)``; see ``jaxgen/models/dcgan.py``.
@@ -15,19 +16,18 @@ Every module exposes ``default_config()``; the rest of its contract is the train
 from __future__ import annotations
 
 import importlib
-import pkgutil
 from types import ModuleType
 
+from jaxgen.defaults import models as model_defaults
 from jaxgen.errors import ConfigError
 
 __all__ = ["available", "get"]
 
 
 def available() -> list[str]:
-    """Names of the model modules in this package: those with a ``default_config`` (not the shared
-    ``density`` contract or ``autoregressive`` base)."""
-    names = (m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
-    return sorted(n for n in names if hasattr(importlib.import_module(f"{__name__}.{n}"), "default_config"))
+    """Names of the network families (those with defaults in :mod:`jaxgen.defaults.models`; not the shared
+    ``density`` contract, the ``autoregressive`` base or the classical fits)."""
+    return sorted(model_defaults.FAMILIES)
 
 
 def get(name: str) -> ModuleType:

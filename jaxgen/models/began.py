@@ -18,26 +18,16 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 from flax import linen as nn
 
 from jaxgen.models import dcgan
 from jaxgen.nn.init import dcgan_normal
 from jaxgen.nn.upsample import ConvTranspose, StridedConv
 
-__all__ = ["AutoencoderDiscriminator", "default_config", "discriminator", "generator", "latent"]
+__all__ = ["AutoencoderDiscriminator", "discriminator", "generator", "latent"]
 
 # The trainer reads this: D returns energies, not logits (only the "began" objective uses them).
 ENERGY_DISCRIMINATOR = True
-
-
-def default_config() -> ml_collections.ConfigDict:
-    """DCGAN's keys (``d_norm`` is unused: the autoencoder has no normalisation) plus ``code_dim``."""
-    cfg = dcgan.default_config()
-    cfg.name = "began"
-    cfg.d_norm = "none"
-    cfg.code_dim = 64  # the autoencoder's bottleneck (the paper's h)
-    return cfg
 
 
 class AutoencoderDiscriminator(nn.Module):

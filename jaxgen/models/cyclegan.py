@@ -23,7 +23,6 @@ from __future__ import annotations
 from typing import Any
 
 import jax.numpy as jnp
-import ml_collections
 from flax import linen as nn
 
 from jaxgen.errors import ConfigError
@@ -33,19 +32,7 @@ from jaxgen.nn.remat import rematerialised
 from jaxgen.nn.resnet import ReflectConv, ResidualBlock
 from jaxgen.nn.upsample import ConvTranspose, StridedConv, torch_padding
 
-__all__ = ["ResNetGenerator", "blocks_for", "default_config", "discriminator", "generator"]
-
-
-def default_config() -> ml_collections.ConfigDict:
-    """Model keys (``config.model``) with the paper's defaults."""
-    cfg = ml_collections.ConfigDict()
-    cfg.name = "cyclegan"
-    cfg.g_width = 64  # channels of the generator's first layer (c7s1-64)
-    cfg.g_blocks = 0  # residual blocks; 0: 6 below 256 px, 9 from 256 (the paper)
-    cfg.d_width = 64  # channels of the PatchGAN's first layer
-    cfg.d_layers = 3  # PatchGAN stride-2 layers: 3 = the paper's 70x70 patches; 0: sized to the image
-    cfg.norm = "instance"  # "instance" (the paper) | "batch", both networks
-    return cfg
+__all__ = ["ResNetGenerator", "blocks_for", "discriminator", "generator"]
 
 
 def blocks_for(size: int) -> int:

@@ -55,39 +55,25 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 from flax import linen as nn
 
+from jaxgen.defaults import models as model_defaults
 from jaxgen.errors import ConfigError
 from jaxgen.nn import conditioning as cond
 from jaxgen.nn.init import dcgan_bn_scale, dcgan_normal
 from jaxgen.nn.remat import rematerialised
 from jaxgen.nn.upsample import ConvTranspose, StridedConv
 
-__all__ = ["Discriminator", "Generator", "default_config", "discriminator", "generator", "latent", "layout"]
+__all__ = ["Discriminator", "Generator", "discriminator", "generator", "latent", "layout"]
 
 D_NORMS = ("batch", "none")
-
-
-def default_config() -> ml_collections.ConfigDict:
-    """Model keys (``config.model``) with their defaults."""
-    cfg = ml_collections.ConfigDict()
-    cfg.name = "dcgan"
-    cfg.z_dim = 100
-    cfg.width = 64  # channels of G's last hidden layer and D's first layer
-    cfg.d_norm = "batch"  # "batch" | "none" ("none" for gradient penalties: D's output per example)
-    cfg.base_size = 0  # spatial size of G's first feature map; 0 = from the image size (see layout())
-    cfg.bn_momentum = 0.9  # flax convention (PyTorch momentum=0.1)
-    cfg.conditioning = "none"  # "none" | "concat" | "projection" | "acgan" (class-conditional; labelled data)
-    cfg.spectral_norm = False  # spectral normalisation of every conv/dense layer of D (Miyato et al. 2018)
-    return cfg
 
 
 def _get(cfg, key):
     """``cfg[key]`` falling back to :func:`default_config` (so partial model configs work)."""
     if cfg is not None and key in cfg:
         return cfg[key]
-    return default_config()[key]
+    return model_defaults.dcgan()[key]
 
 
 def layout(image_shape, base_size: int = 0) -> tuple[int, int]:

@@ -42,41 +42,23 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 from flax import linen as nn
 
+from jaxgen.defaults import models as model_defaults
 from jaxgen.errors import ConfigError
 from jaxgen.nn import conditioning as cond
 from jaxgen.nn.init import uniform_range
 from jaxgen.nn.maxout import Maxout
 
-__all__ = ["Discriminator", "Generator", "default_config", "discriminator", "generator", "latent"]
+__all__ = ["Discriminator", "Generator", "discriminator", "generator", "latent"]
 
 NOISES = ("gaussian", "uniform", "uniform_unit")
-
-
-def default_config() -> ml_collections.ConfigDict:
-    cfg = ml_collections.ConfigDict()
-    cfg.name = "gan_mlp"
-    cfg.z_dim = 100
-    cfg.noise = "gaussian"  # "gaussian" | "uniform" (U(-1,1)) | "uniform_unit" (U(-sqrt3, sqrt3))
-    cfg.g_hidden = (1200, 1200)  # ReLU layers
-    cfg.d_units = (240, 240)  # maxout layers
-    cfg.d_pieces = 5
-    cfg.dropout = True  # D's dropout (keep 0.8 on the input, 0.5 on hidden layers)
-    cfg.d_input_keep = 0.8
-    cfg.d_hidden_keep = 0.5
-    cfg.g_init_range = 0.05
-    cfg.d_init_range = 0.005
-    cfg.conditioning = "none"  # "none" | "concat" | "projection" | "acgan" (class-conditional; labelled data)
-    cfg.spectral_norm = False  # spectral normalisation of D's dense layers (Miyato et al. 2018)
-    return cfg
 
 
 def _get(cfg, key):
     if cfg is not None and key in cfg:
         return cfg[key]
-    return default_config()[key]
+    return model_defaults.gan_mlp()[key]
 
 
 class Generator(nn.Module):

@@ -21,29 +21,16 @@ reaches the image's width and height.
 from __future__ import annotations
 
 import jax.numpy as jnp
-import ml_collections
 from flax import linen as nn
 
+from jaxgen.defaults import models as model_defaults
 from jaxgen.errors import ConfigError
 from jaxgen.models import autoregressive as ar
 from jaxgen.models.density import Density
 from jaxgen.nn.masked import MaskedConv
 from jaxgen.nn.remat import rematerialised
 
-__all__ = ["GatedPixelCNN", "default_config", "density", "model"]
-
-
-def default_config() -> ml_collections.ConfigDict:
-    """Model keys (``config.model``) with their defaults."""
-    cfg = ml_collections.ConfigDict()
-    cfg.name = "gated_pixelcnn"
-    cfg.data = "binary"  # "binary" | "8bit" (jaxgen.losses.likelihood data spaces)
-    cfg.features = 32  # channels of each stack; a multiple of the colour channels
-    cfg.layers = 6  # gated layers
-    cfg.kernel_size = 3  # n (odd): vertical (n//2+1) x n, horizontal 1 x n
-    cfg.head_features = 64  # hidden units of the 1x1 output layers
-    cfg.conditional = False  # class-conditional (needs labelled data)
-    return cfg
+__all__ = ["GatedPixelCNN", "density", "model"]
 
 
 def _gated(a):
@@ -90,7 +77,7 @@ class GatedPixelCNN(ar.Autoregressive):
 def model(cfg, image_shape, num_classes=None, *, dtype=jnp.float32, remat=False) -> GatedPixelCNN:
     """The Gated PixelCNN of ``cfg``; ``num_classes`` (the data's class count) is used iff ``cfg.conditional``;
     computing in ``dtype``, its gated layers rematerialised if ``remat``."""
-    get = ar.config_getter(cfg, default_config)
+    get = ar.config_getter(cfg, model_defaults.gated_pixelcnn)
     data, channels = ar.validate(get, image_shape, "features", "head_features")
     k = int(get("kernel_size"))
     if k < 3 or k % 2 == 0:

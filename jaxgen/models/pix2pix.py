@@ -10,25 +10,11 @@ conditional D the paired game feeds), ``cfg.d_layers`` stride-2 layers (0: sized
 from __future__ import annotations
 
 import jax.numpy as jnp
-import ml_collections
 
 from jaxgen.errors import ConfigError
 from jaxgen.nn import patchgan, unet
 
-__all__ = ["default_config", "discriminator", "generator"]
-
-
-def default_config() -> ml_collections.ConfigDict:
-    """Model keys (``config.model``) with the paper's defaults."""
-    cfg = ml_collections.ConfigDict()
-    cfg.name = "pix2pix"
-    cfg.g_width = 64  # channels of the U-Net's first block (C64)
-    cfg.d_width = 64  # channels of the PatchGAN's first block
-    cfg.norm = "batch"  # "batch" | "instance", both networks
-    cfg.dropout = 0.5  # the U-Net's decoder dropout (train and test): its only noise
-    cfg.dropout_blocks = 3  # decoder blocks with dropout, from the innermost
-    cfg.d_layers = 0  # PatchGAN stride-2 layers; 0: sized to the image (3 = 70x70 at 256 px)
-    return cfg
+__all__ = ["discriminator", "generator"]
 
 
 def _square(shape, what: str) -> int:

@@ -12,27 +12,16 @@ stacked masked 3x3 convs has the well-known blind spot (upper-right pixels it ne
 from __future__ import annotations
 
 import jax.numpy as jnp
-import ml_collections
 from flax import linen as nn
 
+from jaxgen.defaults import models as model_defaults
 from jaxgen.errors import ConfigError
 from jaxgen.models import autoregressive as ar
 from jaxgen.models.density import Density
 from jaxgen.nn.masked import MaskedConv
 from jaxgen.nn.remat import rematerialised
 
-__all__ = ["PixelCNN", "default_config", "density", "model"]
-
-
-def default_config() -> ml_collections.ConfigDict:
-    """Model keys (``config.model``) with their defaults."""
-    cfg = ml_collections.ConfigDict()
-    cfg.name = "pixelcnn"
-    cfg.data = "binary"  # "binary" | "8bit" (jaxgen.losses.likelihood data spaces)
-    cfg.features = 64  # residual stream (2h in the paper); a multiple of the colour channels
-    cfg.blocks = 5  # residual blocks of masked 3x3 convs
-    cfg.head_features = 64  # hidden units of the 1x1 output layers
-    return cfg
+__all__ = ["PixelCNN", "density", "model"]
 
 
 class PixelCNN(ar.Autoregressive):
@@ -64,7 +53,7 @@ class PixelCNN(ar.Autoregressive):
 def model(cfg, image_shape, num_classes=None, *, dtype=jnp.float32, remat=False) -> PixelCNN:
     """The PixelCNN of ``cfg`` (unconditional: ``num_classes`` is ignored), computing in ``dtype``, its blocks
     rematerialised if ``remat``."""
-    get = ar.config_getter(cfg, default_config)
+    get = ar.config_getter(cfg, model_defaults.pixelcnn)
     data, channels = ar.validate(get, image_shape, "features", "head_features")
     if int(get("features")) % (2 * channels):
         raise ConfigError(f"model.features={get('features')} must be a multiple of 2 * {channels} channels "

@@ -25,31 +25,19 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 import numpy as np
 from flax import linen as nn
 from jax import lax
 
+from jaxgen.defaults import models as model_defaults
 from jaxgen.errors import ConfigError
 from jaxgen.models import autoregressive as ar
 from jaxgen.models.density import Density
 from jaxgen.nn.masked import MaskedConv
 
-__all__ = ["CELLS", "DiagonalBiLSTM", "PixelRNN", "RowLSTM", "default_config", "density", "model"]
+__all__ = ["CELLS", "DiagonalBiLSTM", "PixelRNN", "RowLSTM", "density", "model"]
 
 CELLS = ("row_lstm", "diagonal_bilstm")
-
-
-def default_config() -> ml_collections.ConfigDict:
-    """Model keys (``config.model``) with their defaults."""
-    cfg = ml_collections.ConfigDict()
-    cfg.name = "pixelrnn"
-    cfg.data = "binary"  # "binary" | "8bit" (jaxgen.losses.likelihood data spaces)
-    cfg.cell = "row_lstm"  # "row_lstm" | "diagonal_bilstm"
-    cfg.features = 32  # LSTM hidden units = residual stream; a multiple of the colour channels
-    cfg.layers = 2  # LSTM layers
-    cfg.head_features = 64  # hidden units of the 1x1 output layers
-    return cfg
 
 
 def _lstm(gates: jax.Array, c: jax.Array) -> tuple[jax.Array, jax.Array]:
@@ -160,7 +148,7 @@ class PixelRNN(ar.Autoregressive):
 
 def model(cfg, image_shape, num_classes=None) -> PixelRNN:
     """The PixelRNN of ``cfg`` (unconditional: ``num_classes`` is ignored)."""
-    get = ar.config_getter(cfg, default_config)
+    get = ar.config_getter(cfg, model_defaults.pixelrnn)
     data, channels = ar.validate(get, image_shape, "features", "head_features")
     if get("cell") not in CELLS:
         raise ConfigError(f"model.cell={get('cell')!r}; choose one of {CELLS}")

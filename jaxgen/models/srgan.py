@@ -27,29 +27,15 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 from flax import linen as nn
 
 from jaxgen.errors import ConfigError
 from jaxgen.nn.remat import rematerialised
 from jaxgen.nn.upsample import StridedConv, depth_to_space
 
-__all__ = ["Discriminator", "SRResNet", "default_config", "discriminator", "generator", "pixel_shuffle", "upsamplings"]
+__all__ = ["Discriminator", "SRResNet", "discriminator", "generator", "pixel_shuffle", "upsamplings"]
 
 Array = jax.Array
-
-
-def default_config() -> ml_collections.ConfigDict:
-    """Model keys (``config.model``) with the paper's values."""
-    cfg = ml_collections.ConfigDict()
-    cfg.name = "srgan"
-    cfg.scale = 4  # up-sampling factor (a power of 2): log2(scale) PixelShuffle x2 blocks
-    cfg.blocks = 16  # residual blocks of SRResNet
-    cfg.width = 64  # SRResNet's channels
-    cfg.d_width = 64  # D's first convolution's channels (doubling to 8 x d_width)
-    cfg.d_dense = 1024  # D's hidden dense layer
-    cfg.bn_momentum = 0.9  # flax convention (PyTorch momentum=0.1)
-    return cfg
 
 
 def upsamplings(scale: int) -> int:

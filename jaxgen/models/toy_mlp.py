@@ -10,7 +10,7 @@ ALI's Blocks code):
   (Flax ``momentum=0.95``), used when sampling for evaluation; BatchNorm epsilon 1e-4 (Blocks'
   default as far as we know: not confirmed).
 
-``default_config()["arch"]`` picks a preset of :data:`ARCHS`: ``"pacgan"`` (the sizes above), ``"small"``
+``model_defaults.toy_mlp()["arch"]`` picks a preset of :data:`ARCHS`: ``"pacgan"`` (the sizes above), ``"small"``
 (G 3 x 128, D 3 x 128 maxout units x 2 pieces; about 10x cheaper per step, the CPU benchmark's
 default) or ``"tiny"`` (tests).
 
@@ -26,14 +26,13 @@ import math
 
 import jax
 import jax.numpy as jnp
-import ml_collections
 from flax import linen as nn
 
 from jaxgen.errors import ConfigError
 from jaxgen.nn.init import normal_around
 from jaxgen.nn.maxout import Maxout
 
-__all__ = ["ARCHS", "Autoencoder", "Discriminator", "Generator", "default_config", "discriminator",
+__all__ = ["ARCHS", "Autoencoder", "Discriminator", "Generator", "discriminator",
            "generator", "latent", "pack"]
 
 # name -> (G hidden widths, D maxout units, D maxout pieces)
@@ -43,17 +42,6 @@ ARCHS = {
     "tiny": ((16, 16), (16, 16), 2),  # smoke tests
 }
 D_KINDS = ("maxout", "autoencoder")
-
-
-def default_config() -> ml_collections.ConfigDict:
-    return ml_collections.ConfigDict(dict(
-        name="toy_mlp",
-        arch="small",  # a key of ARCHS: pacgan | small | tiny
-        z_dim=2,  # G's Gaussian noise
-        d_kind="maxout",  # "maxout" (a logit / critic value) or "autoencoder" (BEGAN's energy)
-        code_dim=8,  # autoencoder bottleneck
-        init_std=0.02,
-    ))
 
 
 class Generator(nn.Module):

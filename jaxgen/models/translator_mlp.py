@@ -18,23 +18,12 @@ from __future__ import annotations
 
 import math
 
-import ml_collections
 from flax import linen as nn
 
 from jaxgen.errors import ConfigError
 from jaxgen.nn.init import normal_around
 
-__all__ = ["Critic", "Translator", "default_config", "discriminator", "generator"]
-
-
-def default_config() -> ml_collections.ConfigDict:
-    return ml_collections.ConfigDict(dict(
-        name="translator_mlp",
-        g_hidden=(64, 64),  # the translators' hidden widths
-        d_units=(64, 64),  # the critics' hidden widths
-        residual=False,  # True: translator = identity + MLP (see the module docstring)
-        init_std=0.02,
-    ))
+__all__ = ["Critic", "Translator", "discriminator", "generator"]
 
 
 class Translator(nn.Module):

@@ -46,16 +46,6 @@ ENCODERS = ("mlp", "conv", "linear")
 DECODER_SCALES = ("fixed", "shared", "diagonal")
 
 
-def default_config() -> ml_collections.ConfigDict:
-    """Model keys (``config.model``) with their defaults: an MLP VAE on binarised data."""
-    return ml_collections.ConfigDict(dict(
-        name="vae", kind="vae", data="binary", encoder="mlp", latent_dim=32,
-        hidden=(512, 256),  # MLP widths (the decoder mirrors them)
-        widths=(32, 64),  # conv channels, each a 4x4 stride-2 conv (the decoder mirrors them)
-        decoder_scale="fixed", fixed_log_scale=math.log(0.1),  # Gaussian decoder ("continuous" data)
-        train_samples=1))
-
-
 def _check(cfg, image_shape) -> None:
     if cfg.kind not in KINDS:
         raise ConfigError(f"config key 'model.kind' must be one of {KINDS}, got {cfg.kind!r}")

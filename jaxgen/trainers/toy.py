@@ -52,6 +52,9 @@ from PIL import Image
 
 from jaxgen import optional
 from jaxgen.data import toy as toy_data
+from jaxgen.defaults import gan as gan_defaults
+from jaxgen.defaults import models as model_defaults
+from jaxgen.defaults import optimizers as optimizer_defaults
 from jaxgen.engine import compilation, keys, optimizers
 from jaxgen.errors import ConfigError
 from jaxgen.games import points as points_game
@@ -59,7 +62,7 @@ from jaxgen.games.base import Players
 from jaxgen.losses import zoo
 from jaxgen.metrics import mode_coverage
 from jaxgen.models import toy_mlp
-from jaxgen.trainers import gan, sweep
+from jaxgen.trainers import sweep
 
 _ROW_NUMBERS = ("penalty_weight", "clip", "dragan_c", "began_gamma", "began_lambda_k")  # swept per run
 
@@ -74,8 +77,8 @@ def default_config() -> ml_collections.ConfigDict:
         steps=3000,  # PacGAN: 400 epochs x 1,000 batches = 400,000
         batch_size=100,  # packs per batch (D sees batch_size packs, G makes batch_size * pack samples)
         pack=1,  # m of PacGAN-m; 1 = no packing
-        model=toy_mlp.default_config(),
-        optimizer=optimizers.adam_config(),  # both players; PacGAN: learning_rate=1e-4, b1=0.8
+        model=model_defaults.toy_mlp(),
+        optimizer=optimizer_defaults.adam(),  # both players; PacGAN: learning_rate=1e-4, b1=0.8
         eval_samples=2500,  # points scored per run (PacGAN, VEEGAN)
         chunks=20,  # progress reports per group
     ))
@@ -136,7 +139,7 @@ def group_losses(names) -> list[Group]:
 
 def trainer_config(config, group: Group) -> ml_collections.ConfigDict:
     """The adversarial trainer's config of `group`'s runs: the points game with PacGAN's simultaneous updates."""
-    tc = gan.default_config("toy_mlp", group.losses[0], game="points")
+    tc = gan_defaults.default_config("toy_mlp", group.losses[0], game="points")
     tc.update_mode = "simultaneous"
     tc.data.name = config.dataset
     tc.batch_size = int(config.batch_size)

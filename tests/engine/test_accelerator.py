@@ -7,13 +7,15 @@ import ml_collections
 import numpy as np
 import pytest
 
+from jaxgen import config as config_lib
+from jaxgen.defaults import models as model_defaults
 from jaxgen.engine import accelerator
 from jaxgen.errors import ConfigError
 from jaxgen.models import dcgan, gated_pixelcnn, pixelcnn, pixelrnn
 
 
 def _options(**keys):
-    config = accelerator.add_keys(ml_collections.ConfigDict({"model": {"name": "test"}}))
+    config = ml_collections.ConfigDict({"model": {"name": "test"}, **config_lib.NETWORK_DEFAULTS})
     config.update(keys)
     return config
 
@@ -47,7 +49,7 @@ def test_accumulate_is_the_gradient_of_the_concatenated_batch():
 
 
 def _dcgan_grads(remat):
-    cfg = dcgan.default_config()
+    cfg = model_defaults.dcgan()
     cfg.update(width=8, spectral_norm=True)
     shape = (28, 28, 1)
     g, d = dcgan.generator(cfg, shape, remat=remat), dcgan.discriminator(cfg, shape, remat=remat)
@@ -65,7 +67,7 @@ def _dcgan_grads(remat):
 
 
 def _autoregressive_grads(module, remat, **sizes):
-    cfg = module.default_config()
+    cfg = model_defaults.config(module.__name__.rsplit(".", 1)[1])
     cfg.update(features=6, head_features=6, **sizes)
     net = module.model(cfg, (6, 6, 1), 3, remat=remat)
     x = jax.random.bernoulli(jax.random.key(0), 0.4, (4, 6, 6, 1)).astype(jnp.float32)
@@ -100,11 +102,11 @@ def test_remat_gives_the_same_gradients(family):
 
 
 def test_network_passes_the_options_or_names_the_key():
-    cfg = dcgan.default_config()
+    cfg = model_defaults.dcgan()
     net = accelerator.network(dcgan.generator, _options(dtype="bfloat16", remat=True), cfg, (28, 28, 1))
     assert net.dtype == jnp.bfloat16 and net.remat
     assert accelerator.network(dcgan.generator, _options(), cfg, (28, 28, 1)).dtype == jnp.float32
-    rnn = pixelrnn.default_config()
+    rnn = model_defaults.pixelrnn()
     assert accelerator.network(pixelrnn.density, _options(), rnn, (6, 6, 1)).exact  # float32: no option needed
     with pytest.raises(ConfigError, match="config key 'dtype': model 'test' .*pixelrnn.density.* set dtype=float32"):
         accelerator.network(pixelrnn.density, _options(dtype="bfloat16"), rnn, (6, 6, 1))

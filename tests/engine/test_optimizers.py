@@ -8,12 +8,13 @@ import numpy as np
 import optax
 import pytest
 
+from jaxgen.defaults import optimizers as optimizer_defaults
 from jaxgen.engine import optimizers
 from jaxgen.errors import ConfigError
 
 
 def test_clip_params_keeps_weights_in_the_box():
-    tx = optimizers.make(optimizers.sgd_config(1.0, 0.0), "optimizer.d", clip=0.01)
+    tx = optimizers.make(optimizer_defaults.sgd(1.0, 0.0), "optimizer.d", clip=0.01)
     params = {"w": jnp.asarray([0.005, -0.02, 0.0, 0.5])}
     grads = {"w": jnp.asarray([-1.0, 0.001, 0.003, 0.0])}
     updates, _ = tx.update(grads, tx.init(params), params)
@@ -23,7 +24,7 @@ def test_clip_params_keeps_weights_in_the_box():
 
 def test_lazy_regularisation_corrects_adam():
     """StyleGAN2: with a penalty every N steps, lr *= c, beta1 **= c, beta2 **= c, c = N / (N + 1)."""
-    cfg = optimizers.adam_config(2e-3, 0.5, 0.99)
+    cfg = optimizer_defaults.adam(2e-3, 0.5, 0.99)
     params = {"w": jnp.ones(3)}
     grads = [{"w": jnp.asarray([0.3, -1.0, 2.0])}, {"w": jnp.asarray([-0.5, 0.2, 1.0])}]
     c = 4 / 5
@@ -44,7 +45,7 @@ def test_bad_optimizer_config_names_the_key():
     with pytest.raises(ConfigError, match="optimizer.g.name"):
         optimizers.make(ml_collections.ConfigDict(dict(name="adamw", learning_rate=1e-3)), "optimizer.g")
     with pytest.raises(ConfigError, match="optimizer.d.learning_rate"):
-        optimizers.make(optimizers.adam_config(0.0), "optimizer.d")
+        optimizers.make(optimizer_defaults.adam(0.0), "optimizer.d")
 
 
 def _grads(n, seed=0):
@@ -57,7 +58,7 @@ def test_clip_norm_is_global_norm_clipping_before_the_optimizer():
     """SGD (lr 1): the update is -g * min(1, c / ||g||) over all leaves; Adam: optax.adam on gradients clipped by
     hand. A gradient under the limit passes unchanged."""
     params = {"a": jnp.zeros(3), "b": jnp.zeros((2, 2))}
-    cfg = optimizers.sgd_config(1.0, 0.0)
+    cfg = optimizer_defaults.sgd(1.0, 0.0)
     cfg.clip_norm = 0.5
     tx = optimizers.make(cfg, "optimizer.d")
     for g in _grads(3):
@@ -68,7 +69,7 @@ def test_clip_norm_is_global_norm_clipping_before_the_optimizer():
     small = jax.tree.map(lambda x: 1e-3 * x, _grads(1)[0])
     u, _ = tx.update(small, tx.init(params), params)
     np.testing.assert_allclose(u["a"], -small["a"], rtol=1e-6)
-    adam = optimizers.adam_config(1e-2)
+    adam = optimizer_defaults.adam(1e-2)
     adam.clip_norm = 0.3
     ours, reference = optimizers.make(adam, "optimizer.g"), optax.adam(1e-2, 0.5, 0.999)
     s1, s2 = ours.init(params), reference.init(params)
@@ -96,7 +97,7 @@ def test_schedules_scale_adams_update_by_the_closed_form(name):
     """Adam's update read back at chosen training steps equals the constant-rate Adam update times the closed-form
     multiplier (same gradients, same moments); the step is the one passed to update, not the update count."""
     keys, closed = SCHEDULES[name]
-    cfg = optimizers.adam_config(1e-2, 0.5, 0.99)
+    cfg = optimizer_defaults.adam(1e-2, 0.5, 0.99)
     cfg.schedule.update(keys)
     ours, reference = optimizers.make(cfg, "optimizer.g"), optax.adam(1e-2, 0.5, 0.99)
     params = {"a": jnp.zeros(3), "b": jnp.zeros((2, 2))}
@@ -111,7 +112,7 @@ def test_schedules_scale_adams_update_by_the_closed_form(name):
 def test_constant_schedule_and_no_clipping_is_plain_optax():
     """The defaults build today's transform: the same optimizer state structure as optax.adam (old checkpoints)."""
     params = {"a": jnp.zeros(3)}
-    tx = optimizers.make(optimizers.adam_config(), "optimizer.g")
+    tx = optimizers.make(optimizer_defaults.adam(), "optimizer.g")
     assert jax.tree.structure(tx.init(params)) == jax.tree.structure(optax.adam(1e-3).init(params))
 
 
@@ -124,7 +125,7 @@ def test_constant_schedule_and_no_clipping_is_plain_optax():
     ({"schedule": {"decay": "step", "boundaries": (5,), "gamma": 0.0}}, "optimizer.g.schedule.gamma"),
 ])
 def test_bad_clip_or_schedule_names_the_key(keys, fragment):
-    cfg = optimizers.adam_config()
+    cfg = optimizer_defaults.adam()
     cfg.update(keys)
     with pytest.raises(ConfigError, match=fragment):
         optimizers.make(cfg, "optimizer.g")

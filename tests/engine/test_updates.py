@@ -6,6 +6,7 @@ import numpy as np
 import optax
 import pytest
 
+from jaxgen.defaults import optimizers as optimizer_defaults
 from jaxgen.engine import optimizers, updates
 
 
@@ -22,7 +23,7 @@ def _assert_bits_equal(a, b):
 
 
 @pytest.mark.parametrize("tx", [optax.adam(1e-2, b1=0.5),
-                                optimizers.make(optimizers.sgd_config(0.5, 0.0), "optimizer", clip=0.3)],
+                                optimizers.make(optimizer_defaults.sgd(0.5, 0.0), "optimizer", clip=0.3)],
                          ids=["adam", "sgd+clip"])
 def test_apply_optimizer_is_update_then_apply_updates(tx):
     params, grads = _tree(0), _tree(1)
@@ -42,7 +43,7 @@ def test_apply_optimizer_is_update_then_apply_updates(tx):
 
 def test_apply_optimizer_passes_params_to_the_transform():
     """WGAN clipping needs the parameters in `tx.update`: the updated weights lie in [-limit, limit]."""
-    tx = optimizers.make(optimizers.sgd_config(10.0, 0.0), "optimizer.d", clip=0.05)
+    tx = optimizers.make(optimizer_defaults.sgd(10.0, 0.0), "optimizer.d", clip=0.05)
     params, opt_state = updates.apply_optimizer(tx, _tree(3), tx.init(_tree(2)), _tree(2))
     assert max(float(jnp.max(jnp.abs(p))) for p in jax.tree.leaves(params)) == pytest.approx(0.05)
 

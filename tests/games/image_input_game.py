@@ -4,10 +4,14 @@ What gradient accumulation is tested on: k micro-batches must give the step on t
 
 from __future__ import annotations
 
+from jaxgen.defaults import games as game_defaults
 from jaxgen.games import unconditional
 
-WEIGHTS = unconditional.WEIGHTS
-default_config = unconditional.default_config
+WEIGHTS = game_defaults.WEIGHTS["unconditional"]
+
+
+def default_config(model: str):
+    return game_defaults.model_config("unconditional", model)
 
 
 class ImageInput(unconditional.Unconditional):

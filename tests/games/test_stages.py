@@ -10,6 +10,7 @@ import pytest
 
 from jaxgen import config as config_lib
 from jaxgen import games
+from jaxgen.defaults import gan as gan_defaults
 from jaxgen.engine import keys
 from jaxgen.engine import workdir as workdir_lib
 from jaxgen.errors import ConfigError
@@ -21,7 +22,7 @@ STEPS = 6
 
 
 def _config(num_steps=STEPS):
-    config = gan.default_config("two_stage", "ns", game=GAME)
+    config = gan_defaults.default_config("two_stage", "ns", game=GAME)
     config.data.name = "ring8"
     config_lib.shrink_for_tests(config)
     config.num_steps = num_steps

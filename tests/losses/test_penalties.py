@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from flax import linen as nn
 
+from jaxgen.defaults import models as model_defaults
 from jaxgen.errors import ConfigError
 from jaxgen.losses import gan, penalties
 from jaxgen.models import dcgan
@@ -181,7 +182,7 @@ def test_dcgan_strided_conv_custom_jvp_under_double_backward(name, monkeypatch):
     """jaxgen.nn.StridedConv's CPU lowering (custom_jvp input gradient) gives the penalty and parameter gradients
     of XLA's own conv (its GPU/TPU lowering, traced with jax.default_backend() patched)."""
     shape = (4, 8, 8, 1)
-    cfg = dcgan.default_config()
+    cfg = model_defaults.dcgan()
     cfg.width, cfg.d_norm = 4, "none"
     module = dcgan.discriminator(cfg, shape[1:])
     params = _random_params(module, shape, train=False)

@@ -112,10 +112,11 @@ def test_inception_features_through_the_pipeline_match_torch(tmp_path, monkeypat
 
 
 def test_lenet_is_trained_once_on_first_use(tmp_path, monkeypatch, data_dir, capsys):
+    from jaxgen.defaults import classifier as classifier_defaults
     from jaxgen.trainers import classifier
 
     monkeypatch.setenv("JAXGEN_CACHE_DIR", str(tmp_path))
-    tiny = classifier.default_config("digits", "tiny")
+    tiny = classifier_defaults.default_config("digits", "tiny")
     monkeypatch.setattr(features.DomainNet, "config", lambda self: tiny)
     trained = []
     train = classifier.train_and_evaluate

@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxgen.defaults import models as model_defaults
 from jaxgen.errors import ConfigError
 from jaxgen.models import autoregressive as ar
 from jaxgen.models import gated_pixelcnn, pixelcnn, pixelrnn
@@ -29,9 +30,14 @@ CASES = [(m, d) for m in MODELS for d in DATA]
 NUM_CLASSES = 4
 
 
+def _defaults(module):
+    """`config.model` of the family whose module is `module`."""
+    return model_defaults.config(module.__name__.rsplit(".", 1)[1])
+
+
 def _build(name, data, shape, **overrides):
     module, sizes = MODELS[name]
-    cfg = module.default_config()
+    cfg = _defaults(module)
     cfg.update(dict(sizes, data=data, features=6 * DATA[data], head_features=6 * DATA[data], **overrides))
     image_shape = shape + (DATA[data],)
     net = module.model(cfg, image_shape, NUM_CLASSES)
@@ -207,7 +213,7 @@ def test_conditioning_uses_the_labels():
     (gated_pixelcnn, dict(conditional=True), "model.conditional"),
 ])
 def test_config_errors(module, overrides, match):
-    cfg = module.default_config()
+    cfg = _defaults(module)
     cfg.update(overrides)
     with pytest.raises(ConfigError, match=match):
         module.density(cfg, (8, 8, 1), None)
@@ -215,5 +221,5 @@ def test_config_errors(module, overrides, match):
 
 def test_density_contract():
     for module in (pixelcnn, gated_pixelcnn, pixelrnn):
-        dens = module.density(module.default_config(), (4, 4, 1), None)
+        dens = module.density(_defaults(module), (4, 4, 1), None)
         assert dens.exact and dens.data == "binary" and dens.complete is not None and dens.log_likelihood is None

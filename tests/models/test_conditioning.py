@@ -12,6 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxgen.defaults import models as model_defaults
 from jaxgen.errors import ConfigError
 from jaxgen.models import dcgan, gan_mlp
 from jaxgen.nn import conditioning as cond
@@ -31,7 +32,7 @@ def _family(name):
 
 
 def _cfg(name, **kw):
-    cfg = _family(name).default_config()
+    cfg = model_defaults.config(name)
     cfg.update({**FAMILIES[name], **kw})
     return cfg
 

@@ -10,6 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxgen.defaults import models as model_defaults
 from jaxgen.errors import ConfigError
 from jaxgen.models import cyclegan
 from jaxgen.nn import patchgan
@@ -21,7 +22,7 @@ import torch_pix2pix  # noqa: E402
 
 
 def _cfg(**changes):
-    cfg = cyclegan.default_config()
+    cfg = model_defaults.cyclegan()
     cfg.update(changes)
     return cfg
 

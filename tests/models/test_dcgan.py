@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from jaxgen import models
+from jaxgen.defaults import models as model_defaults
 from jaxgen.errors import ConfigError
 from jaxgen.models import dcgan
 from tests.models.variables import key, noise_variables
@@ -19,7 +20,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def _cfg(**kw):
-    cfg = dcgan.default_config()
+    cfg = model_defaults.dcgan()
     cfg.update(kw)
     return cfg
 

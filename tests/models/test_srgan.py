@@ -7,12 +7,13 @@ import numpy as np
 import pytest
 import torch
 
+from jaxgen.defaults import models as model_defaults
 from jaxgen.errors import ConfigError
 from jaxgen.models import srgan
 
 
 def _cfg(**keys):
-    cfg = srgan.default_config()
+    cfg = model_defaults.srgan()
     cfg.update(dict(blocks=2, width=8, d_width=4, d_dense=16, **keys))
     return ml_collections.ConfigDict(cfg)
 

@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 
 from jaxgen import models
+from jaxgen.defaults import models as model_defaults
 from jaxgen.errors import ConfigError
 from jaxgen.models import toy_mlp
 
 
 def _cfg(**kw):
-    cfg = toy_mlp.default_config()
+    cfg = model_defaults.toy_mlp()
     cfg.update(kw)
     return cfg
 

@@ -9,6 +9,7 @@ import numpy as np
 import optax
 import pytest
 
+from jaxgen.defaults import models as model_defaults
 from jaxgen.errors import ConfigError
 from jaxgen.losses import likelihood as lik
 from jaxgen.models import vae
@@ -17,7 +18,7 @@ SHAPE = (8, 8, 1)
 
 
 def _cfg(**kw):
-    cfg = vae.default_config()
+    cfg = model_defaults.vae()
     cfg.update({"hidden": (32,), "widths": (4, 8), "latent_dim": 3, **kw})
     return cfg
 
@@ -148,7 +149,7 @@ def test_linear_gaussian_vae_reaches_the_ppca_maximum_likelihood():
     n, d, q = 500, 6, 2
     x = 0.5 + rng.normal(size=(n, q)) @ (0.1 * rng.normal(size=(q, d))) + 0.03 * rng.normal(size=(n, d))
     images = jnp.asarray(x.reshape(n, 1, d, 1), jnp.float32)
-    cfg = vae.default_config()
+    cfg = model_defaults.vae()
     cfg.update(dict(data="continuous", encoder="linear", latent_dim=q, decoder_scale="shared"))
     dens = vae.density(cfg, (1, d, 1))
     params = dens.init(jax.random.key(0), images[:2])

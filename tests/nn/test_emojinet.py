@@ -6,6 +6,7 @@ import ml_collections
 import numpy as np
 import pytest
 
+from jaxgen.defaults import classifier as classifier_defaults
 from jaxgen.errors import ConfigError
 from jaxgen.nn.emojinet import EmojiNet
 from jaxgen.trainers import classifier
@@ -31,7 +32,7 @@ def test_a_feature_depends_on_its_own_image_only():
 
 
 def test_network_names_and_fields_are_checked():
-    config = classifier.emoji_config("tiny")
+    config = classifier_defaults.emoji_config("tiny")
     assert isinstance(classifier.network(config, 9), EmojiNet)
     for model, message in ((dict(name="resnet"), r"'model.name' of a classifier must be one of lenet, emojinet, "
                                                    r"got 'resnet'"),

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from jaxgen import config as config_lib
+from jaxgen.defaults import gan as gan_defaults
 from jaxgen.engine import loop
 from jaxgen.errors import ConfigError
 from jaxgen.losses import gan as gan_losses
@@ -246,7 +247,7 @@ def test_bad_accelerator_options_are_config_errors(spec, override, shape, fragme
 
 def test_a_game_without_the_options_refuses_them(one_device_mesh):
     """A game of one's own that builds its networks itself (the test two-stage game) is float32 without remat."""
-    config = gan.default_config("two_stage", "ns", game="tests.games.two_stage_game")
+    config = gan_defaults.default_config("two_stage", "ns", game="tests.games.two_stage_game")
     config.data.name, config.dtype = "ring8", "bfloat16"
     with pytest.raises(ConfigError, match="config key 'dtype': game 'tests.games.two_stage_game' builds its "
                                           "networks without it; set dtype=float32"):

@@ -1,0 +1,68 @@
+"""What each game of the adversarial trainer adds to a config: its `config.model` (the family's keys and the
+game's) and its extra loss terms' default weights (`config.loss.weights`). A game of your own (`config.game` a
+dotted module path) gives both itself: `default_config(model)` and `WEIGHTS` (see `jaxgen.games`)."""
+
+from __future__ import annotations
+
+import importlib
+
+import ml_collections
+
+from jaxgen.defaults import models
+from jaxgen.errors import ConfigError
+
+# game -> {extra term: default weight}; `adversarial` scales G's objective (0: G on its extra terms alone).
+WEIGHTS = {
+    "unconditional": {"aux": 1.0,  # AC-GAN: the class cross-entropy of D's class head
+                      "path_length": 0.0},  # StyleGAN2's path-length regulariser of G (lazy G-reg); 2.0 in the paper
+    "paired": {"adversarial": 1.0, "l1": 100.0},  # pix2pix: cGAN + 100 L1
+    "cycle": {"adversarial": 1.0, "cycle": 10.0, "identity": 0.0},  # CycleGAN: lambda_cycle 10, identity 0.5 lambda
+    "superres": {"mse": 1.0, "perceptual": 1.0, "adversarial": 1e-3},  # SRGAN: 1e-3 adversarial
+    "points": {},  # no extra terms
+}
+SUPERRES_EVAL_CROP = 256  # config.eval.crop's default: centre crops of the held-out photos
+
+
+def _superres(model: str) -> ml_collections.ConfigDict:
+    cfg = models.config(model)
+    cfg.srgan_from = -1  # the step at which SRGAN starts: -1 never (SRResNet on MSE alone), 0 from the start
+    cfg.vgg_weights = "hed"  # "hed", "torchvision" or a weights file (see jaxgen.nn.vgg.load_vgg)
+    cfg.vgg_depth = 16  # 19 for the paper's VGG-19 (torchvision weights)
+    cfg.vgg_layer = "relu5_3"  # the paper's VGG54 is relu5_4 of VGG-19; relu2_2 is its VGG22
+    cfg.vgg_scale = 1 / 12.75  # the features' rescaling (the paper's)
+    return cfg
+
+
+def _points(model: str) -> ml_collections.ConfigDict:
+    if model != "toy_mlp":
+        raise ConfigError(f"the points game plays with model.name='toy_mlp', got {model!r}")
+    cfg = models.toy_mlp()
+    cfg.pack = 1  # m of PacGAN-m: D sees m samples at once
+    return cfg
+
+
+_MODEL_CONFIGS = {"unconditional": models.config, "paired": models.config, "cycle": models.config,
+                  "superres": _superres, "points": _points}
+
+
+def _custom(game: str):
+    """A game of your own: the module at dotted path `game`."""
+    try:
+        return importlib.import_module(game)
+    except ImportError as e:
+        raise ConfigError(f"config key 'game' is {game!r}, which cannot be imported ({e})") from e
+
+
+def model_config(game: str, model: str) -> ml_collections.ConfigDict:
+    """`config.model` of family `model` in `game`."""
+    if "." in game:
+        return _custom(game).default_config(model)
+    if game not in _MODEL_CONFIGS:
+        raise ConfigError(f"config key 'game' must be one of {sorted(_MODEL_CONFIGS)} (or a dotted module path), "
+                          f"got {game!r}")
+    return _MODEL_CONFIGS[game](model)
+
+
+def weights(game: str) -> dict:
+    """The default `config.loss.weights` of `game`."""
+    return dict(_custom(game).WEIGHTS if "." in game else WEIGHTS[game])

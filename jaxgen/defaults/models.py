@@ -1,0 +1,163 @@
+"""`config.model` of every network family by `model.name`: the keys its module (`jaxgen.models.<name>`) reads,
+with their defaults (the classical fits, `gmm` and `pca`, take theirs from `defaults.classical`)."""
+
+from __future__ import annotations
+
+import math
+
+import ml_collections
+
+from jaxgen.errors import ConfigError
+
+
+def dcgan() -> ml_collections.ConfigDict:
+    return ml_collections.ConfigDict(dict(
+        name="dcgan",
+        z_dim=100,
+        width=64,  # channels of G's last hidden layer and D's first layer
+        d_norm="batch",  # "batch" | "none" ("none" for gradient penalties: D's output per example)
+        base_size=0,  # spatial size of G's first feature map; 0 = from the image size (see models.dcgan.layout)
+        bn_momentum=0.9,  # flax convention (PyTorch momentum=0.1)
+        conditioning="none",  # "none" | "concat" | "projection" | "acgan" (class-conditional; labelled data)
+        spectral_norm=False,  # spectral normalisation of every conv/dense layer of D (Miyato et al. 2018)
+    ))
+
+
+def began() -> ml_collections.ConfigDict:
+    """DCGAN's keys (``d_norm`` is unused: the autoencoder has no normalisation) plus ``code_dim``."""
+    cfg = dcgan()
+    cfg.name = "began"
+    cfg.d_norm = "none"
+    cfg.code_dim = 64  # the autoencoder's bottleneck (the paper's h)
+    return cfg
+
+
+def gan_mlp() -> ml_collections.ConfigDict:
+    return ml_collections.ConfigDict(dict(
+        name="gan_mlp",
+        z_dim=100,
+        noise="gaussian",  # "gaussian" | "uniform" (U(-1,1)) | "uniform_unit" (U(-sqrt3, sqrt3))
+        g_hidden=(1200, 1200),  # ReLU layers
+        d_units=(240, 240),  # maxout layers
+        d_pieces=5,
+        dropout=True,  # D's dropout (keep 0.8 on the input, 0.5 on hidden layers)
+        d_input_keep=0.8,
+        d_hidden_keep=0.5,
+        g_init_range=0.05,
+        d_init_range=0.005,
+        conditioning="none",  # "none" | "concat" | "projection" | "acgan" (class-conditional; labelled data)
+        spectral_norm=False,  # spectral normalisation of D's dense layers (Miyato et al. 2018)
+    ))
+
+
+def pix2pix() -> ml_collections.ConfigDict:
+    """The paper's defaults."""
+    return ml_collections.ConfigDict(dict(
+        name="pix2pix",
+        g_width=64,  # channels of the U-Net's first block (C64)
+        d_width=64,  # channels of the PatchGAN's first block
+        norm="batch",  # "batch" | "instance", both networks
+        dropout=0.5,  # the U-Net's decoder dropout (train and test): its only noise
+        dropout_blocks=3,  # decoder blocks with dropout, from the innermost
+        d_layers=0,  # PatchGAN stride-2 layers; 0: sized to the image (3 = 70x70 at 256 px)
+    ))
+
+
+def cyclegan() -> ml_collections.ConfigDict:
+    """The paper's defaults."""
+    return ml_collections.ConfigDict(dict(
+        name="cyclegan",
+        g_width=64,  # channels of the generator's first layer (c7s1-64)
+        g_blocks=0,  # residual blocks; 0: 6 below 256 px, 9 from 256 (the paper)
+        d_width=64,  # channels of the PatchGAN's first layer
+        d_layers=3,  # PatchGAN stride-2 layers: 3 = the paper's 70x70 patches; 0: sized to the image
+        norm="instance",  # "instance" (the paper) | "batch", both networks
+    ))
+
+
+def srgan() -> ml_collections.ConfigDict:
+    """The paper's values."""
+    return ml_collections.ConfigDict(dict(
+        name="srgan",
+        scale=4,  # up-sampling factor (a power of 2): log2(scale) PixelShuffle x2 blocks
+        blocks=16,  # residual blocks of SRResNet
+        width=64,  # SRResNet's channels
+        d_width=64,  # D's first convolution's channels (doubling to 8 x d_width)
+        d_dense=1024,  # D's hidden dense layer
+        bn_momentum=0.9,  # flax convention (PyTorch momentum=0.1)
+    ))
+
+
+def toy_mlp() -> ml_collections.ConfigDict:
+    return ml_collections.ConfigDict(dict(
+        name="toy_mlp",
+        arch="small",  # a key of models.toy_mlp.ARCHS: pacgan | small | tiny
+        z_dim=2,  # G's Gaussian noise
+        d_kind="maxout",  # "maxout" (a logit / critic value) or "autoencoder" (BEGAN's energy)
+        code_dim=8,  # autoencoder bottleneck
+        init_std=0.02,
+    ))
+
+
+def translator_mlp() -> ml_collections.ConfigDict:
+    return ml_collections.ConfigDict(dict(
+        name="translator_mlp",
+        g_hidden=(64, 64),  # the translators' hidden widths
+        d_units=(64, 64),  # the critics' hidden widths
+        residual=False,  # True: translator = identity + MLP (see models.translator_mlp)
+        init_std=0.02,
+    ))
+
+
+def vae() -> ml_collections.ConfigDict:
+    """An MLP VAE on binarised data."""
+    return ml_collections.ConfigDict(dict(
+        name="vae", kind="vae", data="binary", encoder="mlp", latent_dim=32,
+        hidden=(512, 256),  # MLP widths (the decoder mirrors them)
+        widths=(32, 64),  # conv channels, each a 4x4 stride-2 conv (the decoder mirrors them)
+        decoder_scale="fixed", fixed_log_scale=math.log(0.1),  # Gaussian decoder ("continuous" data)
+        train_samples=1))
+
+
+def pixelcnn() -> ml_collections.ConfigDict:
+    return ml_collections.ConfigDict(dict(
+        name="pixelcnn",
+        data="binary",  # "binary" | "8bit" (jaxgen.losses.likelihood data spaces)
+        features=64,  # residual stream (2h in the paper); a multiple of the colour channels
+        blocks=5,  # residual blocks of masked 3x3 convs
+        head_features=64,  # hidden units of the 1x1 output layers
+    ))
+
+
+def gated_pixelcnn() -> ml_collections.ConfigDict:
+    return ml_collections.ConfigDict(dict(
+        name="gated_pixelcnn",
+        data="binary",  # "binary" | "8bit" (jaxgen.losses.likelihood data spaces)
+        features=32,  # channels of each stack; a multiple of the colour channels
+        layers=6,  # gated layers
+        kernel_size=3,  # n (odd): vertical (n//2+1) x n, horizontal 1 x n
+        head_features=64,  # hidden units of the 1x1 output layers
+        conditional=False,  # class-conditional (needs labelled data)
+    ))
+
+
+def pixelrnn() -> ml_collections.ConfigDict:
+    return ml_collections.ConfigDict(dict(
+        name="pixelrnn",
+        data="binary",  # "binary" | "8bit" (jaxgen.losses.likelihood data spaces)
+        cell="row_lstm",  # "row_lstm" | "diagonal_bilstm"
+        features=32,  # LSTM hidden units = residual stream; a multiple of the colour channels
+        layers=2,  # LSTM layers
+        head_features=64,  # hidden units of the 1x1 output layers
+    ))
+
+
+FAMILIES = {f.__name__: f for f in (dcgan, began, gan_mlp, pix2pix, cyclegan, srgan, toy_mlp, translator_mlp, vae,
+                                    pixelcnn, gated_pixelcnn, pixelrnn)}
+
+
+def config(name: str) -> ml_collections.ConfigDict:
+    """`config.model` of family `name` with its defaults; an unknown name is a ConfigError naming `model.name`."""
+    if not isinstance(name, str) or name not in FAMILIES:
+        raise ConfigError(f"model.name={name!r} is not a model; available: {', '.join(sorted(FAMILIES))}")
+    return FAMILIES[name]()
