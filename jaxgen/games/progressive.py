@@ -1,10 +1,10 @@
 """Progressive growing (Karras et al. 2018): the classic game, one stage per resolution 4, 8, ..., H, with fade-in.
 
 The players and terms are :mod:`jaxgen.games.unconditional`'s (G(noise) against D; every term, penalty and lazy
-phase the same); the networks (`model.name`, default :mod:`jaxgen.models.progan`) take two more arguments, the stage
-(static) and the fade-in ``alpha``, which this game passes. Stage ``s`` trains at resolution ``4 * 2**s``; it lasts
-``ceil(model.stage_images / images per step)`` steps (images per step: `batch_size` x `accumulate`), the last stage
-until `num_steps`. In each stage s > 0, ``alpha`` rises linearly with the images shown in the stage before this
+phase the same); the networks (`model.name`, default :mod:`jaxgen.models.progan`: a family with
+``levels(image_shape)``, its number of stages) take two more arguments, the stage (static) and the fade-in ``alpha``,
+which this game passes. Stage ``s`` trains at resolution ``4 * 2**s``; it lasts ``ceil(model.stage_images / images
+per step)`` steps (images per step: `batch_size` x `accumulate`), the last stage until `num_steps`. In each stage s > 0, ``alpha`` rises linearly with the images shown in the stage before this
 step, from 0 at its first step to 1 after half of `model.stage_images` (the paper: 600k images of fade-in, then 600k
 stable, per resolution), and stays 1.
 
@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 
+from jaxgen import models
 from jaxgen.errors import ConfigError
 from jaxgen.games import unconditional
 from jaxgen.nn.progressive import avg_pool, lerp, upsample_nearest
@@ -44,9 +45,10 @@ class Progressive(unconditional.Unconditional):
     weights = WEIGHTS
 
     def __init__(self, config, info: dict, mesh):
+        if not hasattr(models.get(config.model.name), "levels"):
+            raise ConfigError(f"model.name={config.model.name!r} does not grow: the progressive game needs networks "
+                              f"that take (stage, alpha), e.g. model.name='progan'")
         super().__init__(config, info, mesh)
-        if self.conditional:
-            raise ConfigError("the progressive game is unconditional: set model.conditioning='none'")
         cfg = config.model
         self.levels = self.family.levels(self.image_shape)
         self.images_per_step = int(config.batch_size) * int(config.accumulate)

@@ -98,6 +98,9 @@ def test_bad_config_is_one_line_errors(emoji_data_dir):
         _game(_config(emoji_data_dir, "model.stage_images=7"))
     with pytest.raises(ConfigError, match="power of two"):
         _game(_config(emoji_data_dir, "data.image_size=12"))
+    dcgan = gan.default_config("dcgan", "wgan_gp", game="progressive")
+    with pytest.raises(ConfigError, match="model.name='dcgan' does not grow"):
+        progressive.build(dcgan, {"image_shape": (8, 8, 3)}, None)
 
 
 def test_the_new_level_waits_through_stage_0_and_samples_are_up_sampled(uninterrupted, one_device_mesh, monkeypatch):
