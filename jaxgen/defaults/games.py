@@ -20,6 +20,7 @@ WEIGHTS = {
     "superres": {"mse": 1.0, "perceptual": 1.0, "adversarial": 1e-3},  # SRGAN: 1e-3 adversarial
     "points": {},  # no extra terms
 }
+WEIGHTS["progressive"] = {**WEIGHTS["unconditional"], "drift": 0.001}  # ProGAN's eps_drift (its section A.1)
 SUPERRES_EVAL_CROP = 256  # config.eval.crop's default: centre crops of the held-out photos
 
 
@@ -41,8 +42,15 @@ def _points(model: str) -> ml_collections.ConfigDict:
     return cfg
 
 
+def _progressive(model: str) -> ml_collections.ConfigDict:
+    cfg = models.config(model)
+    cfg.stage_images = 1_200_000  # images shown per resolution: the first half fades in (the paper: 600k + 600k)
+    cfg.fresh_optimizers = True  # zero both optimizer states when a stage starts (the official code)
+    return cfg
+
+
 _MODEL_CONFIGS = {"unconditional": models.config, "paired": models.config, "cycle": models.config,
-                  "superres": _superres, "points": _points}
+                  "superres": _superres, "points": _points, "progressive": _progressive}
 
 
 def _custom(game: str):

@@ -152,8 +152,19 @@ def pixelrnn() -> ml_collections.ConfigDict:
     ))
 
 
-FAMILIES = {f.__name__: f for f in (dcgan, began, gan_mlp, pix2pix, cyclegan, srgan, toy_mlp, translator_mlp, vae,
-                                    pixelcnn, gated_pixelcnn, pixelrnn)}
+def progan() -> ml_collections.ConfigDict:
+    """The paper's 1024 x 1024 networks' widths."""
+    return ml_collections.ConfigDict(dict(
+        name="progan",
+        z_dim=512,
+        width=512,  # the most channels of any level (official fmap_max)
+        width_base=16384,  # level at resolution r has min(width, width_base / r) channels (2 x official fmap_base)
+        mbstd_group=4,  # the minibatch-stddev group size G (the batch must be a multiple of min(G, batch))
+    ))
+
+
+FAMILIES = {f.__name__: f for f in (dcgan, began, gan_mlp, progan, pix2pix, cyclegan, srgan, toy_mlp, translator_mlp,
+                                    vae, pixelcnn, gated_pixelcnn, pixelrnn)}
 
 
 def config(name: str) -> ml_collections.ConfigDict:

@@ -69,6 +69,12 @@ class Unconditional(Game):
     def _cond(self, labels):  # the label arguments of G and D: none for an unconditional model
         return (labels,) if self.conditional else ()
 
+    def _args(self, players, labels):
+        """The arguments of G and D after their input (z, images) in a phase of `players`: the label (conditional
+        models); a game whose networks take more (the progressive game's stage and fade-in) overrides this."""
+        del players
+        return self._cond(labels)
+
     def _noise(self, rng, n):
         return sharding.constrain(self.family.latent(rng, n, self.model_cfg), self.batch_sharded)
 
@@ -84,14 +90,14 @@ class Unconditional(Game):
     def d_inputs(self, players, batch, key):
         labels = batch.get("label")
         kz, kg = jax.random.split(key)
-        fake = players("g", self._noise(kz, self.batch), *self._cond(labels), rng=kg)
+        fake = players("g", self._noise(kz, self.batch), *self._args(players, labels), rng=kg)
         return {"real": batch["image"], "fake": fake, "labels": labels}
 
     def d_terms(self, players, inputs, keys):
         kr, kf = keys
         labels = inputs["labels"]
-        real, real_cls = split_d_out(players("d", inputs["real"], *self._cond(labels), rng=kr))
-        fake, fake_cls = split_d_out(players("d", inputs["fake"], *self._cond(labels), rng=kf))
+        real, real_cls = split_d_out(players("d", inputs["real"], *self._args(players, labels), rng=kr))
+        fake, fake_cls = split_d_out(players("d", inputs["fake"], *self._args(players, labels), rng=kf))
         extras = {}
         if real_cls is not None:
             extras["aux"] = _class_loss(real_cls, labels) + _class_loss(fake_cls, labels)
@@ -101,7 +107,7 @@ class Unconditional(Game):
         labels = inputs["labels"]
 
         def critic(x):
-            return split_d_out(players("d", x, *self._cond(labels), rng=key, update=False))[0]
+            return split_d_out(players("d", x, *self._args(players, labels), rng=key, update=False))[0]
 
         return {"d": (critic, inputs["real"], inputs["fake"])}
 
@@ -113,8 +119,8 @@ class Unconditional(Game):
     def g_terms(self, players, inputs, keys):
         kg, kd = keys
         labels = inputs["labels"]
-        fake = players("g", inputs["z"], *self._cond(labels), rng=kg)
-        adv, cls = split_d_out(players("d", fake, *self._cond(labels), rng=kd))
+        fake = players("g", inputs["z"], *self._args(players, labels), rng=kg)
+        adv, cls = split_d_out(players("d", fake, *self._args(players, labels), rng=kd))
         return {"d": adv}, ({"aux": _class_loss(cls, labels)} if cls is not None else {})
 
     g_reg_terms = ("path_length",)
@@ -128,10 +134,10 @@ class Unconditional(Game):
         labels = jax.random.randint(ky, (self.batch,), 0, self.num_classes) if self.conditional else None
 
         def generate(z):
-            return players("g", z, *self._cond(labels), rng=kg, update=False)
+            return players("g", z, *self._args(players, labels), rng=kg, update=False)
 
         images, pullback = jax.vjp(generate, self._noise(kz, self.batch))
-        pixels = math.prod(self.image_shape[:-1])
+        pixels = math.prod(images.shape[1:-1])
         (grads,) = pullback(jax.random.normal(kn, images.shape, images.dtype) / math.sqrt(pixels))
         lengths = jnp.sqrt(jnp.sum(jnp.reshape(grads, (grads.shape[0], -1)) ** 2, axis=1))
         pl_mean = jax.lax.stop_gradient(reg_state["pl_mean"] + PL_DECAY * (jnp.mean(lengths) - reg_state["pl_mean"]))
@@ -140,7 +146,7 @@ class Unconditional(Game):
     def sample(self, players, key, n, labels=None, source=None):
         del source
         z = self.family.latent(key, n, self.model_cfg)
-        return players("g", z, *self._cond(labels), rng=key, train=False)
+        return players("g", z, *self._args(players, labels), rng=key, train=False)
 
 
 def build(config, info: dict, mesh) -> Unconditional:
