@@ -151,7 +151,8 @@ def test_bad_input_is_one_line_errors(emoji_data_dir):
     refused(ConfigError, "one image shape", _config(emoji_data_dir),
             {"images": {"a": (16, 16, 3), "b": (16, 16, 1)}})
     refused(ConfigError, "multiples of 4", _config(emoji_data_dir, "data.image_size=18"))
-    refused(ConfigError, "loss.pool_size", _config(emoji_data_dir, "loss.pool_size=-1"))
+    with pytest.raises(ConfigError, match="config key 'loss.pool_size' must not be negative"):
+        _config(emoji_data_dir, "loss.pool_size=-1")  # refused when the config loads, before the game
     config = _config(emoji_data_dir, "eval.pairs=")
     with pytest.raises(ConfigError, match="set eval.pairs"):
         cycle.build(config, pipeline.output_info(config.data), None).pairs(config, "test")
