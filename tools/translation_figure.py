@@ -2,7 +2,8 @@
 
     python tools/translation_figure.py runs/p2p_l1 runs/p2p_cgan runs/pix2pix --num 8 --out docs/images/pix2pix.png
 
-Rows are the first `--num` pairs of the test split (centred, unflipped, as evaluation reads them), every
+Rows are `--num` pairs spread evenly over the test split (stored by codepoint: its first pairs are all flags;
+centred, unflipped, as evaluation reads them), every
 workdir translating the same inputs with `--seed` (its dropout); the workdirs must share the dataset and
 direction. Prints each workdir's held-out metrics from its metrics.jsonl (the last evaluation) as a Markdown table.
 """
@@ -38,7 +39,9 @@ def main() -> None:
 
     config, _ = workdir_lib.read(args.workdirs[0])
     source_key, target_key = paired.DIRECTIONS[config.data.get("direction", "a_to_b")]
-    pairs = pipeline.read_split(config.data, "test", args.num)
+    pairs = pipeline.read_split(config.data, "test")
+    rows = np.linspace(0, len(pairs[source_key]) - 1, args.num).round().astype(int)
+    pairs = {key: pairs[key][rows] for key in (source_key, target_key)}
     columns = [pairs[source_key]]
     for workdir in args.workdirs:
         _, task, state, _ = workdir_lib.restore(workdir)

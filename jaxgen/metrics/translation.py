@@ -48,10 +48,10 @@ def parse(metrics: str) -> tuple[str, ...]:
 
 
 def feature_net(spec: str, dataset: str) -> features_lib.FeatureNet:
-    """KID's feature network: `spec` as `jaxgen eval --features`. HOOK for a domain classifier: "auto" takes
-    whatever :func:`jaxgen.metrics.features.get` gives for `dataset` (Inception when its weights are supplied; the
-    emoji classifier of issue 14 once `features.get` knows the emoji datasets), and falls back to VGG-16 ("vgg",
-    HED's edge-tuned weights) where it has none."""
+    """KID's feature network: `spec` as `jaxgen eval --features`. "auto" takes whatever
+    :func:`jaxgen.metrics.features.get` gives for `dataset` (Inception when its weights are supplied, else the
+    dataset's domain classifier: EmojiNet for the emoji datasets, trained on first use), and falls back to VGG-16
+    ("vgg", HED's edge-tuned weights) where it has none."""
     try:
         return features_lib.get(spec, dataset)
     except MetricError as e:
