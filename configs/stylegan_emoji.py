@@ -1,5 +1,6 @@
-"""StyleGAN (Karras et al. 2019) on colour emoji (Twemoji on white), growing 4 -> 32 px; the paper's table 1
-("building up the model") as variants B-F, with row A = configs/progan_emoji.py.
+"""StyleGAN (Karras et al. 2019) on colour emoji (Twemoji on white), 4 -> 32 px; rows B-F of its table 1 as variants.
+
+The paper's "building up the model" table: variants :b ... :f, with row A = configs/progan_emoji.py.
 
 Every row has ProGAN's budget and training (jaxgen.defaults.gan.progressive_config: 192k images a stage, batch 16,
 WGAN-GP + drift, Adam 1e-3 (0, 0.99), EMA 0.999, as the paper's CelebA-HQ runs) and ProGAN's discriminator; the
