@@ -18,7 +18,7 @@ from jaxgen.defaults import models as model_defaults
 from jaxgen.errors import ConfigError
 from jaxgen.models import progan, stylegan
 from jaxgen.nn.progressive import EqualizedDense, upsample_nearest
-from jaxgen.nn.style import AdaIN
+from jaxgen.nn.style import AdaIN, NoiseInput, blur
 from tests.models.test_progan import _perturbed
 from tests.models.variables import key as rbg_key  # flax init with threefry keys compiles slowly
 
@@ -229,3 +229,18 @@ def test_the_table_rows_and_bad_values():
         with pytest.raises(ConfigError, match=key):
             stylegan.generator(_cfg(**keys), SHAPE)
 
+
+
+def test_blur_and_noise_layers_by_hand():
+    x = np.random.default_rng(8).normal(size=(2, 5, 6, 3))
+    k = np.outer([1, 2, 1], [1, 2, 1]) / 16
+    xp = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    expected = sum(k[a, b] * xp[:, a:a + 5, b:b + 6] for a in range(3) for b in range(3))
+    np.testing.assert_allclose(blur(jnp.asarray(x, jnp.float32)), expected, rtol=1e-5, atol=1e-6)
+    strength = np.asarray([0.0, 1.0, -2.0], np.float32)
+    out = NoiseInput().apply({"params": {"strength": strength}}, jnp.asarray(x, jnp.float32),
+                             rngs={"dropout": jax.random.key(0)})
+    added = np.asarray(out) - x  # one noise image per example, scaled per channel
+    np.testing.assert_allclose(added[..., 0], 0, atol=1e-6)
+    np.testing.assert_allclose(added[..., 2], -2 * added[..., 1], rtol=1e-4, atol=1e-5)
+    assert abs(added[..., 1].std() - 1) < 0.5 and not np.allclose(added[0, ..., 1], added[1, ..., 1])
