@@ -163,7 +163,25 @@ def progan() -> ml_collections.ConfigDict:
     ))
 
 
-FAMILIES = {f.__name__: f for f in (dcgan, began, gan_mlp, progan, pix2pix, cyclegan, srgan, toy_mlp, translator_mlp,
+def stylegan() -> ml_collections.ConfigDict:
+    """ProGAN's keys (its discriminator; widths as the official fmap_base 8192, fmap_max 512) and the style-based
+    generator's switches, all on: the paper's configuration F."""
+    cfg = progan()
+    cfg.name = "stylegan"
+    cfg.update(dict(
+        mapping_layers=8,  # the mapping network z -> w (0: none, w = pixel_norm(z))
+        mapping_lr_mul=0.01,  # its learning-rate multiplier (equalized lr scaled by it)
+        styles=True,  # AdaIN with a w per layer (False: ProGAN's pixel norm)
+        const_input=True,  # a learned 4 x 4 constant input (False: ProGAN's dense of w; needs styles)
+        noise=True,  # per-pixel noise after every convolution, a learned strength per channel
+        blur=True,  # the [1, 2, 1] blur after each up-sampling convolution (the paper's bilinear up-sampling)
+        mixing_prob=0.9,  # style mixing regularisation: the probability of a second latent per batch
+        w_avg_decay=0.995,  # the tracked average w (truncation): w_avg <- mean(w) + decay (w_avg - mean(w))
+    ))
+    return cfg
+
+
+FAMILIES = {f.__name__: f for f in (dcgan, began, gan_mlp, progan, stylegan, pix2pix, cyclegan, srgan, toy_mlp, translator_mlp,
                                     vae, pixelcnn, gated_pixelcnn, pixelrnn)}
 
 
