@@ -42,8 +42,8 @@ from jaxgen.nn.progressive import (
     upsample_nearest,
 )
 
-__all__ = ["Discriminator", "Generator", "d_level", "d_output", "discriminator", "g_input", "g_level", "generator",
-           "latent", "levels", "widths"]
+__all__ = ["Discriminator", "Generator", "conv", "d_level", "d_output", "discriminator", "g_input", "g_level",
+           "generator", "latent", "levels", "lrelu", "widths"]
 
 
 def levels(image_shape) -> int:
@@ -64,11 +64,13 @@ def widths(cfg, image_shape) -> tuple[int, ...]:
     return out
 
 
-def _act(x):
+def lrelu(x):
+    """LeakyReLU 0.2, every hidden layer's activation."""
     return nn.leaky_relu(x, 0.2)
 
 
-def _conv(module, width: int, name: str, k: int = 3, gain: float = SQRT2) -> EqualizedConv:
+def conv(module, width: int, name: str, k: int = 3, gain: float = SQRT2) -> EqualizedConv:
+    """An equalized k x k conv named `name` in `module` (its dtype)."""
     return EqualizedConv(width, k, gain, dtype=module.dtype, name=name)
 
 
@@ -79,8 +81,8 @@ def g_input(module, z, width: int):
     LReLU, pixel norm)."""
     x = EqualizedDense(16 * width, SQRT2 / 4, use_bias=False, dtype=module.dtype, name="dense")(pixel_norm(z))
     x = x.reshape(z.shape[0], 4, 4, width)
-    x = pixel_norm(_act(x + module.param("dense_bias", nn.initializers.zeros, (width,)).astype(module.dtype)))
-    return pixel_norm(_act(_conv(module, width, "conv4")(x)))
+    x = pixel_norm(lrelu(x + module.param("dense_bias", nn.initializers.zeros, (width,)).astype(module.dtype)))
+    return pixel_norm(lrelu(conv(module, width, "conv4")(x)))
 
 
 def g_level(module, x, width: int):
@@ -89,7 +91,7 @@ def g_level(module, x, width: int):
     r = 2 * x.shape[1]
     x = upsample_nearest(x)
     for i in range(2):
-        x = pixel_norm(_act(_conv(module, width, f"conv{r}_{i}")(x)))
+        x = pixel_norm(lrelu(conv(module, width, f"conv{r}_{i}")(x)))
     return x
 
 
@@ -97,14 +99,14 @@ def d_level(module, h, width: int, next_width: int):
     """``[N, r, r, C] -> [N, r/2, r/2, next_width]``: D's level at resolution r (conv 3x3 to width, LReLU, conv 3x3
     to the next level's width, LReLU, 2x2 average pool)."""
     r = h.shape[1]
-    h = _act(_conv(module, width, f"conv{r}_0")(h))
-    return avg_pool(_act(_conv(module, next_width, f"conv{r}_1")(h)))
+    h = lrelu(conv(module, width, f"conv{r}_0")(h))
+    return avg_pool(lrelu(conv(module, next_width, f"conv{r}_1")(h)))
 
 
 def d_output(module, h, width: int, mbstd_group: int):
     """``[N, 4, 4, C] -> scores [N]`` float32: minibatch stddev, conv 3x3, LReLU, dense to width, LReLU, dense to 1."""
-    h = _act(_conv(module, width, "conv4")(minibatch_stddev(h, mbstd_group)))
-    h = _act(EqualizedDense(width, dtype=module.dtype, name="dense")(h.reshape(h.shape[0], -1)))
+    h = lrelu(conv(module, width, "conv4")(minibatch_stddev(h, mbstd_group)))
+    h = lrelu(EqualizedDense(width, dtype=module.dtype, name="dense")(h.reshape(h.shape[0], -1)))
     return EqualizedDense(1, 1.0, dtype=module.dtype, name="out")(h)[:, 0].astype(jnp.float32)
 
 
@@ -122,7 +124,7 @@ class Generator(nn.Module):
         top = len(self.widths) - 1 if self.is_initializing() else stage
         for level in range(1, top + 1):
             features.append(g_level(self, features[-1], self.widths[level]))
-        to_rgb = [_conv(self, self.channels, f"to_rgb{4 * 2**level}", 1, 1.0) for level in range(len(features))]
+        to_rgb = [conv(self, self.channels, f"to_rgb{4 * 2**level}", 1, 1.0) for level in range(len(features))]
         if self.is_initializing():  # every level's toRGB exists from init
             for level, h in enumerate(features):
                 to_rgb[level](h)
@@ -142,15 +144,15 @@ class Discriminator(nn.Module):
     @nn.compact
     def __call__(self, x, stage: int, alpha, *, train: bool):
         del train
-        from_rgb = [_conv(self, self.widths[level], f"from_rgb{4 * 2**level}", 1) for level in range(len(self.widths))]
+        from_rgb = [conv(self, self.widths[level], f"from_rgb{4 * 2**level}", 1) for level in range(len(self.widths))]
         if self.is_initializing():  # every level's fromRGB exists from init
             for level in range(len(self.widths) - 1):
                 from_rgb[level](avg_pool(x, 2 ** (len(self.widths) - 1 - level)))
-        h = _act(from_rgb[stage](x))
+        h = lrelu(from_rgb[stage](x))
         for level in range(stage, 0, -1):
             h = d_level(self, h, self.widths[level], self.widths[level - 1])
             if level == stage:
-                h = lerp(_act(from_rgb[stage - 1](avg_pool(x))), h, alpha)
+                h = lerp(lrelu(from_rgb[stage - 1](avg_pool(x))), h, alpha)
         return d_output(self, h, self.widths[0], self.mbstd_group)
 
 
