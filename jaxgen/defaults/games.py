@@ -21,6 +21,7 @@ WEIGHTS = {
     "points": {},  # no extra terms
 }
 WEIGHTS["progressive"] = {**WEIGHTS["unconditional"], "drift": 0.001}  # ProGAN's eps_drift (its section A.1)
+WEIGHTS["multiscale"] = {"drift": 0.001}  # MSG-GAN with WGAN-GP: ProGAN's drift (no AC-GAN head, no path length)
 SUPERRES_EVAL_CROP = 256  # config.eval.crop's default: centre crops of the held-out photos
 
 
@@ -50,7 +51,8 @@ def _progressive(model: str) -> ml_collections.ConfigDict:
 
 
 _MODEL_CONFIGS = {"unconditional": models.config, "paired": models.config, "cycle": models.config,
-                  "superres": _superres, "points": _points, "progressive": _progressive}
+                  "superres": _superres, "points": _points, "progressive": _progressive,
+                  "multiscale": models.config}
 
 
 def _custom(game: str):

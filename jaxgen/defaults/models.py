@@ -185,6 +185,15 @@ FAMILIES = {f.__name__: f for f in (dcgan, began, gan_mlp, progan, stylegan, pix
                                     vae, pixelcnn, gated_pixelcnn, pixelrnn)}
 
 
+def msggan() -> ml_collections.ConfigDict:
+    """ProGAN's keys (MSG-GAN's networks are ProGAN's levels, every one at once)."""
+    cfg = progan()
+    cfg.name = "msggan"
+    return cfg
+
+
+FAMILIES[msggan.__name__] = msggan
+
 def config(name: str) -> ml_collections.ConfigDict:
     """`config.model` of family `name` with its defaults; an unknown name is a ConfigError naming `model.name`."""
     if not isinstance(name, str) or name not in FAMILIES:
