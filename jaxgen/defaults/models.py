@@ -181,10 +181,6 @@ def stylegan() -> ml_collections.ConfigDict:
     return cfg
 
 
-FAMILIES = {f.__name__: f for f in (dcgan, began, gan_mlp, progan, stylegan, pix2pix, cyclegan, srgan, toy_mlp, translator_mlp,
-                                    vae, pixelcnn, gated_pixelcnn, pixelrnn)}
-
-
 def msggan() -> ml_collections.ConfigDict:
     """ProGAN's keys (MSG-GAN's networks are ProGAN's levels, every one at once)."""
     cfg = progan()
@@ -192,7 +188,9 @@ def msggan() -> ml_collections.ConfigDict:
     return cfg
 
 
-FAMILIES[msggan.__name__] = msggan
+FAMILIES = {f.__name__: f for f in (dcgan, began, gan_mlp, progan, msggan, stylegan, pix2pix, cyclegan, srgan, toy_mlp,
+                                    translator_mlp, vae, pixelcnn, gated_pixelcnn, pixelrnn)}
+
 
 def config(name: str) -> ml_collections.ConfigDict:
     """`config.model` of family `name` with its defaults; an unknown name is a ConfigError naming `model.name`."""
