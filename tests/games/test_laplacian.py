@@ -82,6 +82,13 @@ def test_levels_and_reals(emoji_data_dir):
     assert game.g_players == ("g0", "g1") and game.d_players == ("d0", "d1")
     digits = config_lib.load("configs/lapgan_emoji.py:digits")
     assert lapgan.levels((28, 28, 1), digits.model) == [7, 14, 28] and digits.num_steps == 3 * 5000
+    paper = game_lib.build(digits, {"image_shape": (28, 28, 1)}, None)  # shapes only: traced, not compiled
+    params, model_state = jax.eval_shape(paper.init, jax.random.key(0))
+    assert params["g0"]["h0"]["kernel"].shape == (100, 1200) and params["d0"]["h0"]["kernel"].shape == (49, 600)
+    assert params["g2"]["conv0"]["kernel"].shape == (3, 3, 2, 128)  # the low-pass and the noise plane
+    image = jax.eval_shape(lambda p, m: paper.sample(Players(paper.modules, p, m, 2, 0), jax.random.key(1), 3),
+                           params, model_state)
+    assert image.shape == (3, 28, 28, 1)
     assert lapgan.levels((32, 32, 3), config_lib.load("configs/lapgan_emoji.py").model) == [8, 16, 32]
     x = _images(1)
     real0, low0 = game.reals(jnp.asarray(x), 0)
@@ -128,6 +135,9 @@ def test_only_the_stage_level_learns(uninterrupted, one_device_mesh, monkeypatch
     boundary = jax.device_get(boundary)
     init = jax.device_get(task.init(keys.init_key(config.seed)))
     assert int(boundary["stage"]) == 0 and int(final["stage"]) == 1
+    images = np.asarray(task.generate(boundary, jax.random.key(5), config.num_samples))  # stage 0's grid program
+    assert images.shape == (config.num_samples, 8, 8, 3) and len(np.unique(images)) > 100
+    np.testing.assert_array_equal(images, _repeat(images[:, ::2, ::2]))  # level 1 not trained: up-sampled only
     for trained, waiting, before, after in ((("g0", "d0"), ("g1", "d1"), init, boundary),
                                             (("g1", "d1"), ("g0", "d0"), boundary, final)):
         for name in waiting:  # zero gradients from fresh optimizer states: bit for bit unchanged
