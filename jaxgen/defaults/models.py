@@ -189,7 +189,7 @@ def msggan() -> ml_collections.ConfigDict:
 
 
 def lapgan() -> ml_collections.ConfigDict:
-    """The paper's CIFAR-10 sizes (section 4): an 8 x 8 coarsest level, 128 channels, 1200 / 600 units."""
+    """The paper's CIFAR-10 sizes (section 4): an 8 x 8 coarsest level, its MLPs of 1200 / 600 units; 128 channels."""
     return ml_collections.ConfigDict(dict(
         name="lapgan",
         base_size=8,  # the coarsest level's resolution; the image is base_size * 2**n pixels (n + 1 levels)

@@ -15,8 +15,8 @@ Levels coarsest first (:mod:`jaxgen.nn.laplacian`): level 0 at ``model.base_size
   convolution; with nearest up-sampling the sum loses nothing, :mod:`jaxgen.nn.laplacian`), two 3 x 3 ReLU
   convolutions of ``width`` channels, dropout ``d_dropout``, a dense logit; the paper's 2-layer convnet.
 
-Noise as the paper: z and the noise planes uniform in [-1, 1]. Initialisation: Flax's defaults (LeCun normal
-weights, zero biases). D has no BatchNorm (penalties need D per example). ``dtype``: the layers' computation dtype;
+Noise: z and the noise planes uniform in [-1, 1]. The kernel size (3 x 3), ``width`` (128) and initialisation
+(Flax's defaults: LeCun normal weights, zero biases) are choices made here. D has no BatchNorm (penalties need D per example). ``dtype``: the layers' computation dtype;
 every network returns float32.
 """
 
