@@ -16,8 +16,8 @@ Levels coarsest first (:mod:`jaxgen.nn.laplacian`): level 0 at ``model.base_size
   convolutions of ``width`` channels, dropout ``d_dropout``, a dense logit; the paper's 2-layer convnet.
 
 Noise: z and the noise planes uniform in [-1, 1]. The kernel size (3 x 3), ``width`` (128) and initialisation
-(Flax's defaults: LeCun normal weights, zero biases) are choices made here. D has no BatchNorm (penalties need D per example). ``dtype``: the layers' computation dtype;
-every network returns float32.
+(Flax's defaults: LeCun normal weights, zero biases) are choices made here. D has no BatchNorm (penalties need D
+per example). ``dtype``: the layers' computation dtype; every network returns float32.
 """
 
 from __future__ import annotations
