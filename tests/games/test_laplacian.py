@@ -105,6 +105,28 @@ def uninterrupted(tmp_path_factory, emoji_data_dir, one_device_mesh):
     return workdir, jax.device_get(gan.train_and_evaluate(_config(emoji_data_dir), workdir, mesh=one_device_mesh))
 
 
+def test_level_1_d_judges_the_batch_residual_given_its_low_pass(emoji_data_dir, uninterrupted):
+    config, state = _config(emoji_data_dir), uninterrupted[1]
+    game, x, k = _game(config), jnp.asarray(_images(2)), jax.random.key(4)
+
+    @jax.jit
+    def terms(params, model_state):
+        players = Players(game.modules, params, model_state, 1, jnp.int32(3))
+        inputs = game.d_inputs(players, {"image": x}, jax.random.key(2))
+        outs, extras = game.d_terms(players, inputs, (k, k))
+        critic, real, fake = game.critics(players, inputs, k)["d"]
+        by_hand = game.modules["d1"].apply({"params": params["d1"]}, *game.reals(x, 1), train=True,
+                                           rngs={"dropout": k})
+        return inputs, outs, extras, (critic(real), critic(fake)), by_hand
+
+    inputs, outs, extras, critic, by_hand = terms(state["params"], state["model_state"])
+    assert extras == {} and inputs["fake"].shape == (4, 8, 8, 3)
+    np.testing.assert_allclose(inputs["low"], _repeat(_block_mean(np.asarray(x))), rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(outs["d"][0], by_hand)  # D_1(h_1, u(I_0)) of the batch
+    np.testing.assert_array_equal(critic[0], outs["d"][0])  # the penalties' critic: the same D, low fixed
+    np.testing.assert_array_equal(critic[1], outs["d"][1])
+
+
 def test_samples_compose_the_levels(emoji_data_dir, uninterrupted):
     config, state = _config(emoji_data_dir), uninterrupted[1]
     game, key, n = _game(config), jax.random.key(3), 5
