@@ -188,8 +188,20 @@ def msggan() -> ml_collections.ConfigDict:
     return cfg
 
 
-FAMILIES = {f.__name__: f for f in (dcgan, began, gan_mlp, progan, msggan, stylegan, pix2pix, cyclegan, srgan, toy_mlp,
-                                    translator_mlp, vae, pixelcnn, gated_pixelcnn, pixelrnn)}
+def lapgan() -> ml_collections.ConfigDict:
+    """The paper's CIFAR-10 sizes (section 4): an 8 x 8 coarsest level, its MLPs of 1200 / 600 units; 128 channels."""
+    return ml_collections.ConfigDict(dict(
+        name="lapgan",
+        base_size=8,  # the coarsest level's resolution; the image is base_size * 2**n pixels (n + 1 levels)
+        z_dim=100,  # the coarsest G's noise, uniform in [-1, 1]
+        mlp_width=1200,  # the coarsest G's hidden units (its D has half: the paper's 1200 / 600)
+        width=128,  # channels of the conditional levels' convolutions
+        d_dropout=0.5,  # dropout in every D
+    ))
+
+
+FAMILIES = {f.__name__: f for f in (dcgan, began, gan_mlp, lapgan, progan, msggan, stylegan, pix2pix, cyclegan, srgan,
+                                    toy_mlp, translator_mlp, vae, pixelcnn, gated_pixelcnn, pixelrnn)}
 
 
 def config(name: str) -> ml_collections.ConfigDict:
