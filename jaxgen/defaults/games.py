@@ -21,6 +21,8 @@ WEIGHTS = {
     "points": {},  # no extra terms
 }
 WEIGHTS["progressive"] = {**WEIGHTS["unconditional"], "drift": 0.001}  # ProGAN's eps_drift (its section A.1)
+WEIGHTS["multiscale"] = {"drift": 0.001}
+WEIGHTS["laplacian"] = {}  # LapGAN: each level's conditional GAN alone  # MSG-GAN with WGAN-GP: ProGAN's drift (no AC-GAN head, no path length)
 SUPERRES_EVAL_CROP = 256  # config.eval.crop's default: centre crops of the held-out photos
 
 
@@ -49,8 +51,15 @@ def _progressive(model: str) -> ml_collections.ConfigDict:
     return cfg
 
 
+def _laplacian(model: str) -> ml_collections.ConfigDict:
+    cfg = models.config(model)
+    cfg.level_steps = 5000  # steps each pyramid level trains, coarsest first (the last level until num_steps)
+    return cfg
+
+
 _MODEL_CONFIGS = {"unconditional": models.config, "paired": models.config, "cycle": models.config,
-                  "superres": _superres, "points": _points, "progressive": _progressive}
+                  "superres": _superres, "points": _points, "progressive": _progressive,
+                  "multiscale": models.config, "laplacian": _laplacian}
 
 
 def _custom(game: str):

@@ -3,6 +3,8 @@ super-resolution runs' base."""
 
 from __future__ import annotations
 
+import math
+
 import ml_collections
 
 from jaxgen import config as config_lib
@@ -104,4 +106,31 @@ def superres_config(arg=None, srgan_from: int = -1) -> ml_collections.ConfigDict
         config.eval.every, config.eval.crop = 0, 64
     elif arg is not None:
         raise ValueError(f"unknown variant {arg!r}; known: tiny")
+    return config
+
+
+def progressive_config(model: str, size: int = 32, tiny: bool = False) -> ml_collections.ConfigDict:
+    """The base of configs/progan_emoji.py and configs/stylegan_emoji.py: family `model` in the progressive game on
+    Twemoji growing 4 -> `size` px, 192k images a stage, batch 16, WGAN-GP + drift, Adam 1e-3 (0, 0.99), EMA 0.999;
+    `tiny`: 4 -> 8 px, width 8, 4 steps a stage, for tests."""
+    config = default_config(model, "wgan_gp", game="progressive")
+    config.data.name = "twemoji"
+    config.data.image_size = size
+    config.data.flip = True
+    config.batch_size = 16
+    config.model.z_dim = config.model.width = 128
+    config.model.stage_images = 192_000
+    config.ema_decay = 0.999
+    config.log_every, config.sample_every, config.checkpoint_every = 100, 2000, 2000
+    for group in ("g", "d"):
+        config.optimizer[group] = optimizers.adam(1e-3, 0.0, 0.99)  # optax's eps is the paper's 1e-8
+    if tiny:
+        config_lib.shrink_for_tests(config)
+        config.data.image_size = 8
+        config.batch_size = 4  # one minibatch-stddev group
+        config.model.z_dim, config.model.width = 8, 8
+        config.model.stage_images = 16  # 4 steps a stage: alpha 0, 0.5, 1, 1 in the second
+        config.ema_decay = 0.9
+    stages = int(math.log2(config.data.image_size)) - 1  # 4, 8, ..., image_size
+    config.num_steps = stages * -(-config.model.stage_images // config.batch_size)
     return config

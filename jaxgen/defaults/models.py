@@ -163,8 +163,45 @@ def progan() -> ml_collections.ConfigDict:
     ))
 
 
-FAMILIES = {f.__name__: f for f in (dcgan, began, gan_mlp, progan, pix2pix, cyclegan, srgan, toy_mlp, translator_mlp,
-                                    vae, pixelcnn, gated_pixelcnn, pixelrnn)}
+def stylegan() -> ml_collections.ConfigDict:
+    """ProGAN's keys (its discriminator; widths as the official fmap_base 8192, fmap_max 512) and the style-based
+    generator's switches, all on: the paper's configuration F."""
+    cfg = progan()
+    cfg.name = "stylegan"
+    cfg.update(dict(
+        mapping_layers=8,  # the mapping network z -> w (0: none, w = pixel_norm(z))
+        mapping_lr_mul=0.01,  # its learning-rate multiplier (equalized lr scaled by it)
+        styles=True,  # AdaIN with a w per layer (False: ProGAN's pixel norm)
+        const_input=True,  # a learned 4 x 4 constant input (False: ProGAN's dense of w; needs styles)
+        noise=True,  # per-pixel noise after every convolution, a learned strength per channel
+        blur=True,  # the [1, 2, 1] blur after each up-sampling convolution (the paper's bilinear up-sampling)
+        mixing_prob=0.9,  # style mixing regularisation: the probability of a second latent per batch
+        w_avg_decay=0.995,  # the tracked average w (truncation): w_avg <- mean(w) + decay (w_avg - mean(w))
+    ))
+    return cfg
+
+
+def msggan() -> ml_collections.ConfigDict:
+    """ProGAN's keys (MSG-GAN's networks are ProGAN's levels, every one at once)."""
+    cfg = progan()
+    cfg.name = "msggan"
+    return cfg
+
+
+def lapgan() -> ml_collections.ConfigDict:
+    """The paper's CIFAR-10 sizes (section 4): an 8 x 8 coarsest level, its MLPs of 1200 / 600 units; 128 channels."""
+    return ml_collections.ConfigDict(dict(
+        name="lapgan",
+        base_size=8,  # the coarsest level's resolution; the image is base_size * 2**n pixels (n + 1 levels)
+        z_dim=100,  # the coarsest G's noise, uniform in [-1, 1]
+        mlp_width=1200,  # the coarsest G's hidden units (its D has half: the paper's 1200 / 600)
+        width=128,  # channels of the conditional levels' convolutions
+        d_dropout=0.5,  # dropout in every D
+    ))
+
+
+FAMILIES = {f.__name__: f for f in (dcgan, began, gan_mlp, lapgan, progan, msggan, stylegan, pix2pix, cyclegan, srgan,
+                                    toy_mlp, translator_mlp, vae, pixelcnn, gated_pixelcnn, pixelrnn)}
 
 
 def config(name: str) -> ml_collections.ConfigDict:

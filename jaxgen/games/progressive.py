@@ -31,7 +31,15 @@ from jaxgen.games import unconditional
 from jaxgen.nn.progressive import avg_pool, lerp, upsample_nearest
 
 
-class Progressive(unconditional.Unconditional):
+class Drift:
+    """Mixed in before a game with one critic ``d``: the extra D term ``drift`` = mean over the reals of D(x)^2."""
+
+    def d_terms(self, players, inputs, keys):
+        outs, extras = super().d_terms(players, inputs, keys)
+        return outs, {**extras, "drift": jnp.mean(jnp.square(outs["d"][0]))}
+
+
+class Progressive(Drift, unconditional.Unconditional):
     weights = game_defaults.WEIGHTS["progressive"]
 
     def __init__(self, config, info: dict, mesh):
@@ -86,10 +94,6 @@ class Progressive(unconditional.Unconditional):
     def begin_stage(self, state, stage: int):
         del stage
         return {**state, "opt": jax.tree.map(jnp.zeros_like, state["opt"])} if self.fresh_optimizers else state
-
-    def d_terms(self, players, inputs, keys):
-        outs, extras = super().d_terms(players, inputs, keys)
-        return outs, {**extras, "drift": jnp.mean(jnp.square(outs["d"][0]))}
 
 
 def build(config, info: dict, mesh) -> Progressive:

@@ -42,7 +42,8 @@ from jaxgen.nn.progressive import (
     upsample_nearest,
 )
 
-__all__ = ["Discriminator", "Generator", "discriminator", "generator", "latent", "levels", "widths"]
+__all__ = ["Discriminator", "Generator", "conv", "d_level", "d_output", "discriminator", "g_input", "g_level",
+           "generator", "latent", "levels", "lrelu", "widths"]
 
 
 def levels(image_shape) -> int:
@@ -63,8 +64,50 @@ def widths(cfg, image_shape) -> tuple[int, ...]:
     return out
 
 
-def _act(x):
+def lrelu(x):
+    """LeakyReLU 0.2, every hidden layer's activation."""
     return nn.leaky_relu(x, 0.2)
+
+
+def conv(module, width: int, name: str, k: int = 3, gain: float = SQRT2) -> EqualizedConv:
+    """An equalized k x k conv named `name` in `module` (its dtype)."""
+    return EqualizedConv(width, k, gain, dtype=module.dtype, name=name)
+
+
+# The blocks below run inside a network's compact ``__call__`` (`module`): their layers are its named submodules.
+
+def g_input(module, z, width: int):
+    """``z [N, z_dim] -> [N, 4, 4, width]``: G's 4 x 4 level (pixel norm, dense, bias, LReLU, pixel norm, conv 3x3,
+    LReLU, pixel norm)."""
+    x = EqualizedDense(16 * width, SQRT2 / 4, use_bias=False, dtype=module.dtype, name="dense")(pixel_norm(z))
+    x = x.reshape(z.shape[0], 4, 4, width)
+    x = pixel_norm(lrelu(x + module.param("dense_bias", nn.initializers.zeros, (width,)).astype(module.dtype)))
+    return pixel_norm(lrelu(conv(module, width, "conv4")(x)))
+
+
+def g_level(module, x, width: int):
+    """``[N, r/2, r/2, C] -> [N, r, r, width]``: G's level at resolution r (nearest x2, two conv 3x3, LReLU, pixel
+    norm)."""
+    r = 2 * x.shape[1]
+    x = upsample_nearest(x)
+    for i in range(2):
+        x = pixel_norm(lrelu(conv(module, width, f"conv{r}_{i}")(x)))
+    return x
+
+
+def d_level(module, h, width: int, next_width: int):
+    """``[N, r, r, C] -> [N, r/2, r/2, next_width]``: D's level at resolution r (conv 3x3 to width, LReLU, conv 3x3
+    to the next level's width, LReLU, 2x2 average pool)."""
+    r = h.shape[1]
+    h = lrelu(conv(module, width, f"conv{r}_0")(h))
+    return avg_pool(lrelu(conv(module, next_width, f"conv{r}_1")(h)))
+
+
+def d_output(module, h, width: int, mbstd_group: int):
+    """``[N, 4, 4, C] -> scores [N]`` float32: minibatch stddev, conv 3x3, LReLU, dense to width, LReLU, dense to 1."""
+    h = lrelu(conv(module, width, "conv4")(minibatch_stddev(h, mbstd_group)))
+    h = lrelu(EqualizedDense(width, dtype=module.dtype, name="dense")(h.reshape(h.shape[0], -1)))
+    return EqualizedDense(1, 1.0, dtype=module.dtype, name="out")(h)[:, 0].astype(jnp.float32)
 
 
 class Generator(nn.Module):
@@ -77,20 +120,11 @@ class Generator(nn.Module):
     @nn.compact
     def __call__(self, z, stage: int, alpha, *, train: bool):
         del train
-        conv = lambda width, name, k=3, gain=SQRT2: EqualizedConv(width, k, gain, dtype=self.dtype, name=name)  # noqa: E731
-        w0 = self.widths[0]
-        x = EqualizedDense(16 * w0, SQRT2 / 4, use_bias=False, dtype=self.dtype, name="dense")(pixel_norm(z))
-        x = x.reshape(z.shape[0], 4, 4, w0) + self.param("dense_bias", nn.initializers.zeros, (w0,)).astype(self.dtype)
-        x = pixel_norm(_act(x))
-        features = [pixel_norm(_act(conv(w0, "conv4")(x)))]
+        features = [g_input(self, z, self.widths[0])]
         top = len(self.widths) - 1 if self.is_initializing() else stage
         for level in range(1, top + 1):
-            r = 4 * 2**level
-            x = upsample_nearest(features[-1])
-            for i in range(2):
-                x = pixel_norm(_act(conv(self.widths[level], f"conv{r}_{i}")(x)))
-            features.append(x)
-        to_rgb = [conv(self.channels, f"to_rgb{4 * 2**level}", 1, 1.0) for level in range(len(features))]
+            features.append(g_level(self, features[-1], self.widths[level]))
+        to_rgb = [conv(self, self.channels, f"to_rgb{4 * 2**level}", 1, 1.0) for level in range(len(features))]
         if self.is_initializing():  # every level's toRGB exists from init
             for level, h in enumerate(features):
                 to_rgb[level](h)
@@ -110,22 +144,16 @@ class Discriminator(nn.Module):
     @nn.compact
     def __call__(self, x, stage: int, alpha, *, train: bool):
         del train
-        conv = lambda width, name, k=3: EqualizedConv(width, k, dtype=self.dtype, name=name)  # noqa: E731
-        from_rgb = [conv(self.widths[level], f"from_rgb{4 * 2**level}", 1) for level in range(len(self.widths))]
+        from_rgb = [conv(self, self.widths[level], f"from_rgb{4 * 2**level}", 1) for level in range(len(self.widths))]
         if self.is_initializing():  # every level's fromRGB exists from init
             for level in range(len(self.widths) - 1):
                 from_rgb[level](avg_pool(x, 2 ** (len(self.widths) - 1 - level)))
-        h = _act(from_rgb[stage](x))
+        h = lrelu(from_rgb[stage](x))
         for level in range(stage, 0, -1):
-            r = 4 * 2**level
-            h = _act(conv(self.widths[level], f"conv{r}_0")(h))
-            h = avg_pool(_act(conv(self.widths[level - 1], f"conv{r}_1")(h)))
+            h = d_level(self, h, self.widths[level], self.widths[level - 1])
             if level == stage:
-                h = lerp(_act(from_rgb[stage - 1](avg_pool(x))), h, alpha)
-        w0 = self.widths[0]
-        h = _act(conv(w0, "conv4")(minibatch_stddev(h, self.mbstd_group)))
-        h = _act(EqualizedDense(w0, dtype=self.dtype, name="dense")(h.reshape(h.shape[0], -1)))
-        return EqualizedDense(1, 1.0, dtype=self.dtype, name="out")(h)[:, 0].astype(jnp.float32)
+                h = lerp(lrelu(from_rgb[stage - 1](avg_pool(x))), h, alpha)
+        return d_output(self, h, self.widths[0], self.mbstd_group)
 
 
 def generator(cfg, image_shape, num_classes=None, *, dtype=jnp.float32) -> nn.Module:

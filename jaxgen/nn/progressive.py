@@ -5,7 +5,9 @@ nearest / average-pool resamplings between resolutions (images and features are 
 Equalized learning rate (the paper's section 4.1, the official code's ``use_wscale``): a layer's weights are drawn
 ``N(0, 1)`` and multiplied at run time by He's constant ``gain / sqrt(fan_in)`` (``gain`` = sqrt(2) by default,
 ``fan_in`` = the inputs of one output unit: ``k * k * C_in`` for a k x k convolution), so Adam's step is of the same
-size relative to every layer's weights; biases start at 0.
+size relative to every layer's weights; biases start at 0. A dense layer's learning-rate multiplier ``lr_mul``
+(StyleGAN's mapping network: 0.01) stores ``N(0, 1 / lr_mul^2)`` weights and scales weights and bias by
+``lr_mul`` at run time: the same initial function, and Adam moves the effective weights ``lr_mul`` times as fast.
 """
 
 from __future__ import annotations
@@ -35,19 +37,23 @@ def unit_normal(key, shape, dtype=jnp.float32):
 
 
 class EqualizedDense(nn.Module):
-    """``x [..., F_in] -> x @ (W * he_scale(F_in, gain)) + b [..., features]``; ``W ~ N(0, 1)``, ``b = 0``."""
+    """``x [..., F_in] -> x @ (W * he_scale(F_in, gain) * lr_mul) + b * lr_mul [..., features]``;
+    ``W ~ N(0, 1 / lr_mul^2)``, ``b = 0`` (``lr_mul`` 1: plain equalized lr)."""
 
     features: int
     gain: float = SQRT2
     use_bias: bool = True
+    lr_mul: float = 1.0
     dtype: Any = jnp.float32
 
     @nn.compact
     def __call__(self, x):
-        kernel = self.param("kernel", unit_normal, (x.shape[-1], self.features), jnp.float32)
-        y = jnp.dot(x.astype(self.dtype), (kernel * he_scale(x.shape[-1], self.gain)).astype(self.dtype))
+        init = unit_normal if self.lr_mul == 1 else lambda k, s, d: unit_normal(k, s, d) / self.lr_mul
+        kernel = self.param("kernel", init, (x.shape[-1], self.features), jnp.float32)
+        y = jnp.dot(x.astype(self.dtype), (kernel * (he_scale(x.shape[-1], self.gain) * self.lr_mul)).astype(self.dtype))
         if self.use_bias:
-            y = y + self.param("bias", nn.initializers.zeros, (self.features,), jnp.float32).astype(self.dtype)
+            bias = self.param("bias", nn.initializers.zeros, (self.features,), jnp.float32)
+            y = y + (bias if self.lr_mul == 1 else bias * self.lr_mul).astype(self.dtype)
         return y
 
 
