@@ -42,7 +42,7 @@ from jaxgen.nn.progressive import (
     upsample_nearest,
 )
 
-__all__ = ["Discriminator", "Generator", "conv", "d_level", "d_output", "discriminator", "g_input", "g_level",
+__all__ = ["Discriminator", "Generator", "conv", "d_level", "d_output", "discriminator", "faded_rgb", "g_input", "g_level",
            "generator", "latent", "levels", "lrelu", "widths"]
 
 
@@ -125,13 +125,19 @@ class Generator(nn.Module):
         for level in range(1, top + 1):
             features.append(g_level(self, features[-1], self.widths[level]))
         to_rgb = [conv(self, self.channels, f"to_rgb{4 * 2**level}", 1, 1.0) for level in range(len(features))]
-        if self.is_initializing():  # every level's toRGB exists from init
-            for level, h in enumerate(features):
-                to_rgb[level](h)
-        out = to_rgb[stage](features[stage])
-        if stage > 0:
-            out = lerp(upsample_nearest(to_rgb[stage - 1](features[stage - 1])), out, alpha)
-        return out.astype(jnp.float32)
+        return faded_rgb(to_rgb, features, stage, alpha, self.is_initializing())
+
+
+def faded_rgb(to_rgb, features, stage: int, alpha, initializing: bool):
+    """A growing generator's image ``[N, r, r, C]`` float32 from its levels' ``features``: the stage's toRGB, faded in
+    (``alpha``) over the previous level's toRGB up-sampled; at init every level's toRGB is called, so all exist."""
+    if initializing:
+        for level, h in enumerate(features):
+            to_rgb[level](h)
+    out = to_rgb[stage](features[stage])
+    if stage > 0:
+        out = lerp(upsample_nearest(to_rgb[stage - 1](features[stage - 1])), out, alpha)
+    return out.astype(jnp.float32)
 
 
 class Discriminator(nn.Module):

@@ -38,7 +38,7 @@ import jax.numpy as jnp
 from flax import linen as nn
 
 from jaxgen.errors import ConfigError
-from jaxgen.models.progan import discriminator, latent, levels, widths
+from jaxgen.models.progan import discriminator, faded_rgb, latent, levels, widths
 from jaxgen.nn.progressive import SQRT2, EqualizedConv, EqualizedDense, lerp, pixel_norm, upsample_nearest
 from jaxgen.nn.style import AdaIN, NoiseInput, blur
 
@@ -107,13 +107,7 @@ class Synthesis(nn.Module):
             x = epilogue(blur(x) if self.blur else x, 2 * level)
             features.append(epilogue(conv(self.widths[level], f"conv{r}_1")(x), 2 * level + 1))
         to_rgb = [conv(self.channels, f"to_rgb{4 * 2**level}", 1, 1.0) for level in range(len(features))]
-        if self.is_initializing():  # every level's toRGB exists from init
-            for level, h in enumerate(features):
-                to_rgb[level](h)
-        out = to_rgb[stage](features[stage])
-        if stage > 0:
-            out = lerp(upsample_nearest(to_rgb[stage - 1](features[stage - 1])), out, alpha)
-        return out.astype(jnp.float32)
+        return faded_rgb(to_rgb, features, stage, alpha, self.is_initializing())
 
 
 class Generator(nn.Module):
