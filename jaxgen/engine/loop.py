@@ -64,6 +64,9 @@ class Task:
     modules:  {name: flax Module} of the task's networks (a GAN's players, a density's network), whose
               `apply({"params": state["params"][name], **state["model_state"][name]}, ...)` runs them; for
               `jaxgen.load(...).apply`. Empty where the task has no Linen networks.
+    generator_args: (state, labels=None) -> the arguments G takes after its latent at `state` (a conditional
+              model's labels, the progressive game's (stage, alpha)): what `jaxgen.edit` calls G with. None where
+              the task has no generator of noise.
     source_shape: the (H, W, C) of one input image of a translation task (its `generate(..., source=[n, H, W, C])`);
               None for a task that draws from noise alone.
     groups:   {group: names in `state["params"]`} of a task whose players each minimise their own loss,
@@ -83,6 +86,7 @@ class Task:
     modules: dict = dataclasses.field(default_factory=dict)
     groups: dict = dataclasses.field(default_factory=dict)
     source_shape: tuple | None = None
+    generator_args: Callable[..., tuple] | None = None
 
 
 def sample_grid(task: Task, state: State, rng: jax.Array, num: int,

@@ -22,7 +22,9 @@ static int) and `players.step` (the steps done before this one, a traced int32 s
     g_terms(players, inputs, keys) -> (outs, extras)     outs {critic: D(G(...))}; extras {term: scalar} (L1, cycle, ...)
     sample(players, key, n, labels=None, source=None) -> images [n, ...] for grids and `jaxgen sample`
 
-optionally `default_source(n) -> host images [n, ...]` (what a translation game translates when `sample` gets no
+optionally `net_args(players, labels) -> tuple` (what G and D take after their input in a phase of `players`: the
+label of a conditional game, the progressive game's stage and fade-in; editing tools call G with it),
+`default_source(n) -> host images [n, ...]` (what a translation game translates when `sample` gets no
 source: grids, `jaxgen sample`), `evaluator(config, task) -> (state, rng) -> {metric: float}` (the game's own
 `config.eval` protocol in place of the trainer's sample-set metrics), `joint_inputs` / `joint_terms`
 (simultaneous updates from one forward pass, PacGAN's protocol),

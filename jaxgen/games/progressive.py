@@ -67,7 +67,7 @@ class Progressive(Drift, unconditional.Unconditional):
         shown = (step - self.stage_starts[stage]) * self.images_per_step
         return jnp.clip(shown / self.fade_images, 0.0, 1.0).astype(jnp.float32)
 
-    def _args(self, players, labels):
+    def net_args(self, players, labels):
         del labels
         return players.stage, self.alpha(players.stage, players.step)
 

@@ -69,7 +69,7 @@ class Unconditional(Game):
     def _cond(self, labels):  # the label arguments of G and D: none for an unconditional model
         return (labels,) if self.conditional else ()
 
-    def _args(self, players, labels):
+    def net_args(self, players, labels):
         """The arguments of G and D after their input (z, images) in a phase of `players`: the label (conditional
         models); a game whose networks take more (the progressive game's stage and fade-in) overrides this."""
         del players
@@ -90,14 +90,14 @@ class Unconditional(Game):
     def d_inputs(self, players, batch, key):
         labels = batch.get("label")
         kz, kg = jax.random.split(key)
-        fake = players("g", self._noise(kz, self.batch), *self._args(players, labels), rng=kg)
+        fake = players("g", self._noise(kz, self.batch), *self.net_args(players, labels), rng=kg)
         return {"real": batch["image"], "fake": fake, "labels": labels}
 
     def d_terms(self, players, inputs, keys):
         kr, kf = keys
         labels = inputs["labels"]
-        real, real_cls = split_d_out(players("d", inputs["real"], *self._args(players, labels), rng=kr))
-        fake, fake_cls = split_d_out(players("d", inputs["fake"], *self._args(players, labels), rng=kf))
+        real, real_cls = split_d_out(players("d", inputs["real"], *self.net_args(players, labels), rng=kr))
+        fake, fake_cls = split_d_out(players("d", inputs["fake"], *self.net_args(players, labels), rng=kf))
         extras = {}
         if real_cls is not None:
             extras["aux"] = _class_loss(real_cls, labels) + _class_loss(fake_cls, labels)
@@ -107,7 +107,7 @@ class Unconditional(Game):
         labels = inputs["labels"]
 
         def critic(x):
-            return split_d_out(players("d", x, *self._args(players, labels), rng=key, update=False))[0]
+            return split_d_out(players("d", x, *self.net_args(players, labels), rng=key, update=False))[0]
 
         return {"d": (critic, inputs["real"], inputs["fake"])}
 
@@ -119,8 +119,8 @@ class Unconditional(Game):
     def g_terms(self, players, inputs, keys):
         kg, kd = keys
         labels = inputs["labels"]
-        fake = players("g", inputs["z"], *self._args(players, labels), rng=kg)
-        adv, cls = split_d_out(players("d", fake, *self._args(players, labels), rng=kd))
+        fake = players("g", inputs["z"], *self.net_args(players, labels), rng=kg)
+        adv, cls = split_d_out(players("d", fake, *self.net_args(players, labels), rng=kd))
         return {"d": adv}, ({"aux": _class_loss(cls, labels)} if cls is not None else {})
 
     g_reg_terms = ("path_length",)
@@ -134,7 +134,7 @@ class Unconditional(Game):
         labels = jax.random.randint(ky, (self.batch,), 0, self.num_classes) if self.conditional else None
 
         def generate(z):
-            return players("g", z, *self._args(players, labels), rng=kg, update=False)
+            return players("g", z, *self.net_args(players, labels), rng=kg, update=False)
 
         images, pullback = jax.vjp(generate, self._noise(kz, self.batch))
         pixels = math.prod(images.shape[1:-1])
@@ -146,7 +146,7 @@ class Unconditional(Game):
     def sample(self, players, key, n, labels=None, source=None):
         del source
         z = self.family.latent(key, n, self.model_cfg)
-        return players("g", z, *self._args(players, labels), rng=key, train=False)
+        return players("g", z, *self.net_args(players, labels), rng=key, train=False)
 
 
 def build(config, info: dict, mesh) -> Unconditional:

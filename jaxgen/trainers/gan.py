@@ -495,11 +495,17 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         stage = int(state["stage"]) if staged else 0
         return _generate(state, rng, n, labels if game.num_classes is not None else None, source, stage)
 
+    def generator_args(state, labels=None):
+        stage = int(state["stage"]) if staged else 0
+        return game.net_args(Players(game.modules, state["params"], state["model_state"], stage, state["step"]),
+                             labels)
+
     task = loop.Task(init=compilation.jit_once(init, out_shardings=replicated), step=step, generate=generate,
                      num_classes=game.num_classes, pure_step=None if (lazy or g_lazy or staged) else pure_step,
                      batches_per_step=(1 if simultaneous else config.n_critic) * micro, losses=losses,
                      modules=dict(game.modules), groups={"g": tuple(game.g_players), "d": tuple(game.d_players)},
-                     source_shape=getattr(game, "source_shape", None))
+                     source_shape=getattr(game, "source_shape", None),
+                     generator_args=generator_args if hasattr(game, "net_args") else None)
     if config.get("eval") is not None and config.eval.every > 0:  # workdirs saved before config.eval existed have none
         task.evaluate = (game.evaluator or _evaluator)(config, task)
     return task

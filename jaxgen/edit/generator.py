@@ -1,0 +1,96 @@
+"""A trained run's generator as pure functions of its latents: what every editing tool (interpolation, arithmetic,
+style mixing, truncation, projection, dissection) calls.
+
+    g = Generator(jaxgen.load("runs/stylegan"))
+    z = g.latents(jax.random.key(0), 8)          # [8, z_dim] from the family's prior
+    images = g(z)                                # [8, H, W, C] in [-1, 1] (eval mode, fixed noise key)
+    w = g.mapping(z)                             # style-based generators only: [8, w_dim]
+    ws = g.broadcast(w)                          # [8, num_layers, w_dim]: one w per synthesis layer
+    images = g.synthesize(g.truncate(ws, 0.7))   # exactly g(z) at psi = 1
+
+G is called with the arguments its game passes after the latent (`Task.generator_args`: a conditional model's
+labels, the progressive game's stage and fade-in at the checkpoint), on the sampling weights of the `Model` (the EMA
+generator where the run kept one). Per-pixel noise inputs draw from ``key`` (default ``jax.random.key(0)``): the
+same key gives the same noise images, so edits differ only by their latents.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jaxgen import models
+from jaxgen.errors import JaxgenError
+
+
+class Generator:
+    """`model`'s generator ("g") as functions of z (and of w for a style-based one); `model` a `jaxgen.api.Model`."""
+
+    def __init__(self, model):
+        task = model.task
+        if task.generator_args is None or "g" not in task.modules:
+            raise JaxgenError(f"{model!r} has no generator of noise to edit (trainer {model.config.trainer!r}, game "
+                              f"{model.config.get('game')!r}): editing needs a GAN trained from noise")
+        self.model, self.module = model, task.modules["g"]
+        self.variables = {"params": model.params["g"], **((model.state.get("model_state") or {}).get("g") or {})}
+        self.family = models.get(model.config.model.name)
+        self.style_based = all(hasattr(self.module, m) for m in ("mapping", "truncate", "styles"))
+        self._call = jax.jit(self._apply, static_argnames="method")
+
+    def _apply(self, variables, inputs, key, labels=None, method="__call__"):
+        """G's `method` on `inputs`; ``__call__`` and ``styles`` get the game's arguments after them."""
+        args = self.model.task.generator_args(self.model.state, labels) if method in ("__call__", "styles") else ()
+        kwargs = {"train": False} if method == "__call__" else {}
+        return self.module.apply(variables, inputs, *args, method=method, rngs={"dropout": key}, **kwargs)
+
+    def latents(self, key, n: int):
+        """``[n, z_dim]`` draws of the family's prior (what training and `jaxgen sample` feed G)."""
+        return self.family.latent(key, n, self.model.config.model)
+
+    def __call__(self, z, key=None, labels=None):
+        """``z [N, z_dim]`` -> images ``[N, H, W, C]``; `labels` int ``[N]`` for a conditional model."""
+        if (labels is None) != (self.model.num_classes is None):
+            raise JaxgenError("labels must be given for a class-conditional generator, and only for one")
+        return self._call(self.variables, z, _key(key), labels)
+
+    def _style_only(self, what: str):
+        if not self.style_based:
+            raise JaxgenError(f"{what} needs a style-based generator (model.name stylegan or stylegan2), but this "
+                              f"run's model is {self.model.config.model.name!r}: edit it in z instead")
+
+    @property
+    def num_layers(self) -> int:
+        """The synthesis layers, each with its own w (StyleGAN: 2 per resolution)."""
+        self._style_only("num_layers")
+        return self.module.num_layers
+
+    @property
+    def w_avg(self):
+        """``[w_dim]``: the moving average of w that training kept (the truncation centre)."""
+        self._style_only("w_avg")
+        return self.variables["batch_stats"]["w_avg"]
+
+    def mapping(self, z):
+        """``z [N, z_dim] -> w [N, w_dim]``."""
+        self._style_only("mapping")
+        return self._call(self.variables, z, _key(None), method="mapping")
+
+    def broadcast(self, w):
+        """``w [N, w_dim] -> ws [N, num_layers, w_dim]``: the same w on every layer."""
+        return jnp.broadcast_to(w[:, None, :], (w.shape[0], self.num_layers, w.shape[-1]))
+
+    def truncate(self, ws, psi):
+        """``w_avg + psi (ws - w_avg)`` on every entry of ``ws [..., w_dim]``."""
+        self._style_only("truncation")
+        return self.w_avg + psi * (ws - self.w_avg)
+
+    def synthesize(self, ws, key=None):
+        """``ws [N, num_layers, w_dim]`` -> images ``[N, H, W, C]``."""
+        self._style_only("synthesis from w")
+        if ws.ndim != 3 or ws.shape[1] != self.num_layers:
+            raise JaxgenError(f"ws must be [N, {self.num_layers}, w_dim] (one w per layer), got shape {ws.shape}")
+        return self._call(self.variables, ws, _key(key), method="styles")
+
+
+def _key(key):
+    return jax.random.key(0) if key is None else key
