@@ -25,6 +25,7 @@ weights) that keys the reference-statistics cache, so retraining a classifier ne
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import os
 import sys
@@ -86,19 +87,26 @@ class FeatureNet:
     batch_size: int = 500
     outputs: tuple[str, ...] = ("pool", "logits")
 
-    def check_images(self, images: np.ndarray, what: str) -> None:
+    def check_images(self, images: np.ndarray, what: str) -> bool:
+        """Raises unless `images` fit the network; returns whether they must be up-sampled to `input_shape` first
+        (images with its channels and at most its height and width: a 32 px emoji run on the 64 px EmojiNet is
+        up-sampled bilinearly, as Inception resizes every input to 299 x 299; larger or other images are an error)."""
         if images.ndim != 4:
             raise MetricError(f"{what} must be images [N, H, W, C], got shape {images.shape}")
-        if self.input_shape is not None and tuple(images.shape[1:]) != tuple(self.input_shape):
-            raise MetricError(
-                f"{what} are {images.shape[1:]} images but the {self.name} feature network takes "
-                f"{tuple(self.input_shape)}: evaluate against the dataset the network was trained on, or use "
-                f"--features inception")
+        if self.input_shape is None or tuple(images.shape[1:]) == tuple(self.input_shape):
+            return False
+        (h, w, c), (th, tw, tc) = images.shape[1:], self.input_shape
+        if c == tc and h <= th and w <= tw:
+            return True
+        raise MetricError(
+            f"{what} are {images.shape[1:]} images but the {self.name} feature network takes "
+            f"{tuple(self.input_shape)} (or smaller, up-sampled): evaluate against the dataset the network was "
+            f"trained on, or use --features inception")
 
     def extract(self, images: np.ndarray, what: str = "images") -> dict[str, np.ndarray]:
         """`{"pool": float32 [N, D], "logits": float32 [N, K]}` (the keys of `outputs`) of images [N, H, W, C]."""
         images = np.asarray(images, np.float32)
-        self.check_images(images, what)
+        upsample = self.check_images(images, what)
         bad = non_finite_rows(images)
         if bad:
             raise MetricError(f"{bad} of {len(images)} {what} contain NaN or Inf pixels")
@@ -108,9 +116,16 @@ class FeatureNet:
                            disable=len(starts) < 4, file=sys.stderr, leave=False):
             chunk = images[i:i + size]
             pad = size - len(chunk)  # one compiled shape: pad the last batch
-            out = self.apply(np.pad(chunk, ((0, pad), (0, 0), (0, 0), (0, 0))) if pad else chunk)
+            chunk = np.pad(chunk, ((0, pad), (0, 0), (0, 0), (0, 0))) if pad else chunk
+            out = self.apply(_upsample(chunk, self.input_shape) if upsample else chunk)
             outs.append({k: np.asarray(v)[:len(chunk)] for k, v in jax.device_get(out).items()})
         return {k: np.concatenate([o[k] for o in outs]).astype(np.float32) for k in self.outputs}
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _upsample(images, shape):
+    """``images [N, h, w, C]`` -> ``[N, *shape]``, bilinear (``jax.image.resize``)."""
+    return jax.image.resize(images, (images.shape[0], *shape), "bilinear")
 
 
 def _classifier(workdir: str, kind: str) -> FeatureNet:

@@ -1,6 +1,7 @@
 """The emoji feature network `emojinet`: trained for real (4 steps, 16x16) on first use, chosen by name or by
 `auto` for the emoji datasets, and named in the metrics it computes."""
 
+import jax
 import ml_collections
 import numpy as np
 import pytest
@@ -48,6 +49,11 @@ def test_features_by_name_of_the_workdir(first_use):
     assert out["pool"].shape == (3, 8) and out["logits"].shape == (3, 9)
     with pytest.raises(MetricError, match=r"takes \(16, 16, 3\)"):
         net.extract(np.zeros((3, 64, 64, 3), np.float32))
+    with pytest.raises(MetricError, match=r"takes \(16, 16, 3\)"):
+        net.extract(np.zeros((3, 8, 8, 1), np.float32))
+    small = np.random.default_rng(0).uniform(-1, 1, (3, 8, 8, 3)).astype(np.float32)
+    upsampled = np.asarray(jax.image.resize(small, (3, 16, 16, 3), "bilinear"))  # a 8 px run on the 16 px net
+    np.testing.assert_allclose(net.extract(small)["pool"], net.extract(upsampled)["pool"], rtol=1e-5, atol=1e-6)
     with pytest.raises(MetricError, match=f"holds a emojinet classifier: name it emojinet:{workdir}"):
         features.get(f"lenet:{workdir}", None)
 
