@@ -484,8 +484,11 @@ def create_task(config, info: dict, mesh) -> loop.Task:
     @functools.partial(compilation.jit, static_argnums=(2, 5), out_shardings=replicated)
     def _generate(state, rng, n, labels, source, stage):
         params = phases[0]._with_group(state["params"], "g", state["ema"]) if config.ema_decay > 0 else state["params"]
-        return game.sample(Players(game.modules, params, state["model_state"], stage, state["step"]), rng, n, labels,
-                           source)
+        images = game.sample(Players(game.modules, params, state["model_state"], stage, state["step"]), rng, n, labels,
+                             source)
+        if images.ndim != 4:  # points [n, d] of a toy distribution, in their own units
+            return images
+        return jnp.clip(images, -1.0, 1.0)  # a linear output (ProGAN, StyleGAN, LapGAN) as its images are shown
 
     def generate(state, rng, n, labels=None, source=None):
         if source is None and game.default_source is not None:  # a translation game's held-out inputs

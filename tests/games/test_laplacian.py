@@ -14,14 +14,12 @@ import pytest
 
 from jaxgen import config as config_lib
 from jaxgen.data import pipeline
-from jaxgen.engine import keys
-from jaxgen.engine import workdir as workdir_lib
 from jaxgen.errors import ConfigError
 from jaxgen.games import laplacian as game_lib
 from jaxgen.games.base import Players
 from jaxgen.models import lapgan
 from jaxgen.nn import laplacian
-from jaxgen.trainers import gan
+from tests.games import runs
 from tests.games.task_cache import one_task_per_config  # noqa: F401 (autouse: one compiled task per config)
 
 TINY = "configs/lapgan_emoji.py:tiny"
@@ -46,12 +44,6 @@ def _block_mean(x):  # numpy's 2 x 2 average pooling
 
 def _repeat(x):  # numpy's nearest up-sampling
     return np.repeat(np.repeat(x, 2, axis=1), 2, axis=2)
-
-
-def _assert_same(a, b):
-    assert jax.tree.structure(a) == jax.tree.structure(b)
-    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
-        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
 
 
 def test_pyramid_residuals_by_hand_and_exact_reconstruction():
@@ -102,7 +94,7 @@ def test_levels_and_reals(emoji_data_dir):
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory, emoji_data_dir, one_device_mesh):
     workdir = str(tmp_path_factory.mktemp("lapgan"))
-    return workdir, jax.device_get(gan.train_and_evaluate(_config(emoji_data_dir), workdir, mesh=one_device_mesh))
+    return workdir, runs.train(_config(emoji_data_dir), workdir, one_device_mesh)
 
 
 def test_level_1_d_judges_the_batch_residual_given_its_low_pass(emoji_data_dir, uninterrupted):
@@ -152,10 +144,7 @@ def test_samples_compose_the_levels(emoji_data_dir, uninterrupted):
 
 def test_only_the_stage_level_learns(uninterrupted, one_device_mesh, monkeypatch):
     workdir, final = uninterrupted
-    monkeypatch.setattr(workdir_lib.sharding, "make_mesh", lambda: one_device_mesh)  # the run's compiled task
-    config, task, boundary, _ = workdir_lib.restore(workdir, 2)  # after stage 0 (steps 0-1)
-    boundary = jax.device_get(boundary)
-    init = jax.device_get(task.init(keys.init_key(config.seed)))
+    config, task, boundary, init = runs.restored(workdir, 2, one_device_mesh, monkeypatch)  # after stage 0 (steps 0-1)
     assert int(boundary["stage"]) == 0 and int(final["stage"]) == 1
     images = np.asarray(task.generate(boundary, jax.random.key(5), config.num_samples))  # stage 0's grid program
     assert images.shape == (config.num_samples, 8, 8, 3) and len(np.unique(images)) > 100
@@ -163,8 +152,8 @@ def test_only_the_stage_level_learns(uninterrupted, one_device_mesh, monkeypatch
     for trained, waiting, before, after in ((("g0", "d0"), ("g1", "d1"), init, boundary),
                                             (("g1", "d1"), ("g0", "d0"), boundary, final)):
         for name in waiting:  # zero gradients from fresh optimizer states: bit for bit unchanged
-            _assert_same(after["params"][name], before["params"][name])
-            _assert_same(after["model_state"][name], before["model_state"][name])
+            runs.assert_same(after["params"][name], before["params"][name])
+            runs.assert_same(after["model_state"][name], before["model_state"][name])
         for name in trained:
             assert all(not np.array_equal(a, b) for a, b in zip(jax.tree.leaves(after["params"][name]),
                                                                  jax.tree.leaves(before["params"][name])))
@@ -186,8 +175,6 @@ def test_bad_config_is_one_line_errors(emoji_data_dir):
 
 @pytest.mark.parametrize("stop", [2, 3], ids=["at_switch", "after_switch"])
 def test_stop_and_resume_is_exact(uninterrupted, emoji_data_dir, tmp_path, one_device_mesh, stop):
-    first = jax.device_get(gan.train_and_evaluate(_config(emoji_data_dir, f"num_steps={stop}"), str(tmp_path),
-                                                  mesh=one_device_mesh))
+    first, resumed = runs.stop_and_resume(_config(emoji_data_dir), stop, tmp_path, one_device_mesh)
     assert int(first["stage"]) == (0 if stop == 2 else 1)
-    resumed = jax.device_get(gan.train_and_evaluate(_config(emoji_data_dir), str(tmp_path), mesh=one_device_mesh))
-    _assert_same(resumed, uninterrupted[1])  # params, optimizers, step, stage
+    runs.assert_same(resumed, uninterrupted[1])  # params, optimizers, step, stage

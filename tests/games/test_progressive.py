@@ -14,13 +14,11 @@ import pytest
 from jaxgen import config as config_lib
 from jaxgen.data import pipeline
 from jaxgen.defaults import gan as gan_defaults
-from jaxgen.engine import keys
-from jaxgen.engine import workdir as workdir_lib
 from jaxgen.errors import ConfigError
 from jaxgen.games import progressive
 from jaxgen.games.base import Players
 from jaxgen.nn.progressive import avg_pool, upsample_nearest
-from jaxgen.trainers import gan
+from tests.games import runs
 from tests.games.task_cache import one_task_per_config  # noqa: F401 (autouse: one compiled task per config)
 
 TINY = "configs/progan_emoji.py:tiny"
@@ -40,16 +38,10 @@ def _images(seed):  # numpy's draw: XLA:CPU takes seconds to compile a 4-D jax.r
     return jnp.asarray(np.random.default_rng(seed).uniform(-1, 1, (4, 8, 8, 3)), jnp.float32)
 
 
-def _assert_same(a, b):
-    assert jax.tree.structure(a) == jax.tree.structure(b)
-    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
-        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
-
-
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory, emoji_data_dir, one_device_mesh):
     workdir = str(tmp_path_factory.mktemp("progan"))
-    return workdir, jax.device_get(gan.train_and_evaluate(_config(emoji_data_dir), workdir, mesh=one_device_mesh))
+    return workdir, runs.train(_config(emoji_data_dir), workdir, one_device_mesh)
 
 
 def test_stages_and_fade_in_by_images_shown(emoji_data_dir):
@@ -105,15 +97,11 @@ def test_bad_config_is_one_line_errors(emoji_data_dir):
 
 
 def test_the_new_level_waits_through_stage_0_and_samples_are_up_sampled(uninterrupted, one_device_mesh, monkeypatch):
-    workdir, _ = uninterrupted
-    monkeypatch.setattr(workdir_lib.sharding, "make_mesh", lambda: one_device_mesh)  # the run's compiled task
-    config, task, boundary, _ = workdir_lib.restore(workdir, 4)  # after stage 0 (steps 0-3)
-    boundary = jax.device_get(boundary)
-    init = jax.device_get(task.init(keys.init_key(config.seed)))
+    config, task, boundary, init = runs.restored(uninterrupted[0], 4, one_device_mesh, monkeypatch)  # after stage 0
     assert int(boundary["stage"]) == 0
     for role, names in (("g", ("conv8_0", "conv8_1", "to_rgb8")), ("d", ("from_rgb8", "conv8_0", "conv8_1"))):
         for name in names:  # zero gradients through stage 0: exactly the initial weights
-            _assert_same(boundary["params"][role][name], init["params"][role][name])
+            runs.assert_same(boundary["params"][role][name], init["params"][role][name])
         assert not np.array_equal(boundary["params"][role]["conv4"]["kernel"], init["params"][role]["conv4"]["kernel"])
     images = np.asarray(task.generate(boundary, jax.random.key(5), config.num_samples))  # stage 0's grid program
     assert images.shape == (config.num_samples, 8, 8, 3)  # 4 x 4 images up-sampled to the data's size
@@ -123,11 +111,9 @@ def test_the_new_level_waits_through_stage_0_and_samples_are_up_sampled(uninterr
 
 @pytest.mark.parametrize("stop", [4, 5], ids=["at_switch", "mid_fade"])
 def test_stop_and_resume_is_exact(uninterrupted, emoji_data_dir, tmp_path, one_device_mesh, stop):
-    first = jax.device_get(gan.train_and_evaluate(_config(emoji_data_dir, f"num_steps={stop}"), str(tmp_path),
-                                                  mesh=one_device_mesh))
+    first, resumed = runs.stop_and_resume(_config(emoji_data_dir), stop, tmp_path, one_device_mesh)
     assert int(first["stage"]) == (0 if stop == 4 else 1)
     if stop == 5:  # one update since the switch reset both optimizers: Adam's counts are 1
         counts = [int(v) for v in jax.tree.leaves(first["opt"]) if np.asarray(v).dtype == np.int32]
         assert counts and set(counts) == {1}
-    resumed = jax.device_get(gan.train_and_evaluate(_config(emoji_data_dir), str(tmp_path), mesh=one_device_mesh))
-    _assert_same(resumed, uninterrupted[1])  # params, EMA, optimizers, step, stage
+    runs.assert_same(resumed, uninterrupted[1])  # params, EMA, optimizers, step, stage

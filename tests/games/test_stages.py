@@ -15,6 +15,7 @@ from jaxgen.engine import keys
 from jaxgen.engine import workdir as workdir_lib
 from jaxgen.errors import ConfigError
 from jaxgen.trainers import gan
+from tests.games import runs
 from tests.games.task_cache import one_task_per_config  # noqa: F401 (autouse: one compiled task per config)
 
 GAME = "tests.games.two_stage_game"
@@ -32,16 +33,10 @@ def _config(num_steps=STEPS):
     return config
 
 
-def _assert_same(a, b):
-    assert jax.tree.structure(a) == jax.tree.structure(b)
-    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
-        np.testing.assert_array_equal(np.asarray(x), np.asarray(y))
-
-
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory, one_device_mesh):
     workdir = str(tmp_path_factory.mktemp("staged"))
-    return workdir, jax.device_get(gan.train_and_evaluate(_config(), workdir, mesh=one_device_mesh))
+    return workdir, runs.train(_config(), workdir, one_device_mesh)
 
 
 def test_dotted_game_path_and_stage_schedule():
@@ -73,14 +68,13 @@ def test_begin_stage_ran_once_at_the_boundary(uninterrupted):
     np.testing.assert_allclose(amp, expected, rtol=1e-6)  # measured on the stage-0 generator at step 3
     init = jax.device_get(task.init(keys.init_key(config.seed)))
     for name in ("fine_h", "fine_out"):  # stage 0 trains the coarse path only, stage 1 the fine block too
-        _assert_same(boundary["params"]["g"][name], init["params"]["g"][name])
+        runs.assert_same(boundary["params"]["g"][name], init["params"]["g"][name])
         assert not np.array_equal(boundary["params"]["g"][name]["kernel"], state["params"]["g"][name]["kernel"])
     assert not np.array_equal(boundary["params"]["g"]["coarse_h"]["kernel"], init["params"]["g"]["coarse_h"]["kernel"])
 
 
 @pytest.mark.parametrize("stop", [2, 3, 5], ids=["inside_stage0", "at_boundary", "mid_fade"])
 def test_stop_and_resume_is_exact(uninterrupted, tmp_path, one_device_mesh, stop):
-    first = jax.device_get(gan.train_and_evaluate(_config(stop), str(tmp_path), mesh=one_device_mesh))
+    first, resumed = runs.stop_and_resume(_config(), stop, tmp_path, one_device_mesh)
     assert int(first["stage"]) == (0 if stop <= 3 else 1)
-    resumed = jax.device_get(gan.train_and_evaluate(_config(), str(tmp_path), mesh=one_device_mesh))
-    _assert_same(resumed, uninterrupted[1])  # params, optimizer, step, stage and the stage's noise amplitude
+    runs.assert_same(resumed, uninterrupted[1])  # params, optimizer, step, stage and the stage's noise amplitude
