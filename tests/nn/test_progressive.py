@@ -1,6 +1,7 @@
 """The progressive-growing layers (jaxgen.nn.progressive) against hand computations in numpy: equalized dense and
-conv (N(0, 1) weights scaled by sqrt(2 / fan_in) at run time; strided: the stride-1 conv subsampled), pixel norm, minibatch stddev (the official group
-layout, looped by hand), the fade-in blend's ends, nearest up-sampling and average pooling."""
+conv (N(0, 1) weights scaled by sqrt(2 / fan_in) at run time; strided: the stride-1 conv subsampled), pixel norm,
+minibatch stddev (the official group layout, looped by hand), the fade-in blend's ends, nearest up-sampling and
+average pooling."""
 
 import math
 
