@@ -25,8 +25,10 @@ Levels, widths, toRGB per level, fade-in and the progressive game's ``(stage, al
 
 Randomness (noise images, the mixing latent and crossover) comes from the ``"dropout"`` rng stream, the one the
 players pass to every network call; the training mixing and noise need it in ``apply(..., rngs=)``. Editing calls
-``mapping``, ``truncate`` and ``styles`` (``module.apply(variables, ..., method="styles")``) to give each layer
-its own w: style-mixing grids copy layers from B into A.
+``mapping``, ``truncate``, ``latents`` and ``styles`` (``module.apply(variables, ..., method="styles")``) to give
+each layer its own w: style-mixing grids copy layers from B into A. The mapping network, the average w, mixing,
+truncation and these methods are :class:`StyleGenerator`'s, which StyleGAN2's generator
+(:mod:`jaxgen.models.stylegan2`) shares.
 """
 
 from __future__ import annotations
