@@ -13,6 +13,7 @@ import pytest
 
 from jaxgen.nn import fir
 from jaxgen.nn.modulated import ModulatedConv
+from tests.models.variables import key as rbg_key  # flax init with threefry keys compiles slowly
 from tests.nn.test_progressive import _conv_same
 
 
@@ -98,7 +99,7 @@ def test_affine_bias_starts_at_one_and_the_kernel_unit_normal():
     params = jax.eval_shape(ModulatedConv(8, 3).init, jax.random.key(0), jnp.zeros((1, 4, 4, 6)), jnp.zeros((1, 5)))
     assert jax.tree.map(lambda s: s.shape, params["params"]) == {
         "affine": {"kernel": (5, 6), "bias": (6,)}, "kernel": (3, 3, 6, 8), "bias": (8,)}
-    params = ModulatedConv(8, 3).init(jax.random.key(0), jnp.zeros((1, 4, 4, 6)), jnp.zeros((1, 5)))["params"]
+    params = ModulatedConv(8, 3).init(rbg_key(0), jnp.zeros((1, 4, 4, 6)), jnp.zeros((1, 5)))["params"]
     np.testing.assert_array_equal(params["affine"]["bias"], np.ones(6))
     np.testing.assert_array_equal(params["bias"], np.zeros(8))
     assert abs(float(jnp.std(params["kernel"])) - 1) < 0.2
