@@ -7,6 +7,7 @@
     python tools/bench.py --configs pix2pix_emoji --torch  # pix2pix beside tools/torch_pix2pix.py
     python tools/bench.py --configs srresnet_photos srgan_photos --torch   # beside tools/torch_srgan.py
     python tools/bench.py --configs cyclegan_emoji --torch # CycleGAN beside tools/torch_cyclegan.py
+    python tools/bench.py --configs stylegan2_emoji --torch   # StyleGAN2 beside tools/torch_stylegan2.py
     python tools/bench.py --configs vae_mnist vae_mnist:conv pixelcnn_mnist --sample 64   # + sampling time
     python tools/bench.py --layers                         # DCGAN's up/down-sampling layers, every lowering
     python tools/bench.py --losses ns wgan_gp --torch --batch-sizes 64 128 256 --roof
@@ -116,7 +117,11 @@ def timed_stage(config) -> list[str]:
 def has_torch_reference(config) -> bool:
     """tools/torch_dcgan.py mirrors unconditional DCGAN (and BEGAN) GAN configs, tools/torch_pix2pix.py pix2pix's
     (vanilla objective, batch norm), tools/torch_srgan.py super-resolution's (SRResNet, SRGAN; no penalty),
-    tools/torch_cyclegan.py CycleGAN's (least squares, instance norm)."""
+    tools/torch_cyclegan.py CycleGAN's (least squares, instance norm), tools/torch_stylegan2.py StyleGAN2's
+    (non-saturating loss, lazy R1 and path length, float32)."""
+    if config.trainer == "gan" and config.model.name == "stylegan2":
+        return (config.loss.objective == "ns" and config.loss.penalty == "r1" and config.loss.reg_every > 1
+                and config.dtype == "float32")
     if config.trainer == "gan" and config.model.name == "pix2pix":
         return config.loss.objective == "ns" and config.model.norm == "batch"
     if config.get("game") == "superres":
@@ -131,7 +136,8 @@ def has_torch_reference(config) -> bool:
 def torch_stepper(config, freeze_d_in_g: bool, threads: int | None = None, device="cpu"):
     """(run n steps, torch version) of the PyTorch reference's step for `config` (tools/torch_dcgan.py: its ``dtype``
     and `device` too; tools/torch_pix2pix.py; tools/torch_srgan.py: its ``dtype`` and `device`, the stage of
-    :func:`timed_stage`; tools/torch_cyclegan.py); ``run`` waits for the device to finish its steps."""
+    :func:`timed_stage`; tools/torch_cyclegan.py; tools/torch_stylegan2.py: its `device`, the lazy phases on the
+    trainer's schedule); ``run`` waits for the device to finish its steps."""
     import torch
 
     if config.model.name == "pix2pix":
@@ -152,6 +158,10 @@ def torch_stepper(config, freeze_d_in_g: bool, threads: int | None = None, devic
         import torch_srgan
 
         step = torch_srgan.make_step(config, threads, freeze_d_in_g, device)
+    elif config.model.name == "stylegan2":
+        import torch_stylegan2
+
+        step = torch_stylegan2.make_step(config, threads, freeze_d_in_g, device)
     elif config.model.name == "cyclegan":
         import torch_cyclegan
 

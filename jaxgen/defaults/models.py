@@ -181,6 +181,15 @@ def stylegan() -> ml_collections.ConfigDict:
     return cfg
 
 
+def stylegan2() -> ml_collections.ConfigDict:
+    """ProGAN's width keys (widths as the official channel_base 16384 x 2, channel_max 512) and StyleGAN's mapping,
+    mixing and average-w keys; no switches: the paper's configuration F (no growing, skip G, residual D)."""
+    cfg = progan()
+    cfg.name = "stylegan2"
+    cfg.update({key: stylegan()[key] for key in ("mapping_layers", "mapping_lr_mul", "mixing_prob", "w_avg_decay")})
+    return cfg
+
+
 def msggan() -> ml_collections.ConfigDict:
     """ProGAN's keys (MSG-GAN's networks are ProGAN's levels, every one at once)."""
     cfg = progan()
@@ -200,8 +209,8 @@ def lapgan() -> ml_collections.ConfigDict:
     ))
 
 
-FAMILIES = {f.__name__: f for f in (dcgan, began, gan_mlp, lapgan, progan, msggan, stylegan, pix2pix, cyclegan, srgan,
-                                    toy_mlp, translator_mlp, vae, pixelcnn, gated_pixelcnn, pixelrnn)}
+FAMILIES = {f.__name__: f for f in (dcgan, began, gan_mlp, lapgan, progan, msggan, stylegan, stylegan2, pix2pix,
+                                    cyclegan, srgan, toy_mlp, translator_mlp, vae, pixelcnn, gated_pixelcnn, pixelrnn)}
 
 
 def config(name: str) -> ml_collections.ConfigDict:

@@ -86,6 +86,11 @@ def _off_at_zero(value):
     return jnp.where(value > 0, value, jnp.inf)
 
 
+def lazy_ratio(interval: int) -> float:
+    """StyleGAN2's ``c = N / (N + 1)`` for a regulariser every N > 1 steps (1 for none): ``lr *= c``, ``betas **= c``."""
+    return interval / (interval + 1) if interval > 1 else 1.0
+
+
 def make(cfg, key: str, clip: float = 0.0, lazy_interval: int = 1) -> optax.GradientTransformation:
     """The optimizer described by `cfg` (found at config key `key`, for error messages): global-norm clipping
     (`clip_norm` > 0), the optimizer, its schedule, WGAN's weight clipping; plain optax when only the optimizer.
@@ -96,7 +101,7 @@ def make(cfg, key: str, clip: float = 0.0, lazy_interval: int = 1) -> optax.Grad
     """
     if not config_lib.is_traced(cfg.learning_rate) and cfg.learning_rate <= 0:
         raise ConfigError(f"config key '{key}.learning_rate' must be positive, got {cfg.learning_rate}")
-    ratio = lazy_interval / (lazy_interval + 1) if lazy_interval > 1 else 1.0
+    ratio = lazy_ratio(lazy_interval)
     lr = cfg.learning_rate * ratio
     if cfg.name == "adam":
         tx = optax.adam(lr, b1=cfg.b1**ratio, b2=cfg.b2**ratio)

@@ -10,8 +10,11 @@ Inputs: D sees a real batch (with its labels) and fakes drawn with the real labe
 interpolates see one label per pair; G draws fresh noise and uniform labels.
 
 Lazy G regularisation (`loss.weights.path_length` > 0, every `loss.g_reg_every` steps): StyleGAN2's path
-length regulariser (Karras et al. 2020, eq. 4) with the latent z in place of w: ``(||J_z^T y||_2 - a)^2`` for
-``y ~ N(0, I) / sqrt(H W)`` over the images, ``a`` the moving mean of the lengths, taken with one ``jax.vjp``.
+length regulariser (Karras et al. 2020, eq. 4): ``(||J^T y||_2 - a)^2`` for ``y ~ N(0, I) / sqrt(H W)`` over the
+images, ``a`` the moving mean of the lengths, taken with one ``jax.vjp``. A style-based G (a family whose G has
+``mapping`` and ``styles``: StyleGAN, StyleGAN2) takes J in W, the ws ``[N, layers, w_dim]`` of a training call
+(mapping and style mixing) through ``styles``, the length ``sqrt(mean over layers of ||J_{w_l}^T y||^2)`` (the
+official code's); any other G takes it in z, ``||J_z^T y||``.
 """
 
 from __future__ import annotations
@@ -129,17 +132,29 @@ class Unconditional(Game):
         return {"pl_mean": jnp.zeros((), jnp.float32)}
 
     def g_reg(self, players, batch, key, reg_state):
-        """StyleGAN2's path-length term on fresh noise (and uniform labels); returns it and the new moving mean."""
+        """StyleGAN2's path-length term on fresh noise (and uniform labels); returns it and the new moving mean.
+        A style-based G (with ``mapping`` and ``styles``) takes it in W: ``y``'s pullback through ``styles`` to the
+        ws of a training call (mapping, mixing) and ``||J^T y||`` as the official code's
+        ``sqrt(mean_layers sum_w g^2)``; any other G in z: ``||J_z^T y||``."""
         kz, kn, kg, ky = jax.random.split(key, 4)
         labels = jax.random.randint(ky, (self.batch,), 0, self.num_classes) if self.conditional else None
-
-        def generate(z):
-            return players("g", z, *self.net_args(players, labels), rng=kg, update=False)
-
-        images, pullback = jax.vjp(generate, self._noise(kz, self.batch))
+        args, z = self.net_args(players, labels), self._noise(kz, self.batch)
+        g = self.modules["g"]
+        style_based = hasattr(g, "mapping") and hasattr(g, "styles")
+        if style_based:
+            variables = {"params": players.params["g"], **players.model_state["g"]}
+            kw, kg = jax.random.split(kg)
+            ws = g.apply(variables, z, *args, train=True, method="latents", rngs={"dropout": kw})
+            images, pullback = jax.vjp(
+                lambda ws: g.apply(variables, ws, *args, method="styles", rngs={"dropout": kg}), ws)
+        else:
+            images, pullback = jax.vjp(lambda z: players("g", z, *args, rng=kg, update=False), z)
         pixels = math.prod(images.shape[1:-1])
         (grads,) = pullback(jax.random.normal(kn, images.shape, images.dtype) / math.sqrt(pixels))
-        lengths = jnp.sqrt(jnp.sum(jnp.reshape(grads, (grads.shape[0], -1)) ** 2, axis=1))
+        if style_based:  # grads [N, layers, w_dim]
+            lengths = jnp.sqrt(jnp.mean(jnp.sum(grads**2, axis=2), axis=1))
+        else:
+            lengths = jnp.sqrt(jnp.sum(jnp.reshape(grads, (grads.shape[0], -1)) ** 2, axis=1))
         pl_mean = jax.lax.stop_gradient(reg_state["pl_mean"] + PL_DECAY * (jnp.mean(lengths) - reg_state["pl_mean"]))
         return {"path_length": jnp.mean((lengths - pl_mean) ** 2)}, {"pl_mean": pl_mean}
 

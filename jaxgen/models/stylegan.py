@@ -25,8 +25,10 @@ Levels, widths, toRGB per level, fade-in and the progressive game's ``(stage, al
 
 Randomness (noise images, the mixing latent and crossover) comes from the ``"dropout"`` rng stream, the one the
 players pass to every network call; the training mixing and noise need it in ``apply(..., rngs=)``. Editing calls
-``mapping``, ``truncate`` and ``styles`` (``module.apply(variables, ..., method="styles")``) to give each layer
-its own w: style-mixing grids copy layers from B into A.
+``mapping``, ``truncate``, ``latents`` and ``styles`` (``module.apply(variables, ..., method="styles")``) to give
+each layer its own w: style-mixing grids copy layers from B into A. The mapping network, the average w, mixing,
+truncation and these methods are :class:`StyleGenerator`'s, which StyleGAN2's generator
+(:mod:`jaxgen.models.stylegan2`) shares.
 """
 
 from __future__ import annotations
@@ -42,7 +44,8 @@ from jaxgen.models.progan import discriminator, faded_rgb, latent, levels, width
 from jaxgen.nn.progressive import SQRT2, EqualizedConv, EqualizedDense, lerp, pixel_norm, upsample_nearest
 from jaxgen.nn.style import AdaIN, NoiseInput, blur
 
-__all__ = ["Generator", "Mapping", "Synthesis", "discriminator", "generator", "latent", "levels", "mix", "widths"]
+__all__ = ["Generator", "Mapping", "StyleGenerator", "Synthesis", "check", "discriminator", "generator", "latent",
+           "levels", "mix", "widths"]
 
 RNG = "dropout"  # the stream of the noise inputs and the mixing draws: what the players pass (games.base.apply)
 
@@ -110,31 +113,32 @@ class Synthesis(nn.Module):
         return faded_rgb(to_rgb, features, stage, alpha, self.is_initializing())
 
 
-class Generator(nn.Module):
-    """``(z [N, z_dim], stage, alpha, *, train, psi=1.0) -> images [N, r, r, C]`` (module docstring); the methods
-    ``mapping(z) -> w``, ``truncate(ws, psi)`` and ``styles(ws [N, 2L, z_dim], stage, alpha)`` are its parts."""
+class StyleGenerator(nn.Module):
+    """What StyleGAN's and StyleGAN2's generators share (:mod:`jaxgen.models.stylegan2`): the mapping network, the
+    average w in ``batch_stats`` and truncation, style mixing, and the editing interface. A subclass builds its
+    synthesis network ``self.synthesis`` in ``setup`` (after ``super().setup()``) and gives ``styles(ws, *args)``
+    and ``mixing_layers(*args)``; ``*args`` are what its ``__call__`` takes after z (StyleGAN's stage and alpha,
+    none for StyleGAN2).
+
+    ``__call__(z, *args, train, psi=1.0) = styles(truncate(latents(z, *args, train=train), psi), *args)``.
+    """
 
     widths: tuple[int, ...]
     channels: int
     w_dim: int
     mapping_layers: int = 8
     mapping_lr_mul: float = 0.01
-    styles_on: bool = True
-    const_input: bool = True
-    noise: bool = True
-    blur: bool = True
     mixing_prob: float = 0.9
     w_avg_decay: float = 0.995
     dtype: Any = jnp.float32
 
     def setup(self):
         self.mapping_network = Mapping(self.mapping_layers, self.mapping_lr_mul, self.dtype)
-        self.synthesis = Synthesis(self.widths, self.channels, self.styles_on, self.const_input, self.noise,
-                                   self.blur, self.dtype)
         self.w_avg = self.variable("batch_stats", "w_avg", jnp.zeros, (self.w_dim,), jnp.float32)
 
     @property
     def num_layers(self) -> int:
+        """The ws of ``styles``: two per resolution."""
         return 2 * len(self.widths)
 
     def mapping(self, z):
@@ -145,28 +149,54 @@ class Generator(nn.Module):
         """``w_avg + psi (ws - w_avg)`` (``ws [..., z_dim]``): exactly ``ws`` at ``psi = 1``, ``w_avg`` at 0."""
         return lerp(self.w_avg.value, ws, psi)
 
-    def styles(self, ws, stage: int, alpha):
-        """``ws [N, 2L, z_dim]`` (one w per layer) -> images [N, r, r, C]."""
-        return self.synthesis(ws, stage, alpha)
-
-    def __call__(self, z, stage: int, alpha, *, train: bool, psi=1.0):
+    def latents(self, z, *args, train: bool):
+        """``z [N, z_dim] -> ws [N, num_layers, z_dim]``: ``w = mapping(z)`` on every layer; a training call moves
+        ``w_avg`` toward the batch's mean w (when ``batch_stats`` is mutable) and mixes styles: with probability
+        ``mixing_prob`` a second latent's w from a crossover ``U{1, .., mixing_layers(*args) - 1}`` on."""
         w = self.mapping(z)
-        if train and not self.is_initializing():
+        if train and not self.is_initializing() and self.is_mutable_collection("batch_stats"):
             mean = jnp.mean(jax.lax.stop_gradient(w), axis=0)
             self.w_avg.value = lerp(mean, self.w_avg.value, self.w_avg_decay)
         ws = mix(w, w, 0, self.num_layers)
         if train and self.mixing_prob > 0:
             kz, kp, kc = jax.random.split(self.make_rng(RNG), 3)
-            current = 2 * (stage + 1)  # the layers of this stage
+            current = self.mixing_layers(*args)
             cutoff = jnp.where(jax.random.uniform(kp) < self.mixing_prob,
                                jax.random.randint(kc, (), 1, max(current, 2)), current)
             ws = mix(w, self.mapping(jax.random.normal(kz, z.shape, z.dtype)), cutoff, self.num_layers)
-        return self.styles(self.truncate(ws, psi), stage, alpha)
+        return ws
+
+    def __call__(self, z, *args, train: bool, psi=1.0):
+        return self.styles(self.truncate(self.latents(z, *args, train=train), psi), *args)
 
 
-def generator(cfg, image_shape, num_classes=None, *, dtype=jnp.float32) -> nn.Module:
-    """The Generator of ``cfg`` for images of ``image_shape`` (unconditional: ``num_classes`` is not used)."""
-    del num_classes
+class Generator(StyleGenerator):
+    """``(z [N, z_dim], stage, alpha, *, train, psi=1.0) -> images [N, r, r, C]`` (module docstring); the methods
+    ``mapping(z) -> w``, ``truncate(ws, psi)``, ``latents(z, stage, alpha, *, train)`` and
+    ``styles(ws [N, 2L, z_dim], stage, alpha)`` are its parts (:class:`StyleGenerator`)."""
+
+    styles_on: bool = True
+    const_input: bool = True
+    noise: bool = True
+    blur: bool = True
+
+    def setup(self):
+        super().setup()
+        self.synthesis = Synthesis(self.widths, self.channels, self.styles_on, self.const_input, self.noise,
+                                   self.blur, self.dtype)
+
+    def mixing_layers(self, stage: int, alpha):
+        """The layers of this stage: a crossover falls among them."""
+        del alpha
+        return 2 * (stage + 1)
+
+    def styles(self, ws, stage: int, alpha):
+        """``ws [N, 2L, z_dim]`` (one w per layer) -> images [N, r, r, C]."""
+        return self.synthesis(ws, stage, alpha)
+
+
+def check(cfg) -> None:
+    """One-line errors naming the bad key among the style-based generators' shared keys (mapping, mixing, w_avg)."""
     if int(cfg.mapping_layers) < 0:
         raise ConfigError(f"config key 'model.mapping_layers' must not be negative (0: no mapping network), "
                           f"got {cfg.mapping_layers}")
@@ -176,6 +206,12 @@ def generator(cfg, image_shape, num_classes=None, *, dtype=jnp.float32) -> nn.Mo
         raise ConfigError(f"config key 'model.mixing_prob' must be in [0, 1], got {cfg.mixing_prob}")
     if not 0 <= float(cfg.w_avg_decay) < 1:
         raise ConfigError(f"config key 'model.w_avg_decay' must be in [0, 1), got {cfg.w_avg_decay}")
+
+
+def generator(cfg, image_shape, num_classes=None, *, dtype=jnp.float32) -> nn.Module:
+    """The Generator of ``cfg`` for images of ``image_shape`` (unconditional: ``num_classes`` is not used)."""
+    del num_classes
+    check(cfg)
     if cfg.const_input and not cfg.styles:
         raise ConfigError("config key 'model.const_input' needs model.styles: without styles a constant input makes "
                           "every image the same")

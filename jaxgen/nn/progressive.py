@@ -19,6 +19,8 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
+from jaxgen.nn import upsample
+
 __all__ = ["EqualizedConv", "EqualizedDense", "avg_pool", "he_scale", "lerp", "minibatch_stddev", "pixel_norm",
            "unit_normal", "upsample_nearest"]
 
@@ -38,12 +40,14 @@ def unit_normal(key, shape, dtype=jnp.float32):
 
 class EqualizedDense(nn.Module):
     """``x [..., F_in] -> x @ (W * he_scale(F_in, gain) * lr_mul) + b * lr_mul [..., features]``;
-    ``W ~ N(0, 1 / lr_mul^2)``, ``b = 0`` (``lr_mul`` 1: plain equalized lr)."""
+    ``W ~ N(0, 1 / lr_mul^2)``, ``b = bias_init`` (0; StyleGAN2's style affine: 1) (``lr_mul`` 1: plain
+    equalized lr)."""
 
     features: int
     gain: float = SQRT2
     use_bias: bool = True
     lr_mul: float = 1.0
+    bias_init: float = 0.0
     dtype: Any = jnp.float32
 
     @nn.compact
@@ -52,19 +56,23 @@ class EqualizedDense(nn.Module):
         kernel = self.param("kernel", init, (x.shape[-1], self.features), jnp.float32)
         y = jnp.dot(x.astype(self.dtype), (kernel * (he_scale(x.shape[-1], self.gain) * self.lr_mul)).astype(self.dtype))
         if self.use_bias:
-            bias = self.param("bias", nn.initializers.zeros, (self.features,), jnp.float32)
+            init = nn.initializers.constant(self.bias_init) if self.bias_init else nn.initializers.zeros
+            bias = self.param("bias", init, (self.features,), jnp.float32)
             y = y + (bias if self.lr_mul == 1 else bias * self.lr_mul).astype(self.dtype)
         return y
 
 
 class EqualizedConv(nn.Module):
-    """``x [N, H, W, C_in] -> [N, H, W, features]``: a stride-1 "SAME" convolution with kernel
-    ``W * he_scale(k * k * C_in, gain)``, ``W [k, k, C_in, features] ~ N(0, 1)``, bias 0."""
+    """``x [N, H, W, C_in] -> [N, H', W', features]``: a convolution with kernel ``W * he_scale(k * k * C_in, gain)``,
+    ``W [k, k, C_in, features] ~ N(0, 1)``, bias 0; stride 1 "SAME" by default (``H' = H``), or ``stride`` s with
+    ``padding`` "VALID" (StyleGAN2's down-sampling convolution, after its filter; ``jaxgen.nn.upsample.conv``)."""
 
     features: int
     kernel_size: int = 3
     gain: float = SQRT2
     use_bias: bool = True
+    stride: int = 1
+    padding: str = "SAME"
     dtype: Any = jnp.float32
 
     @nn.compact
@@ -72,8 +80,11 @@ class EqualizedConv(nn.Module):
         k = self.kernel_size
         kernel = self.param("kernel", unit_normal, (k, k, x.shape[-1], self.features), jnp.float32)
         w = (kernel * he_scale(k * k * x.shape[-1], self.gain)).astype(self.dtype)
-        y = jax.lax.conv_general_dilated(x.astype(self.dtype), w, (1, 1), "SAME",
-                                         dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        if self.stride == 1:
+            y = jax.lax.conv_general_dilated(x.astype(self.dtype), w, (1, 1), self.padding,
+                                             dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        else:
+            y = upsample.conv(x.astype(self.dtype), w, (self.stride, self.stride), self.padding)
         if self.use_bias:
             y = y + self.param("bias", nn.initializers.zeros, (self.features,), jnp.float32).astype(self.dtype)
         return y

@@ -1,6 +1,7 @@
 """The progressive-growing layers (jaxgen.nn.progressive) against hand computations in numpy: equalized dense and
-conv (N(0, 1) weights scaled by sqrt(2 / fan_in) at run time), pixel norm, minibatch stddev (the official group
-layout, looped by hand), the fade-in blend's ends, nearest up-sampling and average pooling."""
+conv (N(0, 1) weights scaled by sqrt(2 / fan_in) at run time; strided: the stride-1 conv subsampled), pixel norm,
+minibatch stddev (the official group layout, looped by hand), the fade-in blend's ends, nearest up-sampling and
+average pooling."""
 
 import math
 
@@ -55,6 +56,17 @@ def test_equalized_conv_is_unit_normal_kernel_times_he_constant():
         np.testing.assert_allclose(y, expected, rtol=1e-4, atol=1e-4)
     kernel = np.asarray(pg.unit_normal(jax.random.key(3), (3, 3, 64, 64)))  # stored N(0, 1): scaled at run time
     assert kernel.shape == (3, 3, 64, 64) and abs(kernel.std() - 1.0) < 0.02 and abs(kernel.mean()) < 0.02
+
+
+def test_strided_equalized_conv_is_the_stride_1_conv_subsampled_and_the_bias_init():
+    x = _x((2, 7, 9, 4))
+    w, b = _x((3, 3, 4, 5), 1), _x((5,), 2)
+    y = pg.EqualizedConv(5, stride=2, padding="VALID").apply({"params": {"kernel": w, "bias": b}}, x)
+    valid = _conv_same(x.astype(np.float64), w * math.sqrt(2 / 36))[:, 1:-1, 1:-1]  # the stride-1 "VALID" outputs
+    assert y.shape == (2, 3, 4, 5)
+    np.testing.assert_allclose(y, valid[:, ::2, ::2] + b, rtol=1e-4, atol=1e-4)
+    params = pg.EqualizedDense(3, bias_init=1.0).init(jax.random.key(0), _x((1, 2)))["params"]
+    np.testing.assert_array_equal(params["bias"], np.ones(3))
 
 
 def test_pixel_norm_gives_unit_rms_per_pixel():
