@@ -74,9 +74,9 @@ def figure(generator, concept, a: str, b: str, c: str, pool: int = 512, per_grou
     means, indices = group_means(latents, labels, groups, per_group)
     y = combine(means)
     scale = noise * float(jnp.sqrt(jnp.mean(jnp.var(latents, axis=0))))
-    made = render(generator, jnp.concatenate([means, y[None], neighbours(y, jitter, per_group, scale)]), space, key)
-    rows = [jnp.concatenate([images[indices[g]], made[g:g + 1]]) for g in range(3)]
-    cells = jnp.stack([*rows, made[3:]])
+    made = render(generator, np.concatenate([means, y[None], neighbours(y, jitter, per_group, scale)]), space, key)
+    rows = [np.concatenate([images[indices[g]], made[g:g + 1]]) for g in range(3)]
+    cells = np.stack([*rows, made[3:]])
     info = {"space": space, "counts": counts, "indices": indices.tolist(),
             "result": concept.values[int(concept.label(np.asarray(made[3:4]))[0])]}
     return cells, info

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxgen import models
 from jaxgen.errors import JaxgenError
@@ -101,11 +102,16 @@ def as_generator(model_or_generator) -> Generator:
     return model_or_generator if isinstance(model_or_generator, Generator) else Generator(model_or_generator)
 
 
-def each(fn, *arrays):
+def each(fn, *arrays, chunk: int = 16):
     """``fn`` on every example of ``arrays [N, ...]`` alone, as a batch of one (``jax.vmap``), stacked: with one
     key every image gets the same noise images, so an image depends on its latents only, not on its batch or its
-    place in it (what edit grids want). `fn` takes and returns batches: ``each(g.synthesize, ws)``."""
-    return jax.vmap(lambda *xs: fn(*(x[None] for x in xs))[0])(*arrays)
+    place in it (what edit grids want). `fn` takes and returns batches: ``each(g.synthesize, ws)``. The examples go
+    through in chunks of `chunk` (the last one padded), so any N runs the program compiled for one chunk."""
+    one = jax.vmap(lambda *xs: fn(*(x[None] for x in xs))[0])
+    arrays = [np.asarray(x) for x in arrays]
+    n = len(arrays[0])
+    padded = [np.concatenate([x, np.repeat(x[-1:], -n % chunk, axis=0)]) for x in arrays]
+    return np.concatenate([np.asarray(one(*(x[i:i + chunk] for x in padded))) for i in range(0, n, chunk)])[:n]
 
 
 def render(generator: Generator, latents, space: str, key=None, labels=None):

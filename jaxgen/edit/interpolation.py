@@ -35,7 +35,7 @@ def slerp(a, b, t, eps: float = 1e-7):
     omega = jnp.arccos(jnp.clip(jnp.sum(unit(a) * unit(b), axis=-1, keepdims=True), -1.0, 1.0))
     sin = jnp.sin(omega)
     safe = jnp.where(sin < eps, 1.0, sin)
-    arc = (jnp.sin((1 - t) * omega) * a + jnp.sin(t * omega) * b) / safe
+    arc = jnp.sin((1 - t) * omega) / safe * a + jnp.sin(t * omega) / safe * b  # coefficients 1 and 0 at the ends
     return jnp.where(sin < eps, _lerp(a, b, t), arc)
 
 

@@ -8,7 +8,7 @@ Which layers a band (coarse, middle, fine) holds in a generator of any size: `ja
 
 from __future__ import annotations
 
-import jax.numpy as jnp
+import numpy as np
 
 from jaxgen.edit import bands as bands_lib
 from jaxgen.edit.generator import as_generator, each
@@ -16,10 +16,11 @@ from jaxgen.errors import JaxgenError
 
 
 def mix(ws_a, ws_b, layers: tuple[int, int]):
-    """``ws_a, ws_b [N, L, D]`` -> ``[N, L, D]``: B's w on the layers ``start <= i < stop``, A's on the others."""
+    """``ws_a, ws_b [N, L, D]`` -> ``[N, L, D]`` (numpy): B's w on the layers ``start <= i < stop``, A's on the
+    others."""
     start, stop = layers
-    index = jnp.arange(ws_a.shape[1])[None, :, None]
-    return jnp.where((index >= start) & (index < stop), ws_b, ws_a)
+    index = np.arange(ws_a.shape[1])[None, :, None]
+    return np.where((index >= start) & (index < stop), ws_b, ws_a)
 
 
 def grid(generator, z_a, z_b, bands=None, key=None):
@@ -31,16 +32,15 @@ def grid(generator, z_a, z_b, bands=None, key=None):
     if not generator.style_based:
         raise JaxgenError(f"style mixing needs a style-based generator (model.name stylegan or stylegan2); this "
                           f"run's model {generator.model.config.model.name!r} has one latent for every layer")
-    ws_a = generator.broadcast(generator.mapping(z_a))
-    ws_b = generator.broadcast(generator.mapping(z_b))
+    ws_a = np.asarray(generator.broadcast(generator.mapping(z_a)))
+    ws_b = np.asarray(generator.broadcast(generator.mapping(z_b)))
     rows, cols, num_layers = ws_a.shape[0], ws_b.shape[0], generator.num_layers
     ranges = [bands_lib.layer_range(b, num_layers) for b in (bands or bands_lib.present(num_layers))]
-    mixed = [mix(jnp.repeat(ws_a, cols, axis=0), jnp.tile(ws_b, (rows, 1, 1)), r) for r in ranges]
-    cells = jnp.concatenate([ws_b, ws_a, *mixed])  # B's, A's, then each band's R x C mixes
-    images = each(lambda w: generator.synthesize(w, key), cells)
+    mixed = [mix(np.repeat(ws_a, cols, axis=0), np.tile(ws_b, (rows, 1, 1)), r) for r in ranges]
+    images = each(lambda w: generator.synthesize(w, key), np.concatenate([ws_b, ws_a, *mixed]))
+    shape = images.shape[1:]
     b_images, a_images = images[:cols], images[cols:cols + rows]
-    blocks = images[cols + rows:].reshape(len(ranges), rows, cols, *images.shape[1:])
-    top = jnp.concatenate([jnp.ones_like(b_images[:1]), b_images])[None]
-    body = jnp.concatenate([jnp.broadcast_to(a_images[None, :, None], (len(ranges), rows, 1, *images.shape[1:])),
-                            blocks], axis=2).reshape(len(ranges) * rows, cols + 1, *images.shape[1:])
-    return jnp.concatenate([top, body])
+    blocks = images[cols + rows:].reshape(len(ranges), rows, cols, *shape)
+    top = np.concatenate([np.ones_like(b_images[:1]), b_images])[None]
+    firsts = np.broadcast_to(a_images[None, :, None], (len(ranges), rows, 1, *shape))
+    return np.concatenate([top, np.concatenate([firsts, blocks], axis=2).reshape(-1, cols + 1, *shape)])
