@@ -103,7 +103,7 @@ def as_generator(model_or_generator) -> Generator:
 
 
 def each(fn, *arrays, chunk: int = 16):
-    """``fn`` on every example of ``arrays [N, ...]`` alone, as a batch of one (``jax.vmap``), stacked: with one
+    """``fn`` on every example of ``arrays [N, ...]`` alone, as a batch of one (``jax.vmap``), stacked (numpy): with one
     key every image gets the same noise images, so an image depends on its latents only, not on its batch or its
     place in it (what edit grids want). `fn` takes and returns batches: ``each(g.synthesize, ws)``. The examples go
     through in chunks of `chunk` (the last one padded), so any N runs the program compiled for one chunk."""
@@ -121,7 +121,7 @@ def render(generator: Generator, latents, space: str, key=None, labels=None):
         return each(lambda w: generator.synthesize(generator.broadcast(w), key), latents)
     if labels is None:
         return each(lambda z: generator(z, key), latents)
-    return each(lambda z, y: generator(z, key, y), latents, jnp.asarray(labels))
+    return each(lambda z, y: generator(z, key, y), latents, np.asarray(labels))
 
 
 def _key(key):

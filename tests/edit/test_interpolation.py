@@ -54,7 +54,7 @@ def test_path_has_even_steps_and_both_ends():
         interpolation.path(a[None], b[None], 1)
 
 
-@pytest.mark.parametrize("which, space", [("stylegan", "w"), ("stylegan", "z"), ("dcgan", "z")])
+@pytest.mark.parametrize("which, space", [("stylegan", "w"), ("dcgan", "z")])  # StyleGAN in Z: tests/edit/test_commands
 def test_strip_ends_are_the_generators_images(which, space, request):
     """Each strip's first and last images are G(z0), G(z1), each drawn alone (a batch of one): strips give every
     image the same noise, so an image does not depend on its place in the grid."""
