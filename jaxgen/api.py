@@ -84,7 +84,7 @@ class Model:
         """The class count of a class-conditional model; None if unconditional."""
         return self.task.num_classes
 
-    def sample(self, n: int, seed: int = 0, labels=None, source=None) -> np.ndarray:
+    def sample(self, n: int, seed: int = 0, labels=None, source=None, psi: float | None = None) -> np.ndarray:
         """`n` images, numpy float32 [n, H, W, C] in [-1, 1], drawn with ``jax.random.key(seed)``.
 
         The task's ``generate(state, key(seed), n, labels)``: for an unconditional model the images
@@ -93,7 +93,8 @@ class Model:
         cycling 0, 1, …, K-1. `source`: the input images of a translation task (pix2pix), float [n, H, W, C] in
         [-1, 1], or the path of an image file (resized to the model's input; n = 1) or of an .npz/.npy of images,
         passed on as ``generate(..., source=source)``; without it a translation model translates the held-out
-        test split's first n inputs (which needs the dataset).
+        test split's first n inputs (which needs the dataset). `psi` (style-based generators only): the same images
+        with w truncated toward the average w, ``w_avg + psi (w - w_avg)`` (`jaxgen.edit.truncation.sample`).
         """
         try:
             n = operator.index(n)
@@ -103,6 +104,12 @@ class Model:
             raise JaxgenError(f"n must be at least 1, got {n}")
         if self.task.generate is None:
             raise JaxgenError(f"{self._source} (trainer {self.config.trainer!r}) draws no samples")
+        if psi is not None:
+            from jaxgen.edit import truncation
+
+            if labels is not None or source is not None:
+                raise ConfigError("psi truncates a style-based generator's w: it takes no labels or source")
+            return np.asarray(jax.device_get(truncation.sample(self, n, seed, psi)))
         args = (self._sampling_state, jax.random.key(seed), n)
         if labels is not None:
             args += (self._labels(labels, n),)

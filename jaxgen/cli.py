@@ -9,6 +9,7 @@
     jaxgen data prepare NAME | jaxgen data list
     jaxgen sweep  --config gan_mnist:tiny --workdir runs/sweep --over seed=0:16 --over lr=1e-4,2e-4
     jaxgen research landscape --workdir runs/dcgan --kind slice2d|interp|hessian | jaxgen research game --workdir …
+    jaxgen edit interpolate|arithmetic|mix|truncate --workdir runs/stylegan --out edit.png [...]   (jaxgen.edit.commands)
     jaxgen toy --losses all --dataset grid25 --seeds 10 --steps N [--pack M] [--arch pacgan] [--out DIR]
 
 Errors the user can fix are printed as one line `jaxgen: error: …` with exit status 2. Arguments are checked
@@ -58,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="translation model (pix2pix): an image file (resized to the model's input) or an "
                              ".npz/.npy of images [N, H, W, C] to translate; the grid shows each input beside its "
                              "translation (default: the held-out test split's first --num inputs)")
+    sample.add_argument("--psi", type=float,
+                        help="style-based generator: truncation psi, w = w_avg + psi (w - w_avg) (1: none)")
 
     export = sub.add_parser("export", help="write a checkpoint's weights and config to one file for jaxgen.load",
                             epilog="No optimizer state; read it back in Python with jaxgen.load(FILE).")
@@ -135,6 +138,47 @@ def _parser() -> argparse.ArgumentParser:
     gm.add_argument("--krylov", type=int, help="Arnoldi's Krylov dimension (default max(4k, 40))")
     gm.add_argument("--seed", type=int, default=0)
     gm.add_argument("--out", help="output directory (default WORKDIR/research)")
+
+    edit = sub.add_parser("edit", help="latent edits of a trained generator: interpolation, vector arithmetic, style "
+                                       "mixing, truncation (a PNG grid each)")
+    edit_sub = edit.add_subparsers(dest="edit_command", required=True)
+
+    def edit_parser(name, help):
+        p = edit_sub.add_parser(name, help=help)
+        p.add_argument("--workdir", required=True)
+        p.add_argument("--out", required=True, help="the PNG to write")
+        p.add_argument("--seed", type=int, default=0, help="latents seed (default 0)")
+        p.add_argument("--step", type=int, help="checkpoint step (default: the newest)")
+        p.add_argument("--scale", type=int, default=1, help="enlarge the PNG by this factor (default 1)")
+        return p
+
+    interp = edit_parser("interpolate", "strips between pairs of latents: slerp in Z, lerp in W")
+    interp.add_argument("--pairs", type=int, default=4, help="strips, one per pair of latents (default 4)")
+    interp.add_argument("--frames", type=int, default=8, help="images per strip, both ends included (default 8)")
+    interp.add_argument("--space", choices=["z", "w"], help="default: w for a style-based generator, else z")
+    interp.add_argument("--method", choices=["slerp", "lerp"], help="default: slerp in Z, lerp in W")
+    interp.add_argument("--label", type=int, help="class-conditional generator: the class of every image")
+    arith = edit_parser("arithmetic", "A - B + C on mean latents of concept groups (DCGAN's figure 7)")
+    for term in "abc":
+        arith.add_argument(f"--{term}", required=True, help=f"{term.upper()}'s concept value (a name or its index)")
+    arith.add_argument("--concept", choices=["class", "loop"],
+                       help="class: the domain classifier's (EmojiNet's emoji category, LeNet's digit); loop: a hole "
+                            "in the binarised image (default: class on emoji, loop on digits)")
+    arith.add_argument("--classifier", help="--concept class: another classifier (emojinet:WORKDIR, lenet:WORKDIR)")
+    arith.add_argument("--pool", type=int, default=512, help="samples drawn and labelled (default 512)")
+    arith.add_argument("--per-group", type=int, default=3, help="examples averaged per term (default 3)")
+    arith.add_argument("--noise", type=float, default=0.25,
+                       help="neighbours: uniform noise of this scale x the latents' std (default 0.25)")
+    mixer = edit_parser("mix", "style-mixing grid: rows A with coarse / middle / fine styles from columns B")
+    mixer.add_argument("--rows", type=int, default=3, help="sources A (default 3)")
+    mixer.add_argument("--cols", type=int, default=4, help="sources B (default 4)")
+    mixer.add_argument("--bands", help="comma-separated from coarse, middle, fine (default: every band G has)")
+    mixer.add_argument("--layers", help="START:STOP: copy layers START..STOP-1 instead of bands")
+    trunc = edit_parser("truncate", "truncation grid: a row per latent, a column per psi")
+    trunc.add_argument("--rows", type=int, default=4, help="latents (default 4)")
+    trunc.add_argument("--psi", default="1,0.7,0.5,0,-0.5,-1", help="comma-separated psi values (default: the "
+                                                                      "paper's 1,0.7,0.5,0,-0.5,-1)")
+    trunc.add_argument("--cutoff", type=int, help="truncate only the layers < CUTOFF (default: all)")
 
     toy = sub.add_parser("toy", help="mode-coverage benchmark: GAN losses x seeds on a toy mixture (PacGAN Table 1)")
     toy.add_argument("--losses", default="all", help="'all' or a comma-separated list of loss rows (default all)")
@@ -229,6 +273,12 @@ def cmd_research(args) -> None:
     print("wrote " + ", ".join(paths))
 
 
+def cmd_edit(args) -> None:
+    from jaxgen.edit import commands
+
+    print(commands.run(args))
+
+
 def _check_out(path: str) -> None:
     """A one-line error now, before any work, for an --out file that cannot be written."""
     import os
@@ -250,7 +300,7 @@ def cmd_sample(args) -> None:
     from jaxgen.engine import loop, writers
     from jaxgen.engine import workdir as workdir_lib
 
-    _, task, state, step = workdir_lib.restore(args.workdir, args.step)
+    config, task, state, step = workdir_lib.restore(args.workdir, args.step)
     if args.label is not None and task.num_classes is None:
         raise ConfigError(f"--label needs a class-conditional model; {args.workdir} holds an unconditional one "
                           f"(model.conditioning='none')")
@@ -259,6 +309,11 @@ def cmd_sample(args) -> None:
                           f"(0..{task.num_classes - 1})")
     if args.source:
         images, ncol = _translations(task, state, args)
+    elif args.psi is not None:
+        from jaxgen import api
+
+        images, ncol = api.Model(config, task, state, step, workdir=args.workdir).sample(args.num, args.seed,
+                                                                                          psi=args.psi), None
     else:
         images, ncol = loop.sample_grid(task, state, jax.random.key(args.seed), args.num, args.label)
     if not np.isfinite(images).all():
@@ -448,7 +503,16 @@ def check_args(args, overrides: list[str]):
             raise JaxgenError("--source and --label exclude each other: a translation model takes input images")
         if args.source and not os.path.isfile(args.source):
             raise JaxgenError(f"--source file {args.source!r} not found")
-    if args.command in ("sample", "export", "research") or (args.command == "eval" and args.workdir):
+        if args.psi is not None and (args.source or args.label is not None):
+            raise JaxgenError("--psi truncates a style-based generator's w: it takes no --source or --label")
+        if args.psi is not None and not abs(args.psi) < float("inf"):
+            raise JaxgenError(f"--psi must be a finite number, got {args.psi}")
+    if args.command == "edit":
+        from jaxgen.edit import commands
+
+        _check_out(args.out)
+        commands.check(args)
+    if args.command in ("sample", "export", "research", "edit") or (args.command == "eval" and args.workdir):
         _check_workdir(args.workdir)
     if args.command == "research" and args.research_command == "landscape":
         _landscape_options(args)
@@ -484,6 +548,8 @@ def main(argv: list[str] | None = None) -> int:
             cmd_sweep(args, config)
         elif args.command == "research":
             cmd_research(args)
+        elif args.command == "edit":
+            cmd_edit(args)
         elif args.command == "sample":
             cmd_sample(args)
         elif args.command == "export":

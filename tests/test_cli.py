@@ -79,6 +79,11 @@ print(status, ",".join(m for m in ("jax", "tensorflow_datasets", "flax", "grain"
     (["eval", "--samples", "x.npz", "--dataset", "mnist5k"], "samples file 'x.npz' not found"),
     (["eval", "--samples", "x.npz", "--dataset", "mnist5k", "--metrics", "fud"], "unknown metric(s) ['fud']"),
     (["research", "landscape", "--workdir", "W", "--kind", "interp", "--k", "3"], "is 'W' a jaxgen workdir"),
+    (["edit", "mix", "--workdir", "W", "--out", "m.png", "--layers", "3:1"], "--layers must be START:STOP"),
+    (["edit", "truncate", "--workdir", "W", "--out", "t.png", "--psi", "1,a"], "--psi must be comma-separated"),
+    (["edit", "interpolate", "--workdir", "W", "--out", "i.png", "--space", "w", "--method", "slerp"],
+     "slerp is for Gaussian z"),
+    (["edit", "interpolate", "--workdir", "W", "--out", "i.png"], "is 'W' a jaxgen workdir"),
 ])
 def test_bad_arguments_fail_before_jax_is_imported(argv, fragment, tmp_path):
     """Checked by a fresh process in an empty directory (bundled configs by name): exit status 2, one line."""

@@ -10,17 +10,21 @@ style mixing, truncation, projection, dissection) calls.
 
 G is called with the arguments its game passes after the latent (`Task.generator_args`: a conditional model's
 labels, the progressive game's stage and fade-in at the checkpoint), on the sampling weights of the `Model` (the EMA
-generator where the run kept one). Per-pixel noise inputs draw from ``key`` (default ``jax.random.key(0)``): the
-same key gives the same noise images, so edits differ only by their latents.
+generator where the run kept one). Per-pixel noise inputs draw from ``key`` (default ``jax.random.key(0)``) one
+noise image per example of the batch, as training and `jaxgen sample` do: the same key and batch size give the same
+noise. ``each(g.synthesize, ws)`` runs G on every example alone, so that every image of an edit grid gets the same
+noise images and differs from the others only by its latents.
 """
 
 from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jaxgen import models
 from jaxgen.errors import JaxgenError
+from jaxgen.nn.progressive import lerp
 
 
 class Generator:
@@ -80,9 +84,10 @@ class Generator:
         return jnp.broadcast_to(w[:, None, :], (w.shape[0], self.num_layers, w.shape[-1]))
 
     def truncate(self, ws, psi):
-        """``w_avg + psi (ws - w_avg)`` on every entry of ``ws [..., w_dim]``."""
+        """``w_avg + psi (ws - w_avg)`` on every entry of ``ws [..., w_dim]`` (`psi` broadcasts against it: one per
+        layer as ``[L, 1]``); exactly ``ws`` where ``psi = 1``, as G's own truncation."""
         self._style_only("truncation")
-        return self.w_avg + psi * (ws - self.w_avg)
+        return lerp(self.w_avg, ws, psi)
 
     def synthesize(self, ws, key=None):
         """``ws [N, num_layers, w_dim]`` -> images ``[N, H, W, C]``."""
@@ -90,6 +95,33 @@ class Generator:
         if ws.ndim != 3 or ws.shape[1] != self.num_layers:
             raise JaxgenError(f"ws must be [N, {self.num_layers}, w_dim] (one w per layer), got shape {ws.shape}")
         return self._call(self.variables, ws, _key(key), method="styles")
+
+
+def as_generator(model_or_generator) -> Generator:
+    """A `Generator` as given, or the one of a `jaxgen.api.Model` (what the editing functions take)."""
+    return model_or_generator if isinstance(model_or_generator, Generator) else Generator(model_or_generator)
+
+
+def each(fn, *arrays, chunk: int = 16):
+    """``fn`` on every example of ``arrays [N, ...]`` alone, as a batch of one (``jax.vmap``), stacked (numpy): with one
+    key every image gets the same noise images, so an image depends on its latents only, not on its batch or its
+    place in it (what edit grids want). `fn` takes and returns batches: ``each(g.synthesize, ws)``. The examples go
+    through in chunks of `chunk` (the last one padded), so any N runs the program compiled for one chunk."""
+    one = jax.vmap(lambda *xs: fn(*(x[None] for x in xs))[0])
+    arrays = [np.asarray(x) for x in arrays]
+    n = len(arrays[0])
+    padded = [np.concatenate([x, np.repeat(x[-1:], -n % chunk, axis=0)]) for x in arrays]
+    return np.concatenate([np.asarray(one(*(x[i:i + chunk] for x in padded))) for i in range(0, n, chunk)])[:n]
+
+
+def render(generator: Generator, latents, space: str, key=None, labels=None):
+    """Images ``[N, H, W, C]`` of ``latents [N, D]`` in `space`: ``"z"`` (G's input; `labels` int ``[N]`` for a
+    conditional G) or ``"w"`` (a style-based G's, the same w on every layer); each image alone (`each`)."""
+    if space == "w":
+        return each(lambda w: generator.synthesize(generator.broadcast(w), key), latents)
+    if labels is None:
+        return each(lambda z: generator(z, key), latents)
+    return each(lambda z, y: generator(z, key, y), latents, np.asarray(labels))
 
 
 def _key(key):
