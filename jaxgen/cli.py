@@ -491,6 +491,8 @@ def check_args(args, overrides: list[str]):
         if args.num < 1 or args.units < 1:
             raise JaxgenError(f"--num and --units must be at least 1, got {args.num} and {args.units}")
         _region(args.region)
+        if os.path.exists(args.out) and not os.path.isdir(args.out):
+            raise JaxgenError(f"--out {args.out!r} is a file; give the directory for the dissection's files")
     if args.command in ("sample", "export", "research", "dissect") or (args.command == "eval" and args.workdir):
         _check_workdir(args.workdir)
     if args.command == "research" and args.research_command == "landscape":

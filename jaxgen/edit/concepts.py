@@ -21,7 +21,7 @@ from scipy import ndimage
 
 from jaxgen.errors import JaxgenError
 
-__all__ = ["PALETTE", "colour_masks", "concept_masks", "digit_masks", "emoji_masks", "rgb_to_lab"]
+__all__ = ["PALETTE", "colour_masks", "concept_masks", "digit_masks", "emoji_masks", "names", "rgb_to_lab"]
 
 # Named colours, sRGB 0..255: Twemoji's palette where it has the colour (red #DD2E44, orange #F4900C, yellow
 # #FFCC4D, green #77B255, blue #3B88C3, purple #9266CC, pink #F4ABBA, brown #C1694F, the medium skin tone #D5AB88).
@@ -96,3 +96,8 @@ def concept_masks(images) -> dict[str, np.ndarray]:
         return digit_masks(images)
     raise JaxgenError(f"concept masks are defined for RGB (colour names, emoji structure) and grey images (digit "
                       f"strokes), not for {channels} channels")
+
+
+def names(channels: int) -> tuple[str, ...]:
+    """The concepts `concept_masks` gives for images of `channels` channels, in its order."""
+    return tuple(concept_masks(np.zeros((1, 1, 1, channels), np.float32)))

@@ -48,10 +48,8 @@ def _path(module) -> str:
     return "/".join(module.path)
 
 
-def layers(gen, labels=None) -> dict[str, tuple[int, int, int]]:
-    """``{name: (h, w, units)}``: every submodule call of `gen` that returns a feature map ``[N, h, w, U]``, in
-    call order (shapes only: nothing is computed). `gen`: a `jaxgen.edit.generator.Generator` (or anything with its
-    ``variables``, ``latents(key, n)``, ``apply(variables, z, key, labels)``); `labels` a conditional G's ``[N]``."""
+def _shapes(gen, labels=None):
+    """``({name: (h, w, units)}, image shape (H, W, C))`` of `gen`: an abstract run (nothing is computed)."""
     shapes = {}
 
     def record(next_fun, args, kwargs, context):
@@ -65,16 +63,24 @@ def layers(gen, labels=None) -> dict[str, tuple[int, int, int]]:
             return gen.apply(variables, z, key, labels)
 
     key = jax.random.key(0)
-    jax.eval_shape(run, gen.variables, gen.latents(key, 1), key, None if labels is None else labels[:1])
-    return shapes
+    images = jax.eval_shape(run, gen.variables, gen.latents(key, 1), key, None if labels is None else labels[:1])
+    return shapes, tuple(images.shape[1:])
+
+
+def layers(gen, labels=None) -> dict[str, tuple[int, int, int]]:
+    """``{name: (h, w, units)}``: every submodule call of `gen` that returns a feature map ``[N, h, w, U]``, in
+    call order (shapes only: nothing is computed). `gen`: a `jaxgen.edit.generator.Generator` (or anything with its
+    ``variables``, ``latents(key, n)``, ``apply(variables, z, key, labels)``); `labels` a conditional G's ``[N]``."""
+    return _shapes(gen, labels)[0]
 
 
 class Layer:
     """G with one layer's output captured and optionally overwritten: ``layer(z, key, labels, units, values,
-    region) -> (images [N, H, W, C], activations [N, h, w, U])``, one jitted program for every edit."""
+    region) -> (images [N, H, W, C], activations [N, h, w, U])``, one jitted program for every edit; ``shape``
+    ``(h, w, U)``, ``image_shape`` ``(H, W, C)``."""
 
     def __init__(self, gen, name: str, labels=None):
-        shapes = layers(gen, labels)
+        shapes, self.image_shape = _shapes(gen, labels)
         if name not in shapes:
             listing = ", ".join(f"{k} {'x'.join(map(str, s))}" for k, s in shapes.items())
             raise JaxgenError(f"no layer {name!r} in this generator; its layers (h x w x units) are: {listing}")

@@ -19,6 +19,8 @@ import os
 import jax
 import numpy as np
 
+from jaxgen import api
+from jaxgen.edit import concepts as concepts_lib
 from jaxgen.edit import dissect as dissect_lib
 from jaxgen.edit.generator import Generator
 from jaxgen.engine import writers
@@ -63,19 +65,18 @@ def run(workdir: str, layer: str, out: str, num: int = 512, step: int | None = N
     concept's top `units` units (`concepts`: names; default every concept that is some unit's best match; `region`
     a box ``(y0, x0, y1, x1)`` in image fractions for insertion, default everywhere) and writes the files of the
     module docstring into `out`. Returns their paths."""
-    import jaxgen
-
-    model = jaxgen.load(workdir, step=step)
+    model = api.load(workdir, step=step)
     gen = Generator(model)
     labels = None if model.num_classes is None else np.arange(num) % model.num_classes
     probe = dissect_lib.Layer(gen, layer, labels)
+    known = concepts_lib.names(probe.image_shape[-1])
+    unknown = [c for c in concepts or () if c not in known]
+    if unknown:
+        raise JaxgenError(f"no concept {unknown[0]!r} for these images; the concepts are {', '.join(known)}")
     d = dissect_lib.dissect(gen, probe, num, jax.random.key(seed), labels, batch_size)
     table = d.table()
     if concepts is None:
         concepts = list(dict.fromkeys(r["concept"] for r in table if r["iou"] > 0))
-    unknown = [c for c in concepts if c not in d.concepts]
-    if unknown:
-        raise JaxgenError(f"no concept {unknown[0]!r} for these images; the concepts are {', '.join(d.concepts)}")
     mask = None if region is None else dissect_lib.box_region(d.shape, region)
     effects = [dissect_lib.intervene(gen, d, c, units, mask, probe) for c in concepts]
     os.makedirs(out, exist_ok=True)

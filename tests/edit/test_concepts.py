@@ -75,6 +75,7 @@ def test_digit_strokes_holes_and_background():
 
 def test_concepts_by_channels():
     assert set(concepts.concept_masks(np.zeros((1, 4, 4, 1)))) == {"stroke", "hole", "background"}
+    assert concepts.names(1) == ("stroke", "hole", "background") and concepts.names(3)[-1] == "interior"
     assert set(concepts.concept_masks(np.zeros((1, 4, 4, 3)))) == {*concepts.PALETTE, "background", "outline",
                                                                   "interior"}
     with pytest.raises(JaxgenError, match="4 channels"):

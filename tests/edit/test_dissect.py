@@ -1,6 +1,6 @@
 """GAN Dissection: the top-1 % threshold against numpy, IoU against a per-pixel loop, the captured layer against
-flax's own `capture_intermediates`, ablation against a closed form (a DCGAN with its last hidden layer zeroed
-draws tanh(bias)), and interventions on a toy generator whose unit 0 paints red and unit 1 blue."""
+flax's own `capture_intermediates`, ablation against closed forms (a DCGAN with its last hidden layer zeroed
+draws tanh(bias), a StyleGAN its toRGB's bias), and interventions on a toy generator whose unit 0 paints red and unit 1 blue."""
 
 import math
 
@@ -10,25 +10,27 @@ import numpy as np
 import pytest
 from flax import linen as nn
 
+from jaxgen.defaults import models as model_defaults
 from jaxgen.edit import concepts, dissect
 from jaxgen.errors import JaxgenError
-from jaxgen.models import dcgan
+from jaxgen.models import dcgan, stylegan
 from tests.models.variables import noise_variables
 
 RED, BLUE, WHITE = (np.array(concepts.PALETTE[c]) / 255.0 for c in ("red", "blue", "white"))
 
 
 class NetGen:
-    """What dissection needs of a `jaxgen.edit.generator.Generator`, for a bare module."""
+    """What dissection needs of a `jaxgen.edit.generator.Generator`, for a bare module called with `args` and
+    `kwargs` after z (the noise inputs from the "dropout" stream, as the games call G)."""
 
-    def __init__(self, module, variables, z_dim, **kwargs):
-        self.module, self.variables, self.z_dim, self.kwargs = module, variables, z_dim, kwargs
+    def __init__(self, module, variables, z_dim, *args, **kwargs):
+        self.module, self.variables, self.z_dim, self.args, self.kwargs = module, variables, z_dim, args, kwargs
 
     def latents(self, key, n):
         return jax.random.normal(key, (n, self.z_dim))
 
     def apply(self, variables, z, key, labels=None):
-        return self.module.apply(variables, z, **self.kwargs)
+        return self.module.apply(variables, z, *self.args, rngs={"dropout": key}, **self.kwargs)
 
 
 class Features(nn.Module):
@@ -119,11 +121,16 @@ def dcgan_gen():
     return NetGen(module, variables, 6, train=False)
 
 
-def test_layers_and_capture_match_flax_intermediates(dcgan_gen):
+@pytest.fixture(scope="module")
+def dcgan_layer(dcgan_gen):
+    return dissect.Layer(dcgan_gen, "up0_bn")
+
+
+def test_layers_and_capture_match_flax_intermediates(dcgan_gen, dcgan_layer):
     assert dissect.layers(dcgan_gen) == {"project_bn": (2, 2, 8), "up0": (4, 4, 4), "up0_bn": (4, 4, 4),
                                          "up1": (8, 8, 1)}
     z = dcgan_gen.latents(jax.random.key(0), 5)
-    images, acts = dissect.Layer(dcgan_gen, "up0_bn")(z, jax.random.key(0))
+    images, acts = dcgan_layer(z, jax.random.key(0))
     direct, state = dcgan_gen.module.apply(dcgan_gen.variables, z, train=False, capture_intermediates=True,
                                            mutable=["intermediates"])
     np.testing.assert_allclose(np.asarray(images), np.asarray(direct), rtol=1e-5, atol=1e-6)  # jit vs eager
@@ -133,15 +140,35 @@ def test_layers_and_capture_match_flax_intermediates(dcgan_gen):
         dissect.Layer(dcgan_gen, "up9")
 
 
-def test_ablating_every_unit_is_zeroing_the_layer(dcgan_gen):
+def test_ablating_every_unit_is_zeroing_the_layer(dcgan_gen, dcgan_layer):
     """up0_bn zeroed -> ReLU(0) = 0 -> the last transposed conv draws its bias: every pixel tanh(0.7)."""
-    layer = dissect.Layer(dcgan_gen, "up0_bn")
     z = dcgan_gen.latents(jax.random.key(0), 5)
-    images, acts = layer(z, jax.random.key(0), units=np.arange(4))
+    images, acts = dcgan_layer(z, jax.random.key(0), units=np.arange(4))
     np.testing.assert_array_equal(np.asarray(acts), 0.0)
     np.testing.assert_allclose(np.asarray(images), np.tanh(0.7), rtol=1e-6)
-    partial, _ = layer(z, jax.random.key(0), units=[1])  # one unit: the image depends on the others still
+    partial, _ = dcgan_layer(z, jax.random.key(0), units=[1])  # one unit: the image depends on the others still
     assert np.ptp(np.asarray(partial)) > 1e-3
+
+
+def test_stylegan_layers_and_ablation_of_the_last_adain_output():
+    """8x8 StyleGAN at its last stage: zeroing every unit of synthesis/style3 (the last AdaIN output) leaves
+    to_rgb8, a 1x1 conv, only its bias at every pixel."""
+    cfg = model_defaults.stylegan()
+    cfg.z_dim, cfg.width, cfg.width_base, cfg.mapping_layers = 6, 8, 64, 2
+    module = stylegan.generator(cfg, (8, 8, 3))
+    shapes = jax.eval_shape(lambda k: module.init(k, jnp.zeros((2, 6)), 1, jnp.ones(()), train=False),
+                            jax.random.key(0))
+    rng = np.random.default_rng(0)
+    variables = jax.tree.map(lambda s: jnp.asarray(rng.normal(size=s.shape), jnp.float32), shapes)
+    gen = NetGen(module, variables, 6, 1, jnp.ones(()), train=False)
+    found = dissect.layers(gen)
+    assert {f"synthesis/style{i}": found[f"synthesis/style{i}"] for i in range(4)} == {
+        "synthesis/style0": (4, 4, 8), "synthesis/style1": (4, 4, 8), "synthesis/style2": (8, 8, 8),
+        "synthesis/style3": (8, 8, 8)}
+    images, _ = dissect.Layer(gen, "synthesis/style3")(gen.latents(jax.random.key(1), 3), jax.random.key(2),
+                                                       units=np.arange(8))
+    bias = np.asarray(variables["params"]["synthesis"]["to_rgb8"]["bias"])
+    np.testing.assert_allclose(np.asarray(images), np.broadcast_to(bias, (3, 8, 8, 3)), rtol=1e-6)
 
 
 def test_toy_units_match_their_colours(painter):

@@ -4,6 +4,8 @@ with each other and with the run's layer, the one-line errors."""
 import csv
 import json
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ from jaxgen import config as config_lib
 from jaxgen.edit import dissect_report
 from jaxgen.engine import writers
 from jaxgen.trainers import gan
+from tests.test_cli import _IMPORTS_OF_MAIN, subprocess_env
 
 NUM = 24
 SCALE = max(1, dissect_report.FIGURE_PX // 28)  # the figures' enlargement of 28 px digits
@@ -76,8 +79,19 @@ def test_dissect_writes_consistent_files(run, tmp_path, capsys):
     (["--layer", "up0_bn", "--concepts", "red"], "no concept 'red' for these images; the concepts are stroke"),
     (["--layer", "up0_bn", "--region", "0.5,0,0.2,1"], "--region must be y0,x0,y1,x1"),
     (["--layer", "up0_bn", "--num", "0"], "--num and --units must be at least 1"),
+    (["--layer", "up0_bn", "--out", __file__], "is a file; give the directory"),
 ])
 def test_bad_arguments_are_one_line_errors(run, tmp_path, capsys, extra, fragment):
     argv = ["dissect", "--workdir", run, "--out", str(tmp_path / "d"), "--num", "4", *extra]
     assert cli.main(argv) == cli.EXIT_USAGE
     _one_line_error(capsys, fragment)
+
+
+def test_bad_region_fails_before_jax_is_imported(run, tmp_path):
+    argv = ["dissect", "--workdir", run, "--layer", "up0_bn", "--out", str(tmp_path), "--region", "0,0,1"]
+    env = {**subprocess_env(), "PYTHONPATH": os.path.dirname(os.path.dirname(os.path.dirname(__file__)))}
+    proc = subprocess.run([sys.executable, "-c", _IMPORTS_OF_MAIN, *argv], env=env, text=True, capture_output=True,
+                          timeout=120, check=False)
+    assert proc.stdout.split() == [str(cli.EXIT_USAGE), "none"], (proc.stdout, proc.stderr)
+    assert proc.stderr.strip() == "jaxgen: error: --region must be y0,x0,y1,x1 with 0 <= y0 < y1 <= 1 and " \
+                                  "0 <= x0 < x1 <= 1, got '0,0,1'"
