@@ -39,7 +39,7 @@ from jaxgen.edit import concepts as concepts_lib
 from jaxgen.errors import JaxgenError
 
 __all__ = ["Dissection", "Layer", "box_region", "dissect", "intervene", "intervention_images", "iou_counts",
-           "layers", "quantile_threshold", "samples", "top_values", "upsample"]
+           "layers", "quantile_threshold", "samples", "top_count", "top_values", "upsample"]
 
 QUANTILE = 0.99
 
@@ -142,14 +142,14 @@ def top_values(top, acts, valid):
     return jax.lax.top_k(jnp.concatenate([top, acts.reshape(-1, acts.shape[-1]).T], axis=1), top.shape[1])[0]
 
 
-def _top_count(total: int, quantile: float) -> int:
+def top_count(total: int, quantile: float) -> int:
     """How many of the largest of `total` values the `quantile` (np.quantile's linear interpolation) reads."""
     return total - math.floor(quantile * (total - 1))
 
 
 def quantile_threshold(top, total: int, quantile: float = QUANTILE) -> np.ndarray:
     """``[U]``: ``np.quantile(values, quantile)`` per unit from its ``top [U, k]`` largest of `total` values
-    (``k >= _top_count(total, quantile)``)."""
+    (``k >= top_count(total, quantile)``)."""
     top = np.asarray(top, np.float64)
     position = quantile * (total - 1)
     below = total - 1 - math.floor(position)  # the descending index of the order statistic below the quantile
@@ -230,7 +230,7 @@ def dissect(gen, layer: str | Layer, num: int = 512, key=None, labels=None, batc
     batch_size = min(batch_size, num)
     h, w, count = layer.shape
     total = num * h * w
-    top = jnp.full((count, _top_count(total, quantile)), -jnp.inf)
+    top = jnp.full((count, top_count(total, quantile)), -jnp.inf)
     for b, zb, lb, valid in _batches((z, labels, batch_size), num):
         top = _merge_top(top, layer(zb, jax.random.fold_in(noise, b), lb)[1], valid)
     thresholds = quantile_threshold(top, total, quantile).astype(np.float32)

@@ -63,7 +63,7 @@ def test_threshold_is_numpys_quantile_over_padded_batches():
     acts = rng.standard_normal((10, 3, 3, 4)).astype(np.float32)
     for q in (0.99, 0.9, 0.5):
         total = 10 * 9
-        top = jnp.full((4, dissect._top_count(total, q)), -jnp.inf)
+        top = jnp.full((4, dissect.top_count(total, q)), -jnp.inf)
         for start in range(0, 10, 4):  # batches of 4, the last one padded with 2 invalid rows of large values
             batch = np.full((4, 3, 3, 4), 1e6, np.float32)
             batch[:len(acts[start:start + 4])] = acts[start:start + 4]
