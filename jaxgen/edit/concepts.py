@@ -24,10 +24,12 @@ from jaxgen.errors import JaxgenError
 __all__ = ["PALETTE", "colour_masks", "concept_masks", "digit_masks", "emoji_masks", "names", "rgb_to_lab"]
 
 # Named colours, sRGB 0..255: Twemoji's palette where it has the colour (red #DD2E44, orange #F4900C, yellow
-# #FFCC4D, green #77B255, blue #3B88C3, purple #9266CC, pink #F4ABBA, brown #C1694F, the medium skin tone #D5AB88).
+# #FFCC4D, green #77B255, blue #3B88C3, purple #9266CC, pink #F4ABBA, brown #C1694F, the medium skin tone #D5AB88;
+# navy: the flags' dark blue #00247D, which is nearer purple than blue).
 PALETTE = {
     "red": (221, 46, 68), "orange": (244, 144, 12), "yellow": (255, 204, 77), "green": (119, 178, 85),
-    "blue": (59, 136, 195), "purple": (146, 102, 204), "pink": (244, 171, 186), "brown": (193, 105, 79),
+    "blue": (59, 136, 195), "navy": (0, 36, 125), "purple": (146, 102, 204), "pink": (244, 171, 186),
+    "brown": (193, 105, 79),
     "skin": (213, 171, 136), "grey": (128, 128, 128), "black": (0, 0, 0), "white": (255, 255, 255),
 }
 _WHITE_D65 = np.array([0.95047, 1.0, 1.08883])

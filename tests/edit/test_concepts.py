@@ -20,7 +20,7 @@ def test_lab_matches_scikit_image():
 
 @pytest.mark.parametrize("pixel, name", [
     ((255, 0, 0), "red"), ((200, 20, 30), "red"), ((255, 165, 0), "orange"), ((255, 230, 60), "yellow"),
-    ((20, 160, 40), "green"), ((30, 144, 255), "blue"), ((128, 0, 128), "purple"), ((255, 192, 203), "pink"),
+    ((20, 160, 40), "green"), ((30, 144, 255), "blue"), ((10, 30, 90), "navy"), ((128, 0, 128), "purple"), ((255, 192, 203), "pink"),
     ((140, 70, 20), "brown"), ((120, 120, 125), "grey"), ((12, 10, 15), "black"), ((250, 250, 250), "white"),
 ])
 def test_colour_names_of_hand_made_pixels(pixel, name):
