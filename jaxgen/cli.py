@@ -11,6 +11,7 @@
     jaxgen research landscape --workdir runs/dcgan --kind slice2d|interp|hessian | jaxgen research game --workdir …
     jaxgen edit interpolate|arithmetic|mix|truncate --workdir runs/stylegan --out edit.png [...]   (jaxgen.edit.commands)
     jaxgen toy --losses all --dataset grid25 --seeds 10 --steps N [--pack M] [--arch pacgan] [--out DIR]
+    jaxgen dissect --workdir runs/stylegan --layer synthesis/style3 --out DIR [--num N] [--units K] [--region …]
 
 Errors the user can fix are printed as one line `jaxgen: error: …` with exit status 2. Arguments are checked
 (`check_args`) before JAX, TFDS or a trainer is imported, so that a bad one fails in about a second.
@@ -87,6 +88,22 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--out", help="directory for the nearest-neighbour PNGs (default WORKDIR/eval or .)")
 
     sub.add_parser("configs", help="list the bundled configs (name them as --config NAME[:variant])")
+
+    dis = sub.add_parser("dissect", help="GAN Dissection: which units of a generator layer draw which concept",
+                         epilog="Writes units.csv, interventions.csv, dissect.json, units.png and "
+                                "interventions_<concept>.png into --out.")
+    dis.add_argument("--workdir", required=True, help="a trained GAN workdir (a generator of noise)")
+    dis.add_argument("--layer", required=True, help="the layer's name, e.g. up0_bn or synthesis/style3 (an unknown "
+                                                    "name lists the generator's layers)")
+    dis.add_argument("--out", required=True, help="the output directory")
+    dis.add_argument("--num", type=int, default=512, help="samples to dissect and intervene on (default 512)")
+    dis.add_argument("--units", type=int, default=4, help="units per concept an intervention sets (default 4)")
+    dis.add_argument("--concepts", help="comma-separated concepts to intervene on (default: every concept that is "
+                                        "some unit's best match)")
+    dis.add_argument("--region", help="insert only in this box y0,x0,y1,x1 (fractions of the image, e.g. "
+                                      "0,0,0.5,0.5: the top-left quarter; default everywhere)")
+    dis.add_argument("--step", type=int, help="checkpoint step (default: the newest)")
+    dis.add_argument("--seed", type=int, default=0, help="latent and noise seed (default 0)")
 
     data = sub.add_parser("data", help="prepare or list datasets")
     data_sub = data.add_subparsers(dest="data_command", required=True)
@@ -458,6 +475,28 @@ def cmd_toy(args) -> None:
         print(f"wrote results.json, results.md, samples_<loss>.png and samples_overview.png to {args.out}")
 
 
+def _region(text: str | None):
+    """--region's box (y0, x0, y1, x1), checked; None without one."""
+    if text is None:
+        return None
+    try:
+        box = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        box = ()
+    if len(box) != 4 or not (0 <= box[0] < box[2] <= 1 and 0 <= box[1] < box[3] <= 1):
+        raise JaxgenError(f"--region must be y0,x0,y1,x1 with 0 <= y0 < y1 <= 1 and 0 <= x0 < x1 <= 1, got {text!r}")
+    return box
+
+
+def cmd_dissect(args) -> None:
+    from jaxgen.edit import dissect_report
+
+    concepts = args.concepts.split(",") if args.concepts else None
+    paths = dissect_report.run(args.workdir, args.layer, args.out, num=args.num, step=args.step, seed=args.seed,
+                               units=args.units, concepts=concepts, region=_region(args.region))
+    print("wrote " + ", ".join(paths))
+
+
 def cmd_configs() -> None:
     from jaxgen import config as config_lib
 
@@ -512,7 +551,13 @@ def check_args(args, overrides: list[str]):
 
         _check_out(args.out)
         commands.check(args)
-    if args.command in ("sample", "export", "research", "edit") or (args.command == "eval" and args.workdir):
+    if args.command == "dissect":
+        if args.num < 1 or args.units < 1:
+            raise JaxgenError(f"--num and --units must be at least 1, got {args.num} and {args.units}")
+        _region(args.region)
+        if os.path.exists(args.out) and not os.path.isdir(args.out):
+            raise JaxgenError(f"--out {args.out!r} is a file; give the directory for the dissection's files")
+    if args.command in ("sample", "export", "research", "edit", "dissect") or (args.command == "eval" and args.workdir):
         _check_workdir(args.workdir)
     if args.command == "research" and args.research_command == "landscape":
         _landscape_options(args)
@@ -558,6 +603,8 @@ def main(argv: list[str] | None = None) -> int:
             cmd_toy(args)
         elif args.command == "eval":
             cmd_eval(args)
+        elif args.command == "dissect":
+            cmd_dissect(args)
         else:
             cmd_data(args)
     except BrokenPipeError:  # the reader of our output left (`jaxgen configs | head`): not an error

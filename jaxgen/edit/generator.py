@@ -39,10 +39,11 @@ class Generator:
         self.variables = {"params": model.params["g"], **((model.state.get("model_state") or {}).get("g") or {})}
         self.family = models.get(model.config.model.name)
         self.style_based = all(hasattr(self.module, m) for m in ("mapping", "truncate", "styles"))
-        self._call = jax.jit(self._apply, static_argnames="method")
+        self._call = jax.jit(self.apply, static_argnames="method")
 
-    def _apply(self, variables, inputs, key, labels=None, method="__call__"):
-        """G's `method` on `inputs`; ``__call__`` and ``styles`` get the game's arguments after them."""
+    def apply(self, variables, inputs, key, labels=None, method="__call__"):
+        """G's `method` on `inputs`, not jitted (for callers that trace G in their own jit, e.g. under flax's
+        ``nn.intercept_methods``); ``__call__`` and ``styles`` get the game's arguments after them."""
         args = self.model.task.generator_args(self.model.state, labels) if method in ("__call__", "styles") else ()
         kwargs = {"train": False} if method == "__call__" else {}
         return self.module.apply(variables, inputs, *args, method=method, rngs={"dropout": key}, **kwargs)
