@@ -168,6 +168,8 @@ def _projection_parsers(edit_sub) -> None:
     proj.add_argument("--num", type=int, default=8, help="targets to project (default 8)")
     proj.add_argument("--space", default="w", choices=["w", "w+"], help="one w for every layer, or one per layer")
     proj.add_argument("--steps", type=int, default=1000, help="optimisation steps (default 1000, the paper's)")
+    proj.add_argument("--mse-weight", type=float, default=0.0,
+                      help="add this times the pixel MSE to the perceptual distance (default 0: StyleGAN2's projector)")
     proj.add_argument("--seed", type=int, default=0)
     proj.add_argument("--step", type=int, help="checkpoint step (default: the newest)")
     proj.add_argument("--out", required=True, help="output directory")
@@ -190,8 +192,9 @@ def _check_projection_args(args) -> None:
             raise JaxgenError(f"--num-samples must be at least 100 (the 1 %/99 % filter) and --batch-size at least "
                               f"1, got {args.num_samples} and {args.batch_size}")
         return
-    if args.num < 1 or args.steps < 1:
-        raise JaxgenError(f"--num and --steps must be at least 1, got {args.num} and {args.steps}")
+    if args.num < 1 or args.steps < 1 or args.mse_weight < 0:
+        raise JaxgenError(f"--num and --steps must be at least 1 and --mse-weight not negative, got {args.num}, "
+                          f"{args.steps} and {args.mse_weight}")
     if args.images and not os.path.isfile(args.images):
         raise JaxgenError(f"--images file {args.images!r} not found")
     if os.path.isfile(args.out):
@@ -210,7 +213,8 @@ def cmd_edit_projection(args) -> None:
         return
     paths = project_command.run_project(args.workdir, args.out, images=args.images,
                                         split=None if args.images else args.split or "test", num=args.num,
-                                        space=args.space, steps=args.steps, seed=args.seed, step=args.step)
+                                        space=args.space, steps=args.steps, mse_weight=args.mse_weight,
+                                        seed=args.seed, step=args.step)
     print("wrote " + ", ".join(paths))
 
 

@@ -17,6 +17,8 @@ same key gives the same noise images, so edits differ only by their latents.
 
 from __future__ import annotations
 
+import copy
+
 import jax
 import jax.numpy as jnp
 
@@ -45,6 +47,13 @@ class Generator:
         kwargs = {"train": False} if method == "__call__" else {}
         return self.module.apply(variables, inputs, *args, method=method, rngs={"dropout": key}, mutable=mutable,
                                  **kwargs)
+
+    def with_variables(self, variables) -> Generator:
+        """This generator on other variables of its network (e.g. a jitted function's arguments, so that the weights
+        are not constants of its program), sharing the compiled functions."""
+        other = copy.copy(self)
+        other.variables = variables
+        return other
 
     def latents(self, key, n: int):
         """``[n, z_dim]`` draws of the family's prior (what training and `jaxgen sample` feed G)."""

@@ -55,7 +55,8 @@ def _edits(generator: Generator, result: project_lib.Projection) -> np.ndarray:
 
 
 def run_project(workdir: str, out: str, *, images: str | None = None, split: str | None = None, num: int = 8,
-                space: str = "w", steps: int = 1000, seed: int = 0, step: int | None = None) -> list[str]:
+                space: str = "w", steps: int = 1000, mse_weight: float = 0.0, seed: int = 0,
+                step: int | None = None) -> list[str]:
     """Projects `num` targets (:func:`targets`) into `space` of the run's G, writes the files of the module
     docstring into `out`; their paths."""
     import jaxgen
@@ -63,7 +64,7 @@ def run_project(workdir: str, out: str, *, images: str | None = None, split: str
 
     generator = Generator(jaxgen.load(workdir, step))
     wanted = targets(generator, images, split, num)
-    schedule = project_lib.Schedule(steps=steps)
+    schedule = project_lib.Schedule(steps=steps, mse_weight=mse_weight)
 
     def report(done, distances):
         print(f"step {done}/{steps}: perceptual distance {np.mean(distances):.4g}", flush=True)
@@ -79,7 +80,8 @@ def run_project(workdir: str, out: str, *, images: str | None = None, split: str
     os.makedirs(out, exist_ok=True)
     paths = [writers.save_grid(os.path.join(out, "projection.png"), rows.reshape(-1, *rows.shape[2:]),
                                ncol=rows.shape[1], scale=max(1, 64 // wanted.shape[1]))]
-    summary = {"workdir": workdir, "step": generator.model.step, "space": space, "steps": steps, "seed": seed,
+    summary = {"workdir": workdir, "step": generator.model.step, "space": space, "steps": steps,
+               "mse_weight": mse_weight, "seed": seed,
                "targets": images or f"{generator.model.config.data.name}/{split}[:{n}]",
                "distance": result.distance_name,
                "psnr_mean": float(np.mean(result.psnr)), "distance_mean": float(np.mean(result.distance)),

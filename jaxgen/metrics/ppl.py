@@ -113,9 +113,10 @@ def ppl(generator, key, *, space: str = "w", sampling: str = "end", num_samples:
         from jaxgen.metrics.vgg_distance import VGGDistance
 
         distance = VGGDistance.load()
-    batch = jax.jit(lambda d, k: path_distances(generator, d, k, batch_size, space=space, sampling=sampling,
-                                                eps=eps))
-    out = [np.asarray(batch(distance, jax.random.fold_in(key, i))) for i in range(-(-num_samples // batch_size))]
+    batch = jax.jit(lambda d, k, v: path_distances(generator.with_variables(v), d, k, batch_size, space=space,
+                                                   sampling=sampling, eps=eps))  # G's weights as an argument
+    out = [np.asarray(batch(distance, jax.random.fold_in(key, i), generator.variables))
+           for i in range(-(-num_samples // batch_size))]
     distances = np.concatenate(out)[:num_samples]
     if not np.isfinite(distances).all():
         raise MetricError("PPL distances are not finite: the generator's images are not (a diverged checkpoint?)")

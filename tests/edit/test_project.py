@@ -1,5 +1,6 @@
-"""The StyleGAN2 projector (jaxgen.edit.project): the noise regulariser against a loop-by-loop hand computation, the
-renormalisation, the schedules against the official formulas' values, and inversion of a generated image on a tiny
+"""The StyleGAN2 projector (jaxgen.edit.project): noise images given to G (the "noise" collection of
+jaxgen.nn.style.NoiseInput, through Generator.noise / synthesize(noise=)), the noise regulariser against a
+loop-by-loop hand computation, the objective's terms, the renormalisation, the schedules against the official formulas' values, and inversion of a generated image on a tiny
 random StyleGAN (tests/edit/style_generator.py): from w_avg it finds the image's own w in W, and with noise inputs on
 it optimises the noise maps too. A pixel distance stands in for VGG here (the VGG distance:
 tests/metrics/test_vgg_distance.py); W+ through `jaxgen edit project`: tests/edit/test_project_command.py."""
@@ -44,6 +45,18 @@ def test_noise_regularization_against_a_hand_computation():
     assert got.min() > 1e-3  # the correlated 16 x 16 map weighs in
 
 
+def test_objective_adds_the_weighted_pixel_mse_and_noise_regularisation():
+    rng = np.random.default_rng(2)
+    images, targets = (jnp.asarray(rng.normal(size=(2, 4, 4, 3)), jnp.float32) for _ in range(2))
+    noise = {"n": jnp.asarray(rng.normal(size=(2, 4, 4, 1)), jnp.float32)}
+    d = jnp.asarray([0.5, 2.0])
+    mse = np.mean((np.asarray(images) - np.asarray(targets)) ** 2, axis=(1, 2, 3))
+    reg = [_hand_regularization([np.asarray(noise["n"])[i, ..., 0]]) for i in range(2)]
+    np.testing.assert_allclose(project.objective(d, images, targets, noise, 3.0, 10.0), d + 3 * mse + 10 * np.array(reg),
+                               rtol=1e-5)
+    np.testing.assert_allclose(project.objective(d, images, targets, noise, 0.0, 0.0), d)  # the paper's, no noise
+
+
 def test_renormalize_gives_every_map_of_every_image_mean_0_and_mean_square_1():
     rng = np.random.default_rng(1)
     noise = {"a": jnp.asarray(3 + 2 * rng.normal(size=(3, 8, 8, 1)), jnp.float32),
@@ -51,6 +64,21 @@ def test_renormalize_gives_every_map_of_every_image_mean_0_and_mean_square_1():
     for n in jax.tree.leaves(project.renormalize(noise)):
         np.testing.assert_allclose(n.mean(axis=(1, 2, 3)), 0, atol=1e-6)
         np.testing.assert_allclose(np.square(n).mean(axis=(1, 2, 3)), 1, rtol=1e-5)
+
+
+def test_given_noise_images_replace_the_draw():
+    g, quiet = style_generator.generator(noise=1.0, seed=1), style_generator.generator(noise=0.0, seed=1)
+    assert "noise" not in g.variables  # training's init makes no such collection
+    ws = g.broadcast(g.mapping(g.latents(jax.random.key(8), 2)))
+    drawn = g.noise(2, jax.random.key(3))
+    assert {k: m["noise"].shape for k, m in drawn["synthesis"].items()} == {
+        "noise0": (2, 4, 4, 1), "noise1": (2, 4, 4, 1), "noise2": (2, 8, 8, 1), "noise3": (2, 8, 8, 1)}
+    images = np.asarray(g.synthesize(ws, jax.random.key(3)))
+    np.testing.assert_allclose(g.synthesize(ws, noise=drawn), images, rtol=1e-5, atol=1e-5)  # the key's noise
+    assert np.abs(np.asarray(g.synthesize(ws, jax.random.key(4))) - images).max() > 0.1
+    zeros = jax.tree.map(np.zeros_like, drawn)  # no noise: as if the strengths were 0, whatever the key
+    np.testing.assert_allclose(g.synthesize(ws, noise=zeros), quiet.synthesize(ws, jax.random.key(5)), rtol=1e-5,
+                               atol=1e-5)
 
 
 def test_schedules_against_the_official_formulas():

@@ -40,10 +40,11 @@ def test_edit_project_writes_the_grid_the_json_and_the_latents(run, pixels, tmp_
     workdir, targets, g = run
     out = str(tmp_path / "out")
     assert cli.main(["edit", "project", "--workdir", workdir, "--images", targets, "--num", "2", "--steps", "200",
-                     "--space", "w+", "--out", out]) == 0
+                     "--space", "w+", "--mse-weight", "0.5", "--out", out]) == 0
     assert "wrote" in capsys.readouterr().out
     summary = json.load(open(os.path.join(out, "projection.json")))
-    assert summary["space"] == "w+" and summary["distance"] == "pixels" and len(summary["columns"]) == 7
+    assert summary["space"] == "w+" and summary["mse_weight"] == 0.5 and summary["distance"] == "pixels"
+    assert len(summary["columns"]) == 7
     assert min(summary["psnr"]) > 30 and summary["psnr_mean"] == pytest.approx(np.mean(summary["psnr"]))
     saved = np.load(os.path.join(out, "projection.npz"))
     assert saved["ws"].shape == (2, g.num_layers, 8) and np.ptp(saved["ws"], axis=1).max() > 0  # a w per layer
@@ -73,6 +74,7 @@ def test_edit_ppl_prints_and_logs_the_named_value(run, pixels, capsys):
 
 @pytest.mark.parametrize("argv, fragment", [
     (["edit", "project", "--workdir", "RUN", "--out", "O", "--num", "0"], "--num and --steps must be at least 1"),
+    (["edit", "project", "--workdir", "RUN", "--out", "O", "--mse-weight", "-1"], "--mse-weight not negative"),
     (["edit", "project", "--workdir", "RUN", "--out", "O", "--images", "nope.png"], "--images file 'nope.png'"),
     (["edit", "project", "--workdir", "RUN", "--out", "RUN/config.json"], "is a file; give a directory"),
     (["edit", "project", "--workdir", "RUN", "--out", "O", "--images", "x", "--split", "test"], "not allowed with"),

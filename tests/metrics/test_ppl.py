@@ -20,6 +20,10 @@ class Linear:
 
     def __init__(self, z, m, a):
         self.z, self.m, self.a = (jnp.asarray(v, jnp.float32) for v in (z, m, a))
+        self.variables = {"m": self.m, "a": self.a}
+
+    def with_variables(self, variables):
+        return Linear(self.z, variables["m"], variables["a"])
 
     def latents(self, key, n):
         return self.z[:n]

@@ -1,9 +1,9 @@
 """StyleGAN's generator (jaxgen.models.stylegan, jaxgen.nn.style) on 8 x 8 images (levels 4, 8: layers 0-3):
 AdaIN against numpy; the mapping network's learning-rate multiplier (effective weights, one Adam step); with every
-switch off it is ProGAN's G on the same weights; fade-in continuity; noise, and noise images given in the "noise"
-collection; truncation; style mixing swaps exactly the chosen layers (the per-layer activations); the average w and
-mixing in training calls only; the A-F configs and bad values (the training step through the game:
-tests/games/test_stylegan.py)."""
+switch off it is ProGAN's G on the same weights; fade-in continuity; noise; truncation; style mixing swaps exactly
+the chosen layers (the per-layer activations); the average w and mixing in training calls only; the A-F configs
+and bad values (the training step through the game: tests/games/test_stylegan.py; noise images given in the "noise"
+collection: tests/edit/test_project.py)."""
 
 import functools
 import math
@@ -148,31 +148,6 @@ def test_noise_off_is_deterministic(full, switched_off):
     z = _z(2)
     assert not np.allclose(_g(g, v, z, 1, 0.5, seed=0), _g(g, v, z, 1, 0.5, seed=1))
     np.testing.assert_array_equal(_g(quiet, vq, z, 1, 0.5, seed=0), _g(quiet, vq, z, 1, 0.5, seed=1))
-
-
-@functools.partial(jax.jit, static_argnums=(0, 3))
-def _styles_noise(module, variables, ws, stage, seed):
-    """(images, the "noise" collection) of styles at alpha 1: the noise the seed draws, or the given one."""
-    return module.apply(variables, ws, stage, jnp.float32(1.0), method="styles", mutable=["noise"],
-                        rngs={"dropout": jax.random.key(seed)})
-
-
-def test_given_noise_images_replace_the_draw(full):
-    g, v = full
-    assert "noise" not in v  # init makes no such collection
-    ws = _same(_mapping(g, v, _z(7)))
-    drawn, captured = _styles_noise(g, v, ws, 1, 3)
-    maps = captured["noise"]["synthesis"]
-    assert {k: m["noise"].shape for k, m in maps.items()} == {"noise0": (4, 4, 4, 1), "noise1": (4, 4, 4, 1),
-                                                     "noise2": (4, 8, 8, 1), "noise3": (4, 8, 8, 1)}
-    np.testing.assert_array_equal(drawn, _styles(g, v, ws, 1, 1.0, seed=3)[0])  # capturing changes nothing
-    given = {**v, "noise": captured["noise"]}
-    np.testing.assert_allclose(_styles_noise(g, given, ws, 1, 4)[0], drawn, rtol=1e-5, atol=1e-5)  # seed unused
-    zeros = {**v, "noise": jax.tree.map(jnp.zeros_like, captured["noise"])}
-    silent = jax.tree_util.tree_map_with_path(
-        lambda path, x: jnp.zeros_like(x) if "strength" in jax.tree_util.keystr(path) else x, v)
-    np.testing.assert_allclose(_styles_noise(g, zeros, ws, 1, 4)[0], _styles(g, silent, ws, 1, 1.0, seed=5)[0],
-                               rtol=1e-5, atol=1e-5)  # zero noise images: the layers' strengths do nothing
 
 
 def test_truncation_psi_0_is_the_average_ws_image_and_psi_1_the_identity(full):
