@@ -39,11 +39,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from jaxgen.errors import ConfigError
+from jaxgen.errors import ConfigError, JaxgenError
 from jaxgen.metrics.image_quality import psnr
 
 __all__ = ["SPACES", "Projection", "Schedule", "latent_noise_scale", "learning_rate", "noise_regularization",
-           "objective", "project", "renormalize", "w_statistics"]
+           "objective", "project", "renormalize", "require_style_based", "w_statistics"]
 
 SPACES = ("w", "w+")
 
@@ -145,6 +145,13 @@ def w_statistics(generator, key, num: int = 10000, batch: int = 1000):
     return jnp.asarray(mean, jnp.float32), float(np.sqrt(np.sum(np.square(ws - mean)) / num))
 
 
+def require_style_based(generator) -> None:
+    """A one-line error for a generator without W (DCGAN, ProGAN): projection needs a style-based one."""
+    if not generator.style_based:
+        raise JaxgenError(f"projection into W needs a style-based generator (model.name stylegan or stylegan2), but "
+                          f"this run's model is {generator.model.config.model.name!r}")
+
+
 def project(generator, targets, *, space: str = "w", schedule: Schedule = Schedule(), distance=None, key=None,
             chunk: int = 100, progress: Callable[[int, np.ndarray], None] | None = None) -> Projection:
     """Projects ``targets [N, H, W, C]`` in [-1, 1] (G's output size) into `space` ("w" or "w+") of `generator`
@@ -153,6 +160,7 @@ def project(generator, targets, *, space: str = "w", schedule: Schedule = Schedu
     `progress(steps done, distances [N])` after each chunk (one program for all chunks of `chunk` steps)."""
     if space not in SPACES:
         raise ConfigError(f"projection space must be one of {', '.join(SPACES)}, got {space!r}")
+    require_style_based(generator)
     if distance is None:
         from jaxgen.metrics.vgg_distance import VGGDistance
 

@@ -63,6 +63,7 @@ def run_project(workdir: str, out: str, *, images: str | None = None, split: str
     from jaxgen.engine import writers
 
     generator = Generator(jaxgen.load(workdir, step))
+    project_lib.require_style_based(generator)
     wanted = targets(generator, images, split, num)
     schedule = project_lib.Schedule(steps=steps, mse_weight=mse_weight)
 

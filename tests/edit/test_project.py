@@ -5,13 +5,16 @@ random StyleGAN (tests/edit/style_generator.py): from w_avg it finds the image's
 it optimises the noise maps too. A pixel distance stands in for VGG here (the VGG distance:
 tests/metrics/test_vgg_distance.py); W+ through `jaxgen edit project`: tests/edit/test_project_command.py."""
 
+import types
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from jaxgen import config as config_lib
 from jaxgen.edit import project
-from jaxgen.errors import ConfigError
+from jaxgen.errors import ConfigError, JaxgenError
 from jaxgen.metrics.image_quality import psnr
 from tests.edit import style_generator
 
@@ -91,6 +94,13 @@ def test_schedules_against_the_official_formulas():
         project.Schedule(steps=0)
     with pytest.raises(ConfigError, match="'noise_weight' must not be negative"):
         project.Schedule(noise_weight=-1)
+
+
+def test_a_generator_without_w_is_a_one_line_error():
+    dcgan = types.SimpleNamespace(style_based=False, model=types.SimpleNamespace(
+        config=config_lib.from_dict({"model": {"name": "dcgan"}})))
+    with pytest.raises(JaxgenError, match="needs a style-based generator .* model is 'dcgan'"):
+        project.project(dcgan, np.zeros((1, 8, 8, 3)), distance=style_generator.PixelDistance())
 
 
 @pytest.fixture(scope="module")
