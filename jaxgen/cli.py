@@ -10,6 +10,7 @@
     jaxgen sweep  --config gan_mnist:tiny --workdir runs/sweep --over seed=0:16 --over lr=1e-4,2e-4
     jaxgen research landscape --workdir runs/dcgan --kind slice2d|interp|hessian | jaxgen research game --workdir …
     jaxgen edit interpolate|arithmetic|mix|truncate --workdir runs/stylegan --out edit.png [...]   (jaxgen.edit.commands)
+    jaxgen edit project --workdir runs/stylegan --split test --num 8 --out DIR | jaxgen edit ppl --workdir …
     jaxgen toy --losses all --dataset grid25 --seeds 10 --steps N [--pack M] [--arch pacgan] [--out DIR]
     jaxgen dissect --workdir runs/stylegan --layer synthesis/style3 --out DIR [--num N] [--units K] [--region …]
 
@@ -157,8 +158,9 @@ def _parser() -> argparse.ArgumentParser:
     gm.add_argument("--out", help="output directory (default WORKDIR/research)")
 
     edit = sub.add_parser("edit", help="latent edits of a trained generator: interpolation, vector arithmetic, style "
-                                       "mixing, truncation (a PNG grid each)")
+                                       "mixing, truncation (a PNG grid each); projection into W, perceptual path length")
     edit_sub = edit.add_subparsers(dest="edit_command", required=True)
+    _projection_parsers(edit_sub)
 
     def edit_parser(name, help):
         p = edit_sub.add_parser(name, help=help)
@@ -211,6 +213,68 @@ def _parser() -> argparse.ArgumentParser:
     toy.add_argument("--out", help="directory for results.json, results.md and pictures (samples_<loss>.png, "
                                    "samples_overview.png)")
     return parser
+
+
+def _projection_parsers(edit_sub) -> None:
+    """`jaxgen edit project` and `jaxgen edit ppl` (jaxgen.edit.project_command)."""
+    proj = edit_sub.add_parser("project", help="project images into a style-based G's W or W+ (StyleGAN2's projector)",
+                               epilog="Writes projection.png (target, projection, the path to the next projection), "
+                                      "projection.json (PSNR, perceptual distance) and projection.npz into --out.")
+    proj.add_argument("--workdir", required=True, help="a trained style-based run (model stylegan or stylegan2)")
+    targets = proj.add_mutually_exclusive_group()
+    targets.add_argument("--images", help="an image file (resized to G's output) or an .npz/.npy of images")
+    targets.add_argument("--split", help="the run's dataset split whose first --num images to project (default test)")
+    proj.add_argument("--num", type=int, default=8, help="targets to project (default 8)")
+    proj.add_argument("--space", default="w", choices=["w", "w+"], help="one w for every layer, or one per layer")
+    proj.add_argument("--steps", type=int, default=1000, help="optimisation steps (default 1000, the paper's)")
+    proj.add_argument("--mse-weight", type=float, default=0.0,
+                      help="add this times the pixel MSE to the perceptual distance (default 0: StyleGAN2's projector)")
+    proj.add_argument("--seed", type=int, default=0)
+    proj.add_argument("--step", type=int, help="checkpoint step (default: the newest)")
+    proj.add_argument("--out", required=True, help="output directory")
+    ppl = edit_sub.add_parser("ppl", help="perceptual path length of a trained generator (Karras et al. 2019)",
+                              epilog="Prints one JSON line and appends it to the workdir's metrics.jsonl.")
+    ppl.add_argument("--workdir", required=True)
+    ppl.add_argument("--space", default="w", choices=["w", "z"], help="lerp in W (style-based G) or slerp in Z")
+    ppl.add_argument("--sampling", default="end", choices=["end", "full"], help="t = 0 or t ~ U(0, 1) (default end)")
+    ppl.add_argument("--num-samples", type=int, default=10000, help="paths (default 10000)")
+    ppl.add_argument("--batch-size", type=int, default=100, help="paths per batch (default 100)")
+    ppl.add_argument("--seed", type=int, default=0)
+    ppl.add_argument("--step", type=int, help="checkpoint step (default: the newest)")
+
+
+def _check_projection_args(args) -> None:
+    """`jaxgen edit project` / `ppl` checks that need no JAX."""
+    _check_workdir(args.workdir)
+    if args.edit_command == "ppl":
+        if args.num_samples < 100 or args.batch_size < 1:
+            raise JaxgenError(f"--num-samples must be at least 100 (the 1 %/99 % filter) and --batch-size at least "
+                              f"1, got {args.num_samples} and {args.batch_size}")
+        return
+    if args.num < 1 or args.steps < 1 or args.mse_weight < 0:
+        raise JaxgenError(f"--num and --steps must be at least 1 and --mse-weight not negative, got {args.num}, "
+                          f"{args.steps} and {args.mse_weight}")
+    if args.images and not os.path.isfile(args.images):
+        raise JaxgenError(f"--images file {args.images!r} not found")
+    if os.path.isfile(args.out):
+        raise JaxgenError(f"--out {args.out!r} is a file; give a directory")
+
+
+def cmd_edit_projection(args) -> None:
+    import json
+
+    from jaxgen.edit import project_command
+
+    if args.edit_command == "ppl":
+        print(json.dumps(project_command.run_ppl(args.workdir, space=args.space, sampling=args.sampling,
+                                                 num_samples=args.num_samples, batch_size=args.batch_size,
+                                                 seed=args.seed, step=args.step)))
+        return
+    paths = project_command.run_project(args.workdir, args.out, images=args.images,
+                                        split=None if args.images else args.split or "test", num=args.num,
+                                        space=args.space, steps=args.steps, mse_weight=args.mse_weight,
+                                        seed=args.seed, step=args.step)
+    print("wrote " + ", ".join(paths))
 
 
 def _split_overrides(argv: list[str]) -> tuple[list[str], list[str]]:
@@ -546,7 +610,9 @@ def check_args(args, overrides: list[str]):
             raise JaxgenError("--psi truncates a style-based generator's w: it takes no --source or --label")
         if args.psi is not None and not abs(args.psi) < float("inf"):
             raise JaxgenError(f"--psi must be a finite number, got {args.psi}")
-    if args.command == "edit":
+    if args.command == "edit" and args.edit_command in ("project", "ppl"):
+        _check_projection_args(args)
+    elif args.command == "edit":
         from jaxgen.edit import commands
 
         _check_out(args.out)
@@ -593,6 +659,8 @@ def main(argv: list[str] | None = None) -> int:
             cmd_sweep(args, config)
         elif args.command == "research":
             cmd_research(args)
+        elif args.command == "edit" and args.edit_command in ("project", "ppl"):
+            cmd_edit_projection(args)
         elif args.command == "edit":
             cmd_edit(args)
         elif args.command == "sample":

@@ -7,6 +7,7 @@ style mixing, truncation, projection, dissection) calls.
     w = g.mapping(z)                             # style-based generators only: [8, w_dim]
     ws = g.broadcast(w)                          # [8, num_layers, w_dim]: one w per synthesis layer
     images = g.synthesize(g.truncate(ws, 0.7))   # exactly g(z) at psi = 1
+    images = g.synthesize(ws, noise=g.noise(8))  # the same noise images, given (the projector optimises them)
 
 G is called with the arguments its game passes after the latent (`Task.generator_args`: a conditional model's
 labels, the progressive game's stage and fade-in at the checkpoint), on the sampling weights of the `Model` (the EMA
@@ -18,6 +19,8 @@ noise images and differs from the others only by its latents.
 
 from __future__ import annotations
 
+import copy
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -25,6 +28,7 @@ import numpy as np
 from jaxgen import models
 from jaxgen.errors import JaxgenError
 from jaxgen.nn.progressive import lerp
+from jaxgen.nn.style import NOISE
 
 
 class Generator:
@@ -39,14 +43,22 @@ class Generator:
         self.variables = {"params": model.params["g"], **((model.state.get("model_state") or {}).get("g") or {})}
         self.family = models.get(model.config.model.name)
         self.style_based = all(hasattr(self.module, m) for m in ("mapping", "truncate", "styles"))
-        self._call = jax.jit(self.apply, static_argnames="method")
+        self._call = jax.jit(self.apply, static_argnames=("method", "mutable"))
 
-    def apply(self, variables, inputs, key, labels=None, method="__call__"):
+    def apply(self, variables, inputs, key, labels=None, method="__call__", mutable=False):
         """G's `method` on `inputs`, not jitted (for callers that trace G in their own jit, e.g. under flax's
         ``nn.intercept_methods``); ``__call__`` and ``styles`` get the game's arguments after them."""
         args = self.model.task.generator_args(self.model.state, labels) if method in ("__call__", "styles") else ()
         kwargs = {"train": False} if method == "__call__" else {}
-        return self.module.apply(variables, inputs, *args, method=method, rngs={"dropout": key}, **kwargs)
+        return self.module.apply(variables, inputs, *args, method=method, rngs={"dropout": key}, mutable=mutable,
+                                 **kwargs)
+
+    def with_variables(self, variables) -> Generator:
+        """This generator on other variables of its network (e.g. a jitted function's arguments, so that the weights
+        are not constants of its program), sharing the compiled functions."""
+        other = copy.copy(self)
+        other.variables = variables
+        return other
 
     def latents(self, key, n: int):
         """``[n, z_dim]`` draws of the family's prior (what training and `jaxgen sample` feed G)."""
@@ -90,12 +102,22 @@ class Generator:
         self._style_only("truncation")
         return lerp(self.w_avg, ws, psi)
 
-    def synthesize(self, ws, key=None):
-        """``ws [N, num_layers, w_dim]`` -> images ``[N, H, W, C]``."""
+    def synthesize(self, ws, key=None, noise=None):
+        """``ws [N, num_layers, w_dim]`` -> images ``[N, H, W, C]``; `noise` (from :meth:`noise`, or optimised)
+        replaces the noise images `key` draws."""
         self._style_only("synthesis from w")
         if ws.ndim != 3 or ws.shape[1] != self.num_layers:
             raise JaxgenError(f"ws must be [N, {self.num_layers}, w_dim] (one w per layer), got shape {ws.shape}")
-        return self._call(self.variables, ws, _key(key), method="styles")
+        variables = self.variables if noise is None else {**self.variables, NOISE: noise}
+        return self._call(variables, ws, _key(key), method="styles")
+
+    def noise(self, n: int, key=None) -> dict:
+        """The noise images `key` draws for `n` images, as the ``"noise"`` collection `synthesize` takes
+        (``{"synthesis": {"noise<i>": {"noise": [n, r_i, r_i, 1]}}}``; empty without noise inputs)."""
+        self._style_only("noise inputs")
+        ws = jnp.zeros((n, self.num_layers, self.w_avg.shape[-1]), jnp.float32)
+        _, drawn = self._call(self.variables, ws, _key(key), method="styles", mutable=(NOISE,))
+        return drawn.get(NOISE, {})
 
 
 def as_generator(model_or_generator) -> Generator:

@@ -20,7 +20,7 @@ import jax.numpy as jnp
 
 from jaxgen.errors import ConfigError
 
-__all__ = ["feature_loss", "gram", "style_loss", "total_variation"]
+__all__ = ["feature_loss", "gram", "normalized_distance", "style_loss", "total_variation"]
 
 Array = jax.Array
 Features = Mapping[str, Array]
@@ -54,6 +54,21 @@ def feature_loss(features: Features, targets: Features, weights: Mapping[str, fl
         raise ConfigError(f"feature loss distance must be 'mse' or 'l1', got {distance!r}")
     power = 2 if distance == "mse" else 1
     return _weighted(features, targets, weights, lambda f, t: jnp.mean(jnp.abs(f - t) ** power))
+
+
+def normalized_distance(features: Features, targets: Features, eps: float = 1e-10) -> Array:
+    """``[N]``: LPIPS's distance with uniform weights (Zhang et al. 2018, eq. 1 with ``w_l = 1``, their unlearned
+    baseline): on every layer each position's feature vector is scaled to unit length (``f / (|f| + eps)`` over C),
+    the squared difference is summed over C and averaged over H, W; the layers' values are summed."""
+    if set(features) != set(targets):
+        raise ConfigError(f"features have layers {sorted(features)} but targets {sorted(targets)}")
+
+    def unit(f):
+        f = f.astype(jnp.float32)
+        return f / (jnp.sqrt(jnp.sum(jnp.square(f), axis=-1, keepdims=True)) + eps)
+
+    return sum(jnp.mean(jnp.sum(jnp.square(unit(features[k]) - unit(targets[k])), axis=-1), axis=(1, 2))
+               for k in features)
 
 
 def total_variation(images: Array, power: float = 1.0) -> Array:

@@ -5,6 +5,7 @@
     kid5k_test_inception  KID, InceptionV3 (FID variant) features
     is5k_lenet            Inception Score of 5,000 samples (no reference split) with LeNet's classes
     parzen10k_test_pixels Parzen-window log-likelihood of the test split under 10,000 samples, in pixel space
+    ppl_w_end_n10k_vgg16hed  perceptual path length in W, end-point sampling, 10,000 paths, VGG-16 (HED) distance
 
 A number of samples is written `5k` when it is a multiple of 1,000, else in full (`fid500_test_lenet`).
 """
@@ -37,6 +38,11 @@ def metric_name(metric: str, num_samples: int, split: str | None, features: str)
     """`metric_name("fid", 5000, "test", "lenet")` -> "fid5k_test_lenet"; `split=None` for IS."""
     split_part = f"_{split.split('[')[0]}" if split else ""
     return f"{metric}{count(num_samples)}{split_part}_{features}"
+
+
+def ppl_name(space: str, sampling: str, num_samples: int, features: str) -> str:
+    """`ppl_name("w", "end", 10000, "vgg16hed")` -> "ppl_w_end_n10k_vgg16hed" (jaxgen.metrics.ppl)."""
+    return f"ppl_{space}_{sampling}_n{count(num_samples)}_{features}"
 
 
 def higher_is_better(name: str) -> bool:

@@ -17,7 +17,9 @@ from flax import linen as nn
 
 from jaxgen.nn.progressive import EqualizedDense, unit_normal
 
-__all__ = ["AdaIN", "NoiseInput", "blur", "instance_norm"]
+__all__ = ["NOISE", "AdaIN", "NoiseInput", "blur", "instance_norm"]
+
+NOISE = "noise"  # the collection (and variable name) of given noise images
 
 
 def instance_norm(x, eps: float = 1e-8):
@@ -40,7 +42,11 @@ class AdaIN(nn.Module):
 
 class NoiseInput(nn.Module):
     """``x [N, H, W, C] -> x + strength * noise``: one ``N(0, 1)`` image per example, ``[N, H, W, 1]``, drawn from the
-    module's ``rng_name`` stream, scaled per channel by ``strength [C]`` (learned, starts at 0: the official code)."""
+    module's ``rng_name`` stream, scaled per channel by ``strength [C]`` (learned, starts at 0: the official code).
+
+    Given noise (the projector optimises it): a variable ``"noise"`` of the collection ``"noise"`` in ``apply``'s
+    variables (``[N or 1, H, W, 1]``) replaces the draw; ``apply(..., mutable=["noise"])`` without it returns the
+    images the key draws in that collection. Without the collection (training, sampling) nothing changes."""
 
     rng_name: str = "dropout"
     dtype: Any = jnp.float32
@@ -48,7 +54,9 @@ class NoiseInput(nn.Module):
     @nn.compact
     def __call__(self, x):
         strength = self.param("strength", nn.initializers.zeros, (x.shape[-1],), jnp.float32)
-        noise = unit_normal(self.make_rng(self.rng_name), (*x.shape[:3], 1))
+        draw = lambda: unit_normal(self.make_rng(self.rng_name), (*x.shape[:3], 1))  # noqa: E731
+        given = not self.is_initializing() and (self.has_variable(NOISE, NOISE) or self.is_mutable_collection(NOISE))
+        noise = self.variable(NOISE, NOISE, draw).value if given else draw()
         return x + (noise * strength).astype(x.dtype)
 
 

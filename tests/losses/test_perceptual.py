@@ -75,3 +75,20 @@ def test_bad_layers_and_distance_are_config_errors():
         perceptual.style_loss(feats, feats, {"relu3_3": 1.0})
     with pytest.raises(ConfigError, match="must be 'mse' or 'l1', got 'l3'"):
         perceptual.feature_loss(feats, feats, WEIGHTS, "l3")
+
+
+@pytest.mark.parametrize("jit", [False, True])
+def test_normalized_distance_is_lpips_with_uniform_weights_by_hand(jit):
+    f, t = _features(3, SHAPES), _features(4, SHAPES)
+    fn = jax.jit(perceptual.normalized_distance) if jit else perceptual.normalized_distance
+    expected = np.zeros(2)
+    for layer, (n, h, w, _) in SHAPES.items():
+        for i in range(n):
+            for y in range(h):
+                for x in range(w):
+                    a, b = f[layer][i, y, x], t[layer][i, y, x]
+                    expected[i] += np.sum((a / np.linalg.norm(a) - b / np.linalg.norm(b)) ** 2) / (h * w)
+    np.testing.assert_allclose(fn(f, t), expected, rtol=1e-5)
+    np.testing.assert_allclose(fn(f, {k: 3 * v for k, v in f.items()}), 0, atol=1e-6)  # scale-free per position
+    with pytest.raises(ConfigError, match="features have layers"):
+        perceptual.normalized_distance(f, {"relu1_2": t["relu1_2"]})

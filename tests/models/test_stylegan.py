@@ -2,7 +2,8 @@
 AdaIN against numpy; the mapping network's learning-rate multiplier (effective weights, one Adam step); with every
 switch off it is ProGAN's G on the same weights; fade-in continuity; noise; truncation; style mixing swaps exactly
 the chosen layers (the per-layer activations); the average w and mixing in training calls only; the A-F configs
-and bad values (the training step through the game: tests/games/test_stylegan.py)."""
+and bad values (the training step through the game: tests/games/test_stylegan.py; noise images given in the "noise"
+collection: tests/edit/test_project.py)."""
 
 import functools
 import math
