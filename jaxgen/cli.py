@@ -105,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
                                       "0,0,0.5,0.5: the top-left quarter; default everywhere)")
     dis.add_argument("--step", type=int, help="checkpoint step (default: the newest)")
     dis.add_argument("--seed", type=int, default=0, help="latent and noise seed (default 0)")
+    _no_ema_option(dis)
 
     data = sub.add_parser("data", help="prepare or list datasets")
     data_sub = data.add_subparsers(dest="data_command", required=True)
@@ -169,6 +170,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("--seed", type=int, default=0, help="latents seed (default 0)")
         p.add_argument("--step", type=int, help="checkpoint step (default: the newest)")
         p.add_argument("--scale", type=int, default=1, help="enlarge the PNG by this factor (default 1)")
+        _no_ema_option(p)
         return p
 
     interp = edit_parser("interpolate", "strips between pairs of latents: slerp in Z, lerp in W")
@@ -232,6 +234,7 @@ def _projection_parsers(edit_sub) -> None:
     proj.add_argument("--seed", type=int, default=0)
     proj.add_argument("--step", type=int, help="checkpoint step (default: the newest)")
     proj.add_argument("--out", required=True, help="output directory")
+    _no_ema_option(proj)
     ppl = edit_sub.add_parser("ppl", help="perceptual path length of a trained generator (Karras et al. 2019)",
                               epilog="Prints one JSON line and appends it to the workdir's metrics.jsonl.")
     ppl.add_argument("--workdir", required=True)
@@ -241,6 +244,11 @@ def _projection_parsers(edit_sub) -> None:
     ppl.add_argument("--batch-size", type=int, default=100, help="paths per batch (default 100)")
     ppl.add_argument("--seed", type=int, default=0)
     ppl.add_argument("--step", type=int, help="checkpoint step (default: the newest)")
+
+
+def _no_ema_option(parser) -> None:
+    parser.add_argument("--no-ema", action="store_true", help="the raw generator weights, not their EMA (e.g. a run "
+                                                              "too short for its EMA to catch up; default: the EMA's)")
 
 
 def _check_projection_args(args) -> None:
@@ -273,7 +281,7 @@ def cmd_edit_projection(args) -> None:
     paths = project_command.run_project(args.workdir, args.out, images=args.images,
                                         split=None if args.images else args.split or "test", num=args.num,
                                         space=args.space, steps=args.steps, mse_weight=args.mse_weight,
-                                        seed=args.seed, step=args.step)
+                                        seed=args.seed, step=args.step, ema=False if args.no_ema else None)
     print("wrote " + ", ".join(paths))
 
 
@@ -557,7 +565,8 @@ def cmd_dissect(args) -> None:
 
     concepts = args.concepts.split(",") if args.concepts else None
     paths = dissect_report.run(args.workdir, args.layer, args.out, num=args.num, step=args.step, seed=args.seed,
-                               units=args.units, concepts=concepts, region=_region(args.region))
+                               units=args.units, concepts=concepts, region=_region(args.region),
+                               ema=False if args.no_ema else None)
     print("wrote " + ", ".join(paths))
 
 

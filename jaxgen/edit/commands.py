@@ -82,7 +82,7 @@ def run(args) -> str:
     from jaxgen.edit.generator import Generator
     from jaxgen.engine import writers
 
-    model = jaxgen.load(args.workdir, args.step)
+    model = jaxgen.load(args.workdir, args.step, ema=False if args.no_ema else None)
     g, key, command = Generator(model), jax.random.key(args.seed), args.edit_command
     what = f"checkpoint {model.step} of {args.workdir}"
     if command == "interpolate":

@@ -60,12 +60,12 @@ def _csv(rows: list[dict]) -> str:
 
 
 def run(workdir: str, layer: str, out: str, num: int = 512, step: int | None = None, seed: int = 0,
-        units: int = 4, concepts=None, region=None, batch_size: int = 64) -> list[str]:
+        units: int = 4, concepts=None, region=None, batch_size: int = 64, ema: bool | None = None) -> list[str]:
     """Dissects `layer` of the generator of `workdir` over `num` samples (seed `seed`), intervenes with each
     concept's top `units` units (`concepts`: names; default every concept that is some unit's best match; `region`
-    a box ``(y0, x0, y1, x1)`` in image fractions for insertion, default everywhere) and writes the files of the
-    module docstring into `out`. Returns their paths."""
-    model = api.load(workdir, step=step)
+    a box ``(y0, x0, y1, x1)`` in image fractions for insertion, default everywhere; `ema` as `jaxgen.load`'s) and
+    writes the files of the module docstring into `out`. Returns their paths."""
+    model = api.load(workdir, step=step, ema=ema)
     gen = Generator(model)
     labels = None if model.num_classes is None else np.arange(num) % model.num_classes
     probe = dissect_lib.Layer(gen, layer, labels)

@@ -56,13 +56,13 @@ def _edits(generator: Generator, result: project_lib.Projection) -> np.ndarray:
 
 def run_project(workdir: str, out: str, *, images: str | None = None, split: str | None = None, num: int = 8,
                 space: str = "w", steps: int = 1000, mse_weight: float = 0.0, seed: int = 0,
-                step: int | None = None) -> list[str]:
+                step: int | None = None, ema: bool | None = None) -> list[str]:
     """Projects `num` targets (:func:`targets`) into `space` of the run's G, writes the files of the module
     docstring into `out`; their paths."""
     import jaxgen
     from jaxgen.engine import writers
 
-    generator = Generator(jaxgen.load(workdir, step))
+    generator = Generator(jaxgen.load(workdir, step, ema))
     project_lib.require_style_based(generator)
     wanted = targets(generator, images, split, num)
     schedule = project_lib.Schedule(steps=steps, mse_weight=mse_weight)

@@ -54,11 +54,12 @@ def grid(generator, z, psis=PAPER_PSIS, cutoff: int | None = None, key=None):
 
 def sample(model, n: int, seed: int, psi: float, cutoff: int | None = None):
     """``[n, H, W, C]``: the `n` images ``Model.sample(n, seed)`` draws (the same z and noise, from
-    ``jax.random.key(seed)``), with w truncated by `psi`; ``psi = 1`` gives them again (to float rounding).
+    ``jax.random.key(seed)``), with w truncated by `psi`, clipped to [-1, 1] as they are; ``psi = 1`` gives them again
+    (to float rounding).
     Images are at the generator's resolution (a run stopped while growing: its stage's, which `sample`
     up-samples)."""
     generator = as_generator(model)
     _style_based(generator, "psi (truncation)")
     key = jax.random.key(seed)
     ws = generator.broadcast(generator.mapping(generator.latents(key, n)))
-    return generator.synthesize(truncate(generator, ws, psi, cutoff), key)
+    return jnp.clip(generator.synthesize(truncate(generator, ws, psi, cutoff), key), -1.0, 1.0)

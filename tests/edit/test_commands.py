@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from jaxgen import cli
-from jaxgen.edit import mixing
+from jaxgen import api, cli
+from jaxgen.edit import mixing, truncation
+from jaxgen.edit.generator import Generator
 from jaxgen.engine import writers
 
 PX, PAD = 8, 2  # the tiny run's images, the grid writer's padding
@@ -57,3 +58,14 @@ def test_a_band_the_generator_lacks(stylegan_run, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err == ("jaxgen: error: a generator of 4 layers (2 resolutions) has no middle band; its bands: coarse 0:2 "
                    "(4 px), fine 2:4 (8 px)"), err
+
+
+def test_no_ema_edits_the_raw_generator(stylegan_run, stylegan, tmp_path):
+    """--no-ema: the grid is the raw G's (jaxgen.load(ema=False)), not the EMA's the default edits."""
+    out = str(tmp_path / "raw.png")
+    assert _edit(stylegan_run, out, "truncate", "--rows", "2", "--psi", "1", "--no-ema") == 0
+    z = stylegan.latents(jax.random.key(0), 2)
+    raw = truncation.grid(Generator(api.load(stylegan_run, ema=False)), z, (1.0,))
+    assert np.array_equal(_png(out), writers.image_grid(raw.reshape(-1, PX, PX, 3), 1))
+    ema = truncation.grid(stylegan, z, (1.0,))
+    assert not np.array_equal(_png(out), writers.image_grid(ema.reshape(-1, PX, PX, 3), 1))
