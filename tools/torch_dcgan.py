@@ -202,6 +202,24 @@ def median_ms(step, steps: int, warmup: int) -> float:
     return statistics.median(times) * 1e3
 
 
+def config_step_main(argv, doc: str, default_config: str, make_step, extra=lambda config: {}) -> None:
+    """The command line of a reference step built from a jaxgen config (``make_step(config, threads)``): prints its
+    median time as one JSON line, with ``extra(config)``'s entries."""
+    from jaxgen import config as config_lib
+
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--config", default=default_config, help="a jaxgen config (name[:variant] or file)")
+    parser.add_argument("--steps", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("overrides", nargs="*", help="config overrides key=value")
+    args = parser.parse_args(argv)
+    config = config_lib.load(args.config, args.overrides)
+    ms = median_ms(make_step(config, args.threads), args.steps, args.warmup)
+    print(json.dumps({"config": args.config, **extra(config), "batch": config.batch_size, "ms_per_step": round(ms, 2),
+                      "images_per_s": round(config.batch_size * 1e3 / ms, 1), "threads": torch.get_num_threads()}))
+
+
 def in_precision(net: nn.Module, dtype: str):
     """``net`` itself (float32), or its forward pass under ``torch.autocast(dtype)`` returning float32, so that
     every backward pass (the penalty's ``autograd.grad`` included) runs outside autocast, as PyTorch recommends."""

@@ -32,8 +32,6 @@ the current weights without an optimizer update (train-mode BatchNorm still move
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 
 import numpy as np
@@ -41,7 +39,7 @@ import torch
 import torch_vgg
 from torch import nn
 from torch.nn import functional as F
-from torch_dcgan import D_LOSSES, G_LOSSES, in_precision, init_weights, make_optimizer, median_ms
+from torch_dcgan import D_LOSSES, G_LOSSES, config_step_main, in_precision, init_weights, make_optimizer
 
 from jaxgen.defaults import games as game_defaults
 from jaxgen.models import srgan
@@ -218,20 +216,8 @@ def make_step(config, threads=None, freeze_d_in_g=False, device="cpu", seed=0, i
 
 
 def main(argv=None):
-    from jaxgen import config as config_lib
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", default="srgan_photos", help="a superres config (name[:variant] or file)")
-    parser.add_argument("--steps", type=int, default=5)
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("overrides", nargs="*", help="config overrides key=value")
-    args = parser.parse_args(argv)
-    config = config_lib.load(args.config, args.overrides)
-    ms = median_ms(make_step(config, args.threads), args.steps, args.warmup)
-    print(json.dumps({"config": args.config, "srgan": int(config.model.srgan_from) >= 0,
-                      "batch": config.batch_size, "ms_per_step": round(ms, 2),
-                      "images_per_s": round(config.batch_size * 1e3 / ms, 1), "threads": torch.get_num_threads()}))
+    config_step_main(argv, __doc__, "srgan_photos", make_step,
+                     lambda config: {"srgan": int(config.model.srgan_from) >= 0})
 
 
 if __name__ == "__main__":

@@ -30,8 +30,6 @@ median ms/step as JSON.
 
 from __future__ import annotations
 
-import argparse
-import json
 import math
 import os
 
@@ -39,7 +37,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch_dcgan import median_ms
+from torch_dcgan import config_step_main
 
 from jaxgen.engine.optimizers import lazy_ratio
 
@@ -324,19 +322,7 @@ def make_step(config, threads=None, freeze_d_in_g=False, device="cpu", seed=0, i
 
 
 def main(argv=None):
-    from jaxgen import config as config_lib
-
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--config", default="stylegan2_emoji", help="a stylegan2 config (name[:variant] or file)")
-    parser.add_argument("--steps", type=int, default=5)
-    parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=None)
-    parser.add_argument("overrides", nargs="*", help="config overrides key=value")
-    args = parser.parse_args(argv)
-    config = config_lib.load(args.config, args.overrides)
-    ms = median_ms(make_step(config, args.threads), args.steps, args.warmup)
-    print(json.dumps({"config": args.config, "batch": config.batch_size, "ms_per_step": round(ms, 2),
-                      "images_per_s": round(config.batch_size * 1e3 / ms, 1), "threads": torch.get_num_threads()}))
+    config_step_main(argv, __doc__, "stylegan2_emoji", make_step)
 
 
 if __name__ == "__main__":
