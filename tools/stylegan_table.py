@@ -4,7 +4,8 @@ FIDs, and a figure of each row's samples.
     python tools/stylegan_table.py --runs runs [--num-samples 2000] [--out docs/images/stylegan_table.png]
 
 Reads the workdirs ``<runs>/table_a`` ... ``table_f`` (trained by the commands in configs/stylegan_emoji.py, with
-the overrides docs/architectures.md lists), draws `--num-samples` images (seed 0) from each run's newest checkpoint
+the overrides docs/architectures.md lists) and, where present, ``table_sg2`` (stylegan2_emoji) and ``table_msg``
+(msggan_emoji) trained with the same overrides, as rows beside the table; draws `--num-samples` images (seed 0) from each run's newest checkpoint
 with the EMA generator and with the raw one, and scores them as `jaxgen eval` does: FID and KID on EmojiNet's pool
 features (32 px images up-sampled bilinearly to its 64 px input, the reals likewise) against Twemoji's train split at
 the run's resolution. Prints a markdown table. The figure: one row per table row, 12 EMA samples then 12 raw ones.
@@ -26,6 +27,8 @@ ROWS = {  # row: (what it adds, the paper's FID on CelebA-HQ, on FFHQ)
     "d": ("+ constant input (traditional input removed)", 5.07, 4.88),
     "e": ("+ noise inputs", 5.06, 4.42),
     "f": ("+ mixing regularisation", 5.17, 4.40),
+    "sg2": ("beside: StyleGAN2 (config F, no growing)", None, None),
+    "msg": ("beside: MSG-GAN (no growing)", None, None),
 }
 
 
@@ -54,7 +57,7 @@ def main(argv=None):
         n = f"{args.num_samples // 1000}k" if args.num_samples % 1000 == 0 else str(args.num_samples)
         fid, kid = f"fid{n}_train_emojinet", f"kid{n}_train_emojinet"
         lines.append(f"| {row.upper()} | {what} | {model.step} | {scores[True][fid]:.2f} | {scores[True][kid]:.4f} | "
-                     f"{scores[False][fid]:.2f} | {scores[False][kid]:.4f} | {celeba} | {ffhq} |")
+                     f"{scores[False][fid]:.2f} | {scores[False][kid]:.4f} | {celeba or '–'} | {ffhq or '–'} |")
     print(f"| row | configuration | steps | {fid} EMA | {kid} EMA | {fid} raw G | {kid} raw G | "
           f"paper FID CelebA-HQ | paper FID FFHQ |")
     print("|---|---|---|---|---|---|---|---|---|")
