@@ -29,15 +29,21 @@ PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "reti
 TEST = ("chelsea", "coffee", "flower")
 
 
+def load_photo(name: str) -> np.ndarray:
+    """uint8[H, W, 3] of the photo `name` (one of `PHOTOS`), read from the installed wheels (no download)."""
+    if name in ("china", "flower"):
+        return np.asarray(optional.require("sklearn.datasets", "the bundled photos").load_sample_image(f"{name}.jpg"),
+                          np.uint8)
+    skimage_data = optional.require("skimage.data", "the bundled photos")
+    if name.startswith("motorcycle_"):
+        left, right, _ = skimage_data.stereo_motorcycle()
+        return np.asarray(left if name == "motorcycle_left" else right, np.uint8)
+    return np.asarray(getattr(skimage_data, name)(), np.uint8)
+
+
 def load_photos() -> dict[str, np.ndarray]:
-    """{name: uint8[H, W, 3]} of `PHOTOS`, read from the installed wheels (no download)."""
-    skimage_data = optional.require("skimage.data", "the bundled dataset photos")
-    sklearn_datasets = optional.require("sklearn.datasets", "the bundled dataset photos")
-    left, right, _ = skimage_data.stereo_motorcycle()
-    named = {"motorcycle_left": left, "motorcycle_right": right,
-             **{name: sklearn_datasets.load_sample_image(f"{name}.jpg") for name in ("china", "flower")}}
-    return {name: np.asarray(named[name] if name in named else getattr(skimage_data, name)(), np.uint8)
-            for name in PHOTOS}
+    """{name: uint8[H, W, 3]} of `PHOTOS`."""
+    return {name: load_photo(name) for name in PHOTOS}
 
 
 class Photos(ArrayRecordBuilder):
