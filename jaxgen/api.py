@@ -65,10 +65,7 @@ class Model:
                               f"ema_decay=0); load it with ema=False (or leave ema unset)")
         self.ema = bool(ema)
         averaged = _ema_entries(state) if has_ema else {}
-        self._sampling_state = state
-        if has_ema and not self.ema:  # generate reads state["ema"]: give it the raw generator weights
-            raw = {k: state["params"][k] for k in averaged}
-            self._sampling_state = {**state, "ema": raw if _ema_by_player(state) else raw["g"]}
+        self._sampling_state = state if self.ema else without_ema(state)
         params = jax.device_get(state["params"])
         if self.ema:
             params = {**params, **jax.device_get(averaged)}
@@ -187,6 +184,15 @@ def _ema_by_player(state) -> bool:
     ema, params = state["ema"], state["params"]
     return (isinstance(ema, dict) and isinstance(params, dict) and bool(ema) and set(ema) <= set(params)
             and all(jax.tree.structure(ema[k]) == jax.tree.structure(params[k]) for k in ema))
+
+
+def without_ema(state):
+    """`state` with ``state["ema"]`` holding the raw generator weights (sampling reads ``state["ema"]`` where it
+    exists): a task then samples from the raw G. A state without an EMA is returned as it is."""
+    if "ema" not in state:
+        return state
+    raw = {k: state["params"][k] for k in _ema_entries(state)}
+    return {**state, "ema": raw if _ema_by_player(state) else raw["g"]}
 
 
 def _ema_entries(state) -> dict:

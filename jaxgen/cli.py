@@ -61,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
                         help="translation model (pix2pix): an image file (resized to the model's input) or an "
                              ".npz/.npy of images [N, H, W, C] to translate; the grid shows each input beside its "
                              "translation (default: the held-out test split's first --num inputs)")
+    _no_ema_option(sample)
     sample.add_argument("--psi", type=float,
                         help="style-based generator: truncation psi, w = w_avg + psi (w - w_avg) (1: none)")
 
@@ -87,6 +88,7 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--step", type=int, help="checkpoint step (default: the newest)")
     ev.add_argument("--seed", type=int, default=0, help="noise seed of the samples (default 0)")
     ev.add_argument("--out", help="directory for the nearest-neighbour PNGs (default WORKDIR/eval or .)")
+    _no_ema_option(ev, " metric names end in _rawg")
 
     sub.add_parser("configs", help="list the bundled configs (name them as --config NAME[:variant])")
 
@@ -244,16 +246,27 @@ def _projection_parsers(edit_sub) -> None:
     ppl.add_argument("--batch-size", type=int, default=100, help="paths per batch (default 100)")
     ppl.add_argument("--seed", type=int, default=0)
     ppl.add_argument("--step", type=int, help="checkpoint step (default: the newest)")
+    _no_ema_option(ppl, " the name ends in _rawg")
 
 
-def _no_ema_option(parser) -> None:
-    parser.add_argument("--no-ema", action="store_true", help="the raw generator weights, not their EMA (e.g. a run "
-                                                              "too short for its EMA to catch up; default: the EMA's)")
+def _no_ema_option(parser, naming: str = "") -> None:
+    parser.add_argument("--no-ema", action="store_true",
+                        help="the raw generator weights, not their EMA (e.g. a run too short for its EMA to catch up; "
+                             f"default: the EMA's where the run has one){';' if naming else ''}{naming}")
+
+
+def _ema(args) -> bool | None:
+    """`jaxgen.load`'s `ema` for --no-ema: False (the raw G), else None (the EMA where the run has one)."""
+    return False if args.no_ema else None
+
+
+def _check_out_dir(out: str, what: str) -> None:
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise JaxgenError(f"--out {out!r} is a file; give the directory for {what}")
 
 
 def _check_projection_args(args) -> None:
     """`jaxgen edit project` / `ppl` checks that need no JAX."""
-    _check_workdir(args.workdir)
     if args.edit_command == "ppl":
         if args.num_samples < 100 or args.batch_size < 1:
             raise JaxgenError(f"--num-samples must be at least 100 (the 1 %/99 % filter) and --batch-size at least "
@@ -264,8 +277,7 @@ def _check_projection_args(args) -> None:
                           f"{args.steps} and {args.mse_weight}")
     if args.images and not os.path.isfile(args.images):
         raise JaxgenError(f"--images file {args.images!r} not found")
-    if os.path.isfile(args.out):
-        raise JaxgenError(f"--out {args.out!r} is a file; give a directory")
+    _check_out_dir(args.out, "the projection's files")
 
 
 def cmd_edit_projection(args) -> None:
@@ -276,12 +288,12 @@ def cmd_edit_projection(args) -> None:
     if args.edit_command == "ppl":
         print(json.dumps(project_command.run_ppl(args.workdir, space=args.space, sampling=args.sampling,
                                                  num_samples=args.num_samples, batch_size=args.batch_size,
-                                                 seed=args.seed, step=args.step)))
+                                                 seed=args.seed, step=args.step, ema=_ema(args))))
         return
     paths = project_command.run_project(args.workdir, args.out, images=args.images,
                                         split=None if args.images else args.split or "test", num=args.num,
                                         space=args.space, steps=args.steps, mse_weight=args.mse_weight,
-                                        seed=args.seed, step=args.step, ema=False if args.no_ema else None)
+                                        seed=args.seed, step=args.step, ema=_ema(args))
     print("wrote " + ", ".join(paths))
 
 
@@ -386,10 +398,13 @@ def cmd_sample(args) -> None:
     import jax
     import numpy as np
 
+    from jaxgen import api
     from jaxgen.engine import loop, writers
     from jaxgen.engine import workdir as workdir_lib
 
     config, task, state, step = workdir_lib.restore(args.workdir, args.step)
+    if args.no_ema:
+        state = api.without_ema(state)
     if args.label is not None and task.num_classes is None:
         raise ConfigError(f"--label needs a class-conditional model; {args.workdir} holds an unconditional one "
                           f"(model.conditioning='none')")
@@ -399,8 +414,6 @@ def cmd_sample(args) -> None:
     if args.source:
         images, ncol = _translations(task, state, args)
     elif args.psi is not None:
-        from jaxgen import api
-
         images, ncol = api.Model(config, task, state, step, workdir=args.workdir).sample(args.num, args.seed,
                                                                                           psi=args.psi), None
     else:
@@ -462,12 +475,24 @@ def _evaluate_translation(args) -> tuple[dict, int]:
         config.eval.update(every=1, metrics=args.metrics or "l1,psnr,ssim,kid", split=args.split,
                            features=args.features)
 
+    from jaxgen.metrics import names
+
     _, task, state, step = workdir_lib.restore(args.workdir, args.step, edit=edit)
+    state, raw = _raw_generator(args, state)
     results = task.evaluate(state, jax.random.key(args.seed))
+    results = {names.raw_generator(k) if raw else k: v for k, v in results.items()}
     writer = writers.MetricWriter(args.workdir)
     writer.write(step, {**results, "eval_seed": args.seed})
     writer.close()
     return results, step
+
+
+def _raw_generator(args, state):
+    """(the state to sample from, whether that is the raw G of a run with an EMA: --no-ema)."""
+    from jaxgen import api
+
+    raw = bool(args.no_ema) and "ema" in state
+    return (api.without_ema(state) if raw else state), raw
 
 
 def cmd_eval(args) -> None:
@@ -478,7 +503,7 @@ def cmd_eval(args) -> None:
     import ml_collections
 
     from jaxgen import games
-    from jaxgen.metrics import evaluate
+    from jaxgen.metrics import evaluate, names
 
     num = 5000 if args.num_samples is None else args.num_samples
     if args.workdir:
@@ -491,12 +516,15 @@ def cmd_eval(args) -> None:
             print(json.dumps({"step": step, "workdir": args.workdir, **results}))
             return
         config, task, state, step = workdir_lib.restore(args.workdir, args.step)
+        state, raw = _raw_generator(args, state)
         protocol = evaluate.Protocol.parse(args.metrics or DEFAULT_METRICS, num_samples=num, split=args.split,
                                            features=args.features)
         net = evaluate.feature_net(protocol, config.data.name)
         samples = evaluate.generate_samples(task, state, num, jax.random.key(args.seed))
         out_dir = args.out or os.path.join(args.workdir, "eval")
-        results = evaluate.evaluate(samples, config.data, protocol, out_dir, tag=f"step_{step:07d}", net=net)
+        results = evaluate.evaluate(samples, config.data, protocol, out_dir, tag=f"step_{step:07d}" + "_rawg" * raw,
+                                    net=net)
+        results = {names.raw_generator(k) if raw else k: v for k, v in results.items()}
         writer = writers.MetricWriter(args.workdir)
         writer.write(step, {**results, "eval_seed": args.seed})
         writer.close()
@@ -566,7 +594,7 @@ def cmd_dissect(args) -> None:
     concepts = args.concepts.split(",") if args.concepts else None
     paths = dissect_report.run(args.workdir, args.layer, args.out, num=args.num, step=args.step, seed=args.seed,
                                units=args.units, concepts=concepts, region=_region(args.region),
-                               ema=False if args.no_ema else None)
+                               ema=_ema(args))
     print("wrote " + ", ".join(paths))
 
 
@@ -630,8 +658,7 @@ def check_args(args, overrides: list[str]):
         if args.num < 1 or args.units < 1:
             raise JaxgenError(f"--num and --units must be at least 1, got {args.num} and {args.units}")
         _region(args.region)
-        if os.path.exists(args.out) and not os.path.isdir(args.out):
-            raise JaxgenError(f"--out {args.out!r} is a file; give the directory for the dissection's files")
+        _check_out_dir(args.out, "the dissection's files")
     if args.command in ("sample", "export", "research", "edit", "dissect") or (args.command == "eval" and args.workdir):
         _check_workdir(args.workdir)
     if args.command == "research" and args.research_command == "landscape":
@@ -648,6 +675,8 @@ def check_args(args, overrides: list[str]):
             raise JaxgenError("--dataset goes with --samples; a workdir evaluates against its own config.data")
         if args.samples and not args.dataset:
             raise JaxgenError("--samples needs --dataset, the reference dataset (e.g. --dataset mnist5k)")
+        if args.samples and args.no_ema:
+            raise JaxgenError("--no-ema chooses a workdir's generator; it goes with --workdir, not --samples")
         if args.samples and not os.path.isfile(args.samples):
             raise JaxgenError(f"samples file {args.samples!r} not found")
     return config

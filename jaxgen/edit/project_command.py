@@ -97,16 +97,18 @@ def run_project(workdir: str, out: str, *, images: str | None = None, split: str
 
 
 def run_ppl(workdir: str, *, space: str = "w", sampling: str = "end", num_samples: int = 10000,
-            batch_size: int = 100, seed: int = 0, step: int | None = None) -> dict:
-    """The PPL of the run's G (:func:`jaxgen.metrics.ppl.ppl`), appended to the workdir's metrics.jsonl; the line."""
+            batch_size: int = 100, seed: int = 0, step: int | None = None, ema: bool | None = None) -> dict:
+    """The PPL of the run's G (:func:`jaxgen.metrics.ppl.ppl`), appended to the workdir's metrics.jsonl; the line.
+    ema=False: the raw G of a run with an EMA, the name ending in ``_rawg``."""
     import jaxgen
     from jaxgen.engine import writers
-    from jaxgen.metrics import ppl
+    from jaxgen.metrics import names, ppl
 
-    generator = Generator(jaxgen.load(workdir, step))
-    result = ppl.ppl(generator, jax.random.key(seed), space=space, sampling=sampling, num_samples=num_samples,
-                     batch_size=batch_size)
+    model = jaxgen.load(workdir, step, ema)
+    result = ppl.ppl(Generator(model), jax.random.key(seed), space=space, sampling=sampling,
+                     num_samples=num_samples, batch_size=batch_size)
+    name = result.name if model.ema or "ema" not in model.state else names.raw_generator(result.name)
     writer = writers.MetricWriter(workdir)
-    writer.write(generator.model.step, {result.name: result.value, "ppl_seed": seed})
+    writer.write(model.step, {name: result.value, "ppl_seed": seed})
     writer.close()
-    return {"step": generator.model.step, "workdir": workdir, result.name: result.value}
+    return {"step": model.step, "workdir": workdir, name: result.value}

@@ -6,6 +6,7 @@
     is5k_lenet            Inception Score of 5,000 samples (no reference split) with LeNet's classes
     parzen10k_test_pixels Parzen-window log-likelihood of the test split under 10,000 samples, in pixel space
     ppl_w_end_n10k_vgg16hed  perceptual path length in W, end-point sampling, 10,000 paths, VGG-16 (HED) distance
+    fid5k_test_lenet_rawg the raw generator's, of a run that has an EMA of G (`--no-ema`; without the suffix: the EMA's)
 
 A number of samples is written `5k` when it is a multiple of 1,000, else in full (`fid500_test_lenet`).
 """
@@ -43,6 +44,11 @@ def metric_name(metric: str, num_samples: int, split: str | None, features: str)
 def ppl_name(space: str, sampling: str, num_samples: int, features: str) -> str:
     """`ppl_name("w", "end", 10000, "vgg16hed")` -> "ppl_w_end_n10k_vgg16hed" (jaxgen.metrics.ppl)."""
     return f"ppl_{space}_{sampling}_n{count(num_samples)}_{features}"
+
+
+def raw_generator(name: str) -> str:
+    """The name of metric `name` measured on the raw generator of a run with an EMA: `fid5k_test_lenet_rawg`."""
+    return f"{name}_rawg"
 
 
 def higher_is_better(name: str) -> bool:

@@ -2,6 +2,8 @@
 the grids' sizes, a grid's pixels against the Python API, errors that need the model. (Errors found before JAX
 starts are in tests/test_cli.py.)"""
 
+import os
+
 import jax
 import numpy as np
 import pytest
@@ -69,3 +71,41 @@ def test_no_ema_edits_the_raw_generator(stylegan_run, stylegan, tmp_path):
     assert np.array_equal(_png(out), writers.image_grid(raw.reshape(-1, PX, PX, 3), 1))
     ema = truncation.grid(stylegan, z, (1.0,))
     assert not np.array_equal(_png(out), writers.image_grid(ema.reshape(-1, PX, PX, 3), 1))
+
+
+def test_no_ema_samples_evaluates_and_measures_the_raw_generator(stylegan_run, tmp_path, capsys, monkeypatch):
+    """`jaxgen sample --no-ema` draws the raw G's grid; `jaxgen eval --no-ema` and `jaxgen edit ppl --no-ema` score
+    the raw G under names ending in _rawg, apart from the EMA's."""
+    import json
+
+    from jaxgen.engine import workdir as workdir_lib
+    from jaxgen.metrics import evaluate, vgg_distance
+    from tests.edit import style_generator
+
+    out = str(tmp_path / "raw.png")
+    assert cli.main(["sample", "--workdir", stylegan_run, "--num", "4", "--out", out, "--no-ema"]) == 0
+    raw, ema = (api.load(stylegan_run, ema=e).sample(4, seed=0) for e in (False, True))
+    assert np.array_equal(_png(out), writers.image_grid(raw, None))
+    assert not np.array_equal(_png(out), writers.image_grid(ema, None))
+    capsys.readouterr()
+    seen = []  # the samples `jaxgen eval` scores; their mean is the "metric"
+    monkeypatch.setattr(evaluate, "feature_net", lambda protocol, dataset: None)
+    monkeypatch.setattr(evaluate, "evaluate", lambda samples, *a, **k: seen.append(samples) or {
+        "fid16_train_emojinet": float(np.mean(samples))})
+    lines = {}
+    for flags in ([], ["--no-ema"]):
+        assert cli.main(["eval", "--workdir", stylegan_run, "--num-samples", "16", *flags]) == 0
+        lines[bool(flags)] = json.loads(capsys.readouterr().out)
+    assert set(lines[True]) == {"step", "workdir", "fid16_train_emojinet_rawg"}
+    assert set(lines[False]) == {"step", "workdir", "fid16_train_emojinet"}
+    _, task, state, _ = workdir_lib.restore(stylegan_run)
+    by_hand = {**state, "ema": state["params"]["g"]}  # the EMA entry (G's params) holding the raw G
+    for raw, expected in ((True, by_hand), (False, state)):
+        np.testing.assert_array_equal(seen[raw], evaluate.generate_samples(task, expected, 16, jax.random.key(0)))
+    assert not np.array_equal(seen[0], seen[1])
+    monkeypatch.setattr(vgg_distance.VGGDistance, "load", classmethod(lambda cls: style_generator.PixelDistance()))
+    assert cli.main(["edit", "ppl", "--workdir", stylegan_run, "--num-samples", "100", "--no-ema"]) == 0
+    line = json.loads(capsys.readouterr().out)
+    assert set(line) == {"step", "workdir", "ppl_w_end_n100_pixels_rawg"}
+    logged = [json.loads(t) for t in open(os.path.join(stylegan_run, "metrics.jsonl"))]
+    assert logged[-1]["ppl_w_end_n100_pixels_rawg"] == line["ppl_w_end_n100_pixels_rawg"]
