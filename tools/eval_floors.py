@@ -45,7 +45,7 @@ def floor(name: str, feature_spec: str, parzen: bool = True) -> dict:
     train = reference.real_images(cfg, "train")
     results = evaluate.evaluate(train, cfg, evaluate.Protocol(metrics=("fid", "kid", "is", "pr"), features=feature_spec))
     if parzen:  # the bandwidth is chosen on train[:1000], so those images must not be window centres too
-        protocol = evaluate.Protocol(metrics=("parzen",), parzen_valid_split="train[:1000]")
+        protocol = evaluate.Protocol(metrics=("parzen",))  # valid: train's first 1,000
         results.update(evaluate.evaluate(train[1000:], cfg, protocol))
     net = features.get(feature_spec, name)
     test_logits = reference.real_features(cfg, "test", net)["logits"]

@@ -15,10 +15,10 @@
 - `pr`: improved precision and recall, k = 3 (Kynkäänniemi et al. 2019), and density and coverage, k = 5
   (Naeem et al. 2020), against the reference split's features.
 - `parzen`: Gaussian Parzen-window log-likelihood of the reference split under the samples, in pixel space
-  scaled to [0, 1], with the window chosen on `parzen_valid_split` from `parzen_sigmas` (Goodfellow et al.
-  2014; they chose it on MNIST's validation set, which the GAN had not seen; the bundled datasets have no
-  third split, so the default chooses it on the first 1,000 training images and never on the reported
-  split); mean, `_se` (standard error) and `_sigma`.
+  scaled to [0, 1], with the window chosen from `parzen_sigmas` on the first `parzen_valid_count` images of
+  `parzen_valid_split` (Goodfellow et al. 2014; they chose it on MNIST's validation set, which the GAN had not
+  seen; the bundled datasets have no third split, so the default chooses it on the first 1,000 training images,
+  all of them in a smaller set, and never on the reported split); mean, `_se` (standard error) and `_sigma`.
 - `nn`: the memorisation check: PNG grids of samples beside their nearest training images in pixel and in
   feature space (`out_dir`), and the ratio of the median sample-to-train nearest distance to the median
   test-to-train one (well below 1: samples closer to training images than new real images are).
@@ -57,7 +57,8 @@ class Protocol:
     pr_k: int = 3
     dc_k: int = 5
     is_splits: int = 10
-    parzen_valid_split: str = "train[:1000]"
+    parzen_valid_split: str = "train"
+    parzen_valid_count: int = 1000  # (fewer if the split has fewer)
     parzen_sigmas: tuple[float, ...] = tuple(np.logspace(-1, 0, 10))
     nn_samples: int = 8  # rows of the nearest-neighbour grids
     nn_k: int = 5  # training images beside each sample
@@ -180,11 +181,11 @@ def evaluate(samples: np.ndarray, data_cfg, protocol: Protocol, out_dir: str | N
         for metric, value in precision_recall.prdc(real["pool"], fake["pool"], k_pr=p.pr_k, k_dc=p.dc_k).items():
             results[name(metric)] = value
     if "parzen" in p.metrics:
-        valid = reference.real_images(data_cfg, p.parzen_valid_split)
+        valid = reference.real_images(data_cfg, p.parzen_valid_split, p.parzen_valid_count)
         test = reference.real_images(data_cfg, split)
         out = parzen.parzen_protocol(_pixels01(samples), _pixels01(valid), _pixels01(test), sigmas=p.parzen_sigmas)
         if len(p.parzen_sigmas) > 1 and out["sigma"] in (min(p.parzen_sigmas), max(p.parzen_sigmas)):
-            print(f"WARNING: the Parzen bandwidth chosen on {p.parzen_valid_split}, sigma = {out['sigma']:.3g}, is "
+            print(f"WARNING: the Parzen bandwidth chosen on {len(valid)} images of {p.parzen_valid_split}, sigma = {out['sigma']:.3g}, is "
                   f"at the edge of the grid [{min(p.parzen_sigmas):.3g}, {max(p.parzen_sigmas):.3g}]: the best "
                   f"window may lie outside it (the default grid is Goodfellow et al.'s for 28x28 MNIST)",
                   file=sys.stderr)

@@ -57,7 +57,7 @@ def test_reference_features_are_cached_under_a_key_that_names_the_protocol(lenet
 def test_evaluate_matches_the_metric_functions(lenet, tiny_lenet, tmp_path):
     samples = reference.real_images(_data(), "train", 400)
     protocol = evaluate.Protocol(metrics=evaluate.METRICS, features=f"lenet:{tiny_lenet}", kid_subset_size=200,
-                                 kid_subsets=10, parzen_valid_split="train[:100]", parzen_sigmas=(0.2, 0.5))
+                                 kid_subsets=10, parzen_valid_count=100, parzen_sigmas=(0.2, 0.5))
     results = evaluate.evaluate(samples, _data(), protocol, str(tmp_path), tag="t")
     fake = lenet.extract(samples)["pool"]
     real = lenet.extract(reference.real_images(_data(), "test"))["pool"]
