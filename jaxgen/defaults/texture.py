@@ -12,7 +12,8 @@ Keys beyond the shared ones (`batch_size` = how many images are optimised togeth
   loss:  style_layers {layer: weight} (Gram terms; weight 0 leaves a layer out), content_layers {layer: weight},
          style_weight, content_weight, tv_weight, normalize (each Gram term divided by its target's mean squared
          entry: what a random network needs).
-  optimizer: name "lbfgs" (optax.lbfgs with its zoom line search; memory_size) or "adam" (learning_rate, b1, b2).
+  optimizer: name "lbfgs" (optax.lbfgs with its zoom line search; memory_size; the other keys unused) or any
+         optimizer of `jaxgen.engine.optimizers` ("adam": learning_rate, b1, b2, clip_norm, schedule).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import ml_collections
 
 from jaxgen import config as config_lib
+from jaxgen.defaults import optimizers
 
 # Gatys et al. 2015 (texture): conv1_1, pool1, pool2, pool3, pool4, equal weights; here the ReLU outputs of the
 # first convolution of blocks 1-4 and pool4 (the lectures' "High -> Low" figure adds them in this order).
@@ -49,7 +51,7 @@ def texture_config(style: str, arg=None, network: str = "vgg", crop=None, image_
     """Texture synthesis of `style` (an image name or file) from noise: Gram loss on `network`'s default layers
     (equal weights; normalised per layer for the random network), L-BFGS for `num_steps` iterations.
 
-    Variants: None, "tiny" (16 px, 4 steps; the random network with small filters: tests), "adam"."""
+    Variants: see :func:`variant`."""
     config = config_lib.experiment_config("texture", num_steps=num_steps, batch_size=1, log_every=10,
                                           sample_every=max(1, num_steps // 3), checkpoint_every=100)
     config.num_samples = 1
@@ -59,8 +61,9 @@ def texture_config(style: str, arg=None, network: str = "vgg", crop=None, image_
     config.loss = ml_collections.ConfigDict(dict(
         style_layers={name: 1.0 for name in layers_for(network)}, content_layers={}, style_weight=1.0,
         content_weight=0.0, tv_weight=0.0, normalize=network == "multiscale"))
-    config.optimizer = ml_collections.ConfigDict(dict(name="lbfgs", memory_size=10, learning_rate=0.05, b1=0.9,
-                                                      b2=0.999))
+    config.optimizer = optimizers.adam(learning_rate=0.05, b1=0.9, b2=0.999)
+    config.optimizer.name = "lbfgs"
+    config.optimizer.memory_size = 10
     return variant(config, arg)
 
 
@@ -78,8 +81,9 @@ def style_config(content: str, style: str, arg=None, image_size: int = 128,
 
 
 def variant(config: ml_collections.ConfigDict, arg) -> ml_collections.ConfigDict:
-    """`arg` None: as is; "tiny": 16 px, 4 steps of one image, the random network with sizes 3 and 5 (no weight
-    file: tests); "adam": Adam (lr 0.05) instead of L-BFGS."""
+    """`arg` None: as is; "tiny": 16 px, 4 steps of two images, the random network with sizes 3 and 5 and 8 maps
+    (no weight file: tests); "adam": Adam (lr 0.05) instead of L-BFGS; "multiscale": the random multi-scale network
+    (every size, per-layer normalised Gram terms) instead of VGG."""
     if arg == "tiny":
         config_lib.shrink_for_tests(config)
         config.batch_size, config.num_samples = 2, 2
@@ -92,6 +96,10 @@ def variant(config: ml_collections.ConfigDict, arg) -> ml_collections.ConfigDict
         config.loss.normalize = True
     elif arg == "adam":
         config.optimizer.name = "adam"
+    elif arg == "multiscale":
+        config.model = _model("multiscale")
+        config.loss.style_layers = {name: 1.0 for name in layers_for("multiscale")}
+        config.loss.normalize = True
     elif arg is not None:
-        raise ValueError(f"unknown variant {arg!r}; known: tiny, adam")
+        raise ValueError(f"unknown variant {arg!r}; known: tiny, adam, multiscale")
     return config

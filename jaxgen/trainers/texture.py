@@ -30,12 +30,11 @@ import optax
 
 from jaxgen.data import single_image
 from jaxgen.data.pipeline import NoData
-from jaxgen.engine import compilation, loop, sharding
+from jaxgen.engine import compilation, loop, optimizers, sharding, updates
 from jaxgen.errors import ConfigError
 from jaxgen.losses import perceptual
 
 INIT_NOISE_STD = 0.25
-OPTIMIZERS = ("lbfgs", "adam")
 
 
 def _size(config) -> int:
@@ -140,14 +139,17 @@ def _layers(config) -> tuple[dict, dict]:
     return style, content
 
 
-def _optimizer(config) -> optax.GradientTransformationExtraArgs:
+def _optimizer(config) -> optax.GradientTransformation:
+    """L-BFGS, or the first-order optimizer of `config.optimizer` (`engine.optimizers.make`: adam, rmsprop, sgd)."""
     o = config.optimizer
     if o.name == "lbfgs":
+        if not isinstance(o.get("memory_size"), int) or o.memory_size < 1:
+            raise ConfigError(f"config key 'optimizer.memory_size' must be an int >= 1, got {o.get('memory_size')!r}")
         return optax.lbfgs(memory_size=o.memory_size)
-    if o.name == "adam":
-        return optax.adam(o.learning_rate, b1=o.b1, b2=o.b2)
-    raise ConfigError(f"config key 'optimizer.name' of the texture trainer must be one of {OPTIMIZERS}, got "
-                      f"{o.name!r}")
+    if o.name not in optimizers.NAMES:
+        raise ConfigError(f"config key 'optimizer.name' of the texture trainer must be one of "
+                          f"{('lbfgs', *optimizers.NAMES)}, got {o.name!r}")
+    return optimizers.make(o, "optimizer")
 
 
 def create_task(config, info: dict, mesh) -> loop.Task:
@@ -189,11 +191,11 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         fn = lambda x: terms(state, x, fixed, targets)[0]  # noqa: E731
         if config.optimizer.name == "lbfgs":
             value, grad = optax.value_and_grad_from_state(fn)(image, state=opt)
-            updates, opt = tx.update(grad, opt, image, value=value, grad=grad, value_fn=fn)
+            change, opt = tx.update(grad, opt, image, value=value, grad=grad, value_fn=fn)
+            image = optax.apply_updates(image, change)
         else:
             value, grad = jax.value_and_grad(fn)(image)
-            updates, opt = tx.update(grad, opt, image)
-        image = optax.apply_updates(image, updates)
+            image, opt = updates.apply_optimizer(tx, grad, opt, image, step=state["step"])
         return {**state, "step": state["step"] + 1, "params": {"image": image}, "opt": opt}, {"loss": value}
 
     update_jit = compilation.jit(update, donate_state=True, out_shardings=replicated)
@@ -248,6 +250,7 @@ def create_task(config, info: dict, mesh) -> loop.Task:
 def train_and_evaluate(config, workdir: str, allow_config_change: bool = False, mesh=None):
     """Optimises the images of `config` in `workdir` (resuming if it holds checkpoints); returns the state."""
     mesh = sharding.make_mesh() if mesh is None else mesh
+    images(config)  # the image files and the crop, checked before anything is written
     info = data_info(config)
     task = create_task(config, info, mesh)
     return loop.train(config, workdir, task, NoData(), mesh, info, allow_config_change)
