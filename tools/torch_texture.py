@@ -23,7 +23,8 @@ def gram(f: torch.Tensor) -> torch.Tensor:
 
 def make_step(config, threads: int | None = None, device: str = "cpu"):
     """``step()``: one Adam iteration on the Gram loss of ``config`` (a texture config with a VGG feature
-    network): forward through the VGG stack, the loss, backward, update."""
+    network): forward through the VGG stack, the loss, backward, update. ``step.loss()`` is the loss alone,
+    ``step.image`` the parameter [N, 3, H, W], ``step.target`` the (random) target image."""
     if threads:
         torch.set_num_threads(threads)
     weights = {k: float(v) for k, v in config.loss.style_layers.items() if v}
@@ -49,12 +50,16 @@ def make_step(config, threads: int | None = None, device: str = "cpu"):
     with torch.no_grad():
         targets = {k: gram(v) for k, v in features(target_images.to(device)).items()}
 
+    def loss_fn():
+        f = features(image)
+        return sum(w * F.mse_loss(gram(f[k]), targets[k].expand(image.shape[0], -1, -1)) for k, w in weights.items())
+
     def step():
         opt.zero_grad(set_to_none=True)
-        f = features(image)
-        loss = sum(w * F.mse_loss(gram(f[k]), targets[k].expand(image.shape[0], -1, -1)) for k, w in weights.items())
+        loss = loss_fn()
         loss.backward()
         opt.step()
         return loss
 
+    step.loss, step.image, step.target = loss_fn, image, target_images  # for tests/tools/test_torch_texture.py
     return step
