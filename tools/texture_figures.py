@@ -67,13 +67,34 @@ def distances(images: np.ndarray, target: np.ndarray, ms_variables) -> dict[str,
     return out
 
 
+def style_figure(args) -> None:
+    """configs/style_transfer.py at `args.style_size` px: content | style | result in one row."""
+    spec = os.path.join(REPO, "configs", "style_transfer.py")
+    overrides = [f"num_steps={args.steps}", f"checkpoint_every={args.steps}", f"sample_every={args.steps}",
+                 f"data.image_size={args.style_size}"]
+    result = run(spec, os.path.join(args.runs, f"style_transfer_{args.style_size}"), overrides)
+    imgs = texture.images(config_lib.load(spec, overrides))
+    h, w = imgs["content"].shape[1:3]
+    style = imgs["style"][0]
+    style = np.pad(style[:h, :w], ((0, max(0, h - style.shape[0])), (0, max(0, w - style.shape[1])), (0, 0)),
+                   constant_values=1.0)
+    path = os.path.join(REPO, "docs", "images", "style_transfer.png")
+    writers.save_grid(path, np.stack([imgs["content"][0], style, result[0]]), ncol=3, scale=2)
+    print(f"wrote {path}: content | style | result")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--textures", nargs="+", default=["brick"], help="configs/texture_<name>.py to run")
     parser.add_argument("--steps", type=int, default=100, help="L-BFGS iterations per run")
     parser.add_argument("--runs", default=os.path.join(REPO, "runs", "texture"))
     parser.add_argument("--out", default=os.path.join(REPO, "docs", "texture_networks.json"))
+    parser.add_argument("--style-size", type=int, default=0,
+                        help="instead: run configs/style_transfer.py at this size (px) for --steps iterations and "
+                             "write docs/images/style_transfer.png (content | style | result)")
     args = parser.parse_args(argv)
+    if args.style_size:
+        return style_figure(args)
     rows = []
     for name in args.textures:
         spec = os.path.join(REPO, "configs", f"texture_{name}.py")

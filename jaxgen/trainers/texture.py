@@ -60,16 +60,16 @@ def _read(config, key: str) -> np.ndarray:
 
 def images(config) -> dict[str, np.ndarray]:
     """float32 ``{"style": [1, h, w, 3], "content": [1, H, W, 3]}`` in [-1, 1] (no "content" for a texture): the
-    content's longer side `data.image_size` (aspect kept), the style resized to that longer side too (a texture's
-    output is square: `data.image_size` x `data.image_size`)."""
+    content's and the style's longer side resized to `data.image_size` (aspects kept; a texture's output is square:
+    `data.image_size` x `data.image_size`)."""
     size = _size(config)
     out = {}
     for key in ("style", "content"):
         if config.data.get(key) is None:
             continue
         image = _read(config, key)
-        image = single_image.resize(image, single_image.fit(image.shape[:2], size) if key == "content" or
-                                    max(image.shape[:2]) >= size else (size, size))
+        scale = size / max(image.shape[:2])  # the longer side to `size`, up or down, aspect kept
+        image = single_image.resize(image, (max(1, round(image.shape[0] * scale)), max(1, round(image.shape[1] * scale))))
         out[key] = (image.astype(np.float32) / 127.5 - 1.0)[None]
     return out
 
