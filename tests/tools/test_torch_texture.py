@@ -36,3 +36,11 @@ def test_torch_texture_loss_is_jaxgens():
     np.testing.assert_allclose(float(ours), before, rtol=1e-4)
     step()
     assert step.loss().item() < before
+
+
+def test_the_bench_compares_first_order_vgg_iterations_only():
+    import bench
+
+    assert bench.has_torch_reference(config_lib.load("configs/texture_brick.py:adam"))
+    assert not bench.has_torch_reference(config_lib.load("configs/texture_brick.py"))  # L-BFGS: a line search
+    assert not bench.has_torch_reference(config_lib.load("configs/texture_brick.py:multiscale"))
