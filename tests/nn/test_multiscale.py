@@ -1,6 +1,8 @@
 """jaxgen.nn.multiscale: the FFT convolution against PyTorch's conv2d (and lax's), the random filters' statistics,
 and the per-layer normalisation that makes the Gram loss blind to each layer's scale."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -8,6 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from jaxgen.engine import compilation
 from jaxgen.losses import perceptual
 from jaxgen.nn import multiscale
 
@@ -24,13 +27,14 @@ def test_fft_conv_is_pytorchs_same_padded_cross_correlation(k, shape):
 def test_network_outputs_and_random_filters():
     m = multiscale.MultiScale(sizes=(3, 7), maps=16)
     x = jax.random.uniform(jax.random.key(0), (2, 12, 12, 3), minval=-1, maxval=1)
-    variables = m.init(jax.random.key(1), x)
-    out = m.apply(variables, x)
+    variables = compilation.jit_once(m.init)(jax.random.key(1), x)
+    apply = jax.jit(m.apply)
+    out = apply(variables, x)
     assert sorted(out) == ["k3", "k7"] and out["k7"].shape == (2, 12, 12, 16) and float(jnp.min(out["k7"])) >= 0
     kernel = np.asarray(variables["params"]["k7_kernel"])
     np.testing.assert_allclose(kernel.mean(axis=(0, 1, 2)), 0, atol=1e-6)  # zero-mean filters
     assert kernel.std() == pytest.approx(1 / np.sqrt(7 * 7 * 3), rel=0.1)
-    flat = m.apply(variables, jnp.full((1, 12, 12, 3), 0.7))  # a constant image: no response away from the border
+    flat = apply(variables, jnp.full((2, 12, 12, 3), 0.7))  # a constant image: no response away from the border
     np.testing.assert_allclose(flat["k3"][:, 1:-1, 1:-1], 0, atol=1e-5)
 
 
@@ -39,11 +43,12 @@ def test_normalised_gram_loss_ignores_each_layers_scale():
     c^2: the normalised loss stays, the plain one does not."""
     m = multiscale.MultiScale(sizes=(3, 5), maps=8)
     x, y = (jax.random.normal(jax.random.key(i), (1, 10, 10, 3)) for i in (0, 1))
-    variables = m.init(jax.random.key(2), x)
+    variables = compilation.jit_once(m.init)(jax.random.key(2), x)
     scaled = jax.tree_util.tree_map_with_path(
         lambda path, v: v * (30.0 if "k5" in jax.tree_util.keystr(path) else 1.0), variables)
     weights = {"k3": 1.0, "k5": 1.0}
 
+    @functools.partial(jax.jit, static_argnums=1)
     def loss(v, normalize):
         return perceptual.style_loss(m.apply(v, x), m.apply(v, y), weights, normalize)
 
