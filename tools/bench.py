@@ -9,6 +9,7 @@
     python tools/bench.py --configs cyclegan_emoji --torch # CycleGAN beside tools/torch_cyclegan.py
     python tools/bench.py --configs stylegan2_emoji --torch   # StyleGAN2 beside tools/torch_stylegan2.py
     python tools/bench.py --configs vae_mnist vae_mnist:conv pixelcnn_mnist --sample 64   # + sampling time
+    python tools/bench.py --configs texture_brick:adam --torch   # a texture iteration beside tools/torch_texture.py
     python tools/bench.py --layers                         # DCGAN's up/down-sampling layers, every lowering
     python tools/bench.py --losses ns wgan_gp --torch --batch-sizes 64 128 256 --roof
                                                            # batch scaling beside PyTorch, share of the matmul roof
@@ -69,8 +70,10 @@ def jax_stepper(config_path: str, overrides=(), mesh=None):
     if timed_stage(config):
         config = config_lib.load(config_path, [*overrides, *timed_stage(config)])
     mesh = sharding.make_mesh() if mesh is None else mesh
-    info = data_lib.output_info(config.data)
-    task = trainers.get(config.trainer).create_task(config, info, mesh)
+    trainer = trainers.get(config.trainer)
+    # An image-optimisation trainer (texture) has no dataset: its own data_info gives the images' shape.
+    info = trainer.data_info(config) if hasattr(trainer, "data_info") else data_lib.output_info(config.data)
+    task = trainer.create_task(config, info, mesh)
     state = task.init(jax.random.key(0))
     rng = np.random.default_rng(0)
     images = info.get("images") or {"image": info["image_shape"]}  # a paired dataset's "a" and "b"
@@ -118,7 +121,10 @@ def has_torch_reference(config) -> bool:
     """tools/torch_dcgan.py mirrors unconditional DCGAN (and BEGAN) GAN configs, tools/torch_pix2pix.py pix2pix's
     (vanilla objective, batch norm), tools/torch_srgan.py super-resolution's (SRResNet, SRGAN; no penalty),
     tools/torch_cyclegan.py CycleGAN's (least squares, instance norm), tools/torch_stylegan2.py StyleGAN2's
-    (non-saturating loss, lazy R1 and path length, float32)."""
+    (non-saturating loss, lazy R1 and path length, float32), tools/torch_texture.py a texture iteration (VGG
+    features, Gram loss, gradient, Adam: L-BFGS's line search makes a variable number of evaluations)."""
+    if config.trainer == "texture":
+        return config.model.name == "vgg" and config.optimizer.name == "adam"
     if config.trainer == "gan" and config.model.name == "stylegan2":
         return (config.loss.objective == "ns" and config.loss.penalty == "r1" and config.loss.reg_every > 1
                 and config.dtype == "float32")
@@ -140,7 +146,11 @@ def torch_stepper(config, freeze_d_in_g: bool, threads: int | None = None, devic
     trainer's schedule); ``run`` waits for the device to finish its steps."""
     import torch
 
-    if config.model.name == "pix2pix":
+    if config.trainer == "texture":
+        import torch_texture
+
+        step = torch_texture.make_step(config, threads, device)
+    elif config.model.name == "pix2pix":
         import torch_pix2pix
 
         from jaxgen import data as data_lib

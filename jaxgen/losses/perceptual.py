@@ -41,10 +41,20 @@ def _weighted(features: Features, targets: Features, weights: Mapping[str, float
     return sum(w * term(features[k].astype(jnp.float32), targets[k].astype(jnp.float32)) for k, w in weights.items())
 
 
-def style_loss(features: Features, targets: Features, weights: Mapping[str, float]) -> Array:
+def style_loss(features: Features, targets: Features, weights: Mapping[str, float], normalize: bool = False) -> Array:
     """``sum_l w_l * mean over N, C, C of (gram(features_l) - gram(targets_l))^2`` (= ``sum_l 4 w_l E_l`` of Gatys
-    et al. for one image, see the module docstring)."""
-    return _weighted(features, targets, weights, lambda f, t: jnp.mean(jnp.square(gram(f) - gram(t))))
+    et al. for one image, see the module docstring).
+
+    ``normalize``: each layer's term is divided by ``mean(gram(targets_l)^2)``, so that it does not change when a
+    layer's features are scaled (1 at features of zeros) and layers of very different magnitudes weigh alike (what
+    a random network's layers need: :mod:`jaxgen.nn.multiscale`)."""
+
+    def term(f, t):
+        g = gram(t)
+        d = jnp.mean(jnp.square(gram(f) - g))
+        return d / jnp.maximum(jnp.mean(jnp.square(g)), 1e-30) if normalize else d
+
+    return _weighted(features, targets, weights, term)
 
 
 def feature_loss(features: Features, targets: Features, weights: Mapping[str, float], distance: str = "mse") -> Array:

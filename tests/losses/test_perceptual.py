@@ -92,3 +92,17 @@ def test_normalized_distance_is_lpips_with_uniform_weights_by_hand(jit):
     np.testing.assert_allclose(fn(f, {k: 3 * v for k, v in f.items()}), 0, atol=1e-6)  # scale-free per position
     with pytest.raises(ConfigError, match="features have layers"):
         perceptual.normalized_distance(f, {"relu1_2": t["relu1_2"]})
+
+
+def test_normalized_style_loss_divides_each_layer_by_its_target_gram():
+    feats, targets = _features(7, SHAPES), _features(8, SHAPES)
+    grams = {k: np.stack([t.reshape(-1, t.shape[-1]).T @ t.reshape(-1, t.shape[-1]) / np.prod(t.shape[:2])
+                          for t in targets[k]]) for k in SHAPES}
+    ref = sum(w * perceptual.style_loss({k: feats[k]}, {k: targets[k]}, {k: 1.0}) / np.mean(grams[k] ** 2)
+              for k, w in WEIGHTS.items())
+    out = jax.jit(perceptual.style_loss, static_argnums=3)(feats, targets, WEIGHTS, True)
+    np.testing.assert_allclose(out, ref, rtol=1e-5)
+    zeros = {k: np.zeros_like(v) for k, v in feats.items()}  # features of zeros: each term is exactly 1
+    np.testing.assert_allclose(perceptual.style_loss(zeros, targets, WEIGHTS, True), sum(WEIGHTS.values()), rtol=1e-6)
+    scaled = {k: 10.0 * v for k, v in feats.items()}, {k: 10.0 * v for k, v in targets.items()}
+    np.testing.assert_allclose(perceptual.style_loss(*scaled, WEIGHTS, True), out, rtol=1e-5)
