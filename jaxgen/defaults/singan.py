@@ -44,11 +44,34 @@ def width(scale: int, cfg) -> int:
     return min(cfg.width * 2 ** (scale // cfg.width_every), cfg.max_width)
 
 
-def image_shape(image: str, max_size: int) -> tuple[int, int]:
-    """(H, W) of `image` (a bundled name or a file) shrunk to `max_size` as `jaxgen.data.single_image.load` does."""
-    from jaxgen.data import single_image
+# (H, W) of the bundled images of jaxgen.data.single_image (tests/games/test_singan.py checks them), so that a config
+# computes its pyramid without reading the image (and without importing JAX or TFDS).
+BUNDLED_SHAPES = {"astronaut": (512, 512), "coffee": (400, 600), "chelsea": (300, 451), "rocket": (427, 640),
+                  "hubble_deep_field": (872, 1000), "retina": (1411, 1411), "immunohistochemistry": (512, 512),
+                  "motorcycle_left": (500, 741), "motorcycle_right": (500, 741), "china": (427, 640),
+                  "flower": (427, 640), "brick": (512, 512), "grass": (512, 512), "gravel": (512, 512)}
 
-    return single_image.fit(single_image.read(image).shape[:2], max_size)
+
+def image_shape(image: str, max_size: int) -> tuple[int, int]:
+    """(H, W) of `image` (a bundled name or a file, whose header Pillow reads) shrunk to `max_size` as
+    `jaxgen.data.single_image.load` does."""
+    import os
+
+    if image in BUNDLED_SHAPES:
+        shape = BUNDLED_SHAPES[image]
+    elif os.path.isfile(image):
+        from PIL import Image, UnidentifiedImageError
+
+        try:
+            with Image.open(image) as picture:
+                shape = (picture.height, picture.width)
+        except (UnidentifiedImageError, OSError) as e:
+            raise ConfigError(f"data.image={image!r} is not an image Pillow can read ({e})") from e
+    else:
+        raise ConfigError(f"data.image={image!r} is neither an image file nor a bundled image; give a path to a "
+                          f"PNG/JPEG or one of {', '.join(BUNDLED_SHAPES)}")
+    scale = min(1.0, max_size / max(shape))  # single_image.fit
+    return max(1, round(shape[0] * scale)), max(1, round(shape[1] * scale))
 
 
 def num_steps(image: str, max_size: int, cfg) -> int:

@@ -15,7 +15,7 @@ import pytest
 
 from jaxgen import cli
 from jaxgen import config as config_lib
-from jaxgen.data import pipeline
+from jaxgen.data import pipeline, single_image
 from jaxgen.defaults import singan as pyramid
 from jaxgen.edit import singan as apps
 from jaxgen.errors import ConfigError
@@ -44,6 +44,10 @@ def test_pyramid_sizes_by_hand():
     assert pyramid.sizes((250, 250), 25, 0.75)[:3] == [(25, 25), (33, 33), (42, 42)]  # r = 0.1^(1/8) = 0.7499
     cfg = config_lib.load("configs/singan_photo.py").model
     assert [pyramid.width(n, cfg) for n in range(10)] == [32] * 4 + [64] * 4 + [128] * 2
+    for name in ("coffee", "chelsea", "hubble_deep_field"):  # the config's table of the bundled images' shapes
+        assert pyramid.BUNDLED_SHAPES[name] == single_image.read(name).shape[:2]
+        assert pyramid.image_shape(name, 64) == single_image.fit(single_image.read(name).shape[:2], 64)
+    assert set(pyramid.BUNDLED_SHAPES) == set(single_image.names())
     game = _game(_config())
     assert game.sizes == [(14, 21), (16, 24)] and game.stage_starts == (0, 2)  # coffee 400 x 600 -> 16 x 24
     assert game.g_players == ("g0", "g1") and game.d_players == ("d0", "d1")
