@@ -3,7 +3,7 @@
     python tools/singan_figures.py --workdir runs/singan_coffee --name coffee
 
 Writes docs/images/singan_<name>_{samples,sizes,sr,paint,harmonize}.png and docs/singan_<name>.json: random samples
-at the training size (the real image first), at other sizes (1 x 2 wide, 2 x 1 tall, 1.5 x all), x4 super-resolution
+at the training size (the real image first), at other sizes (1 x 2 wide, 2 x 1 tall, 1.5 x all), x2 super-resolution
 (bicubic beside SinGAN), paint-to-image (a painting made of the image: its 6-colour quantisation, blurred) and
 harmonisation (a square of another photo pasted in, its mask), and SIFID (jaxgen.metrics.sifid, hed VGG-16 relu2_2)
 of the samples against the real image with, for scale, that of the real image's left-right mirror.
@@ -50,7 +50,7 @@ def main():
     writers.save_grid(path.format("samples"), np.concatenate([real[None], samples]), args.num + 1, scale=2)
     for tag, size in (("wide", (h, 2 * w)), ("tall", (2 * h, w)), ("large", (round(1.5 * h), round(1.5 * w)))):
         writers.save_grid(path.format(f"size_{tag}"), singan.samples(model, 3, seed=1, size=size), 3, scale=2)
-    sr = singan.super_resolve(model, real, 4.0, seed=0)
+    sr = singan.super_resolve(model, real, 2.0, seed=0)
     bicubic = np.clip(np.asarray(singan.game_lib.up(real[None], sr.shape[1:3])), -1, 1)
     writers.save_grid(path.format("sr"), np.concatenate([bicubic, sr]), 2)
     paint = painting(real)
