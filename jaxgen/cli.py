@@ -3,6 +3,8 @@
     jaxgen train  --config dcgan_mnist[:tiny] --workdir runs/dcgan [--config.key=value …]   (or a file: x.py:tiny)
     jaxgen configs                                       (the bundled configs, by name)
     jaxgen sample --workdir runs/dcgan --num 64 --out samples.png [--seed S] [--step N] [--label L] [--source IMG]
+                  [--size H,W]                          (SinGAN: samples of another size)
+    jaxgen singan sr|paint|harmonize --workdir runs/singan --out out.png [--image X] [--scale n] [--factor F]
     jaxgen export --workdir runs/dcgan --out dcgan.msgpack [--step N]     (for jaxgen.load in Python)
     jaxgen eval   --workdir runs/dcgan --metrics fid,kid,is,pr,parzen,nn --num-samples 5000 [--step N]
     jaxgen eval   --samples samples.npz --dataset mnist5k --metrics fid,kid
@@ -30,6 +32,17 @@ from jaxgen.errors import ConfigError, Interrupted, JaxgenError, NonFiniteLoss
 EXIT_USAGE, EXIT_NONFINITE, EXIT_INTERRUPTED = 2, 3, 130
 CONFIG_HELP = ("a config file or a bundled config's name, optionally with a variant: dcgan_mnist:tiny, "
                "my_config.py:tiny (`jaxgen configs` lists the bundled ones)")
+
+
+def _size(text: str) -> tuple[int, int]:
+    """--size HEIGHT,WIDTH."""
+    try:
+        height, width = (int(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected HEIGHT,WIDTH in pixels (e.g. 64,160), got {text!r}") from None
+    if min(height, width) < 1:
+        raise argparse.ArgumentTypeError(f"HEIGHT and WIDTH must be at least 1 px, got {text!r}")
+    return height, width
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -64,6 +77,20 @@ def _parser() -> argparse.ArgumentParser:
     _no_ema_option(sample)
     sample.add_argument("--psi", type=float,
                         help="style-based generator: truncation psi, w = w_avg + psi (w - w_avg) (1: none)")
+    sample.add_argument("--size", type=_size, help="SinGAN: samples of HEIGHT,WIDTH px (default the training size)")
+
+    singan = sub.add_parser("singan", help="SinGAN's applications on a trained workdir: super-resolution, "
+                                           "paint-to-image, harmonisation")
+    singan.add_argument("singan_command", choices=("sr", "paint", "harmonize"))
+    singan.add_argument("--workdir", required=True)
+    singan.add_argument("--out", required=True, help="output PNG: the input, then the results")
+    singan.add_argument("--image", help="the image (a file or a bundled name); sr: default the training image")
+    singan.add_argument("--mask", help="harmonize: a mask file, white where the result replaces the image")
+    singan.add_argument("--scale", type=int, help="paint/harmonize: the scale the image enters, 1..N (default 1)")
+    singan.add_argument("--factor", type=float, default=4.0, help="sr: the up-sampling factor (default 4)")
+    singan.add_argument("--num", type=int, default=4, help="paint/harmonize: results (default 4)")
+    singan.add_argument("--seed", type=int, default=0)
+    singan.add_argument("--step", type=int, help="checkpoint step (default: the newest)")
 
     export = sub.add_parser("export", help="write a checkpoint's weights and config to one file for jaxgen.load",
                             epilog="No optimizer state; read it back in Python with jaxgen.load(FILE).")
@@ -411,7 +438,12 @@ def cmd_sample(args) -> None:
     if args.label is not None and not 0 <= args.label < task.num_classes:
         raise ConfigError(f"--label {args.label} is out of range: the model has {task.num_classes} classes "
                           f"(0..{task.num_classes - 1})")
-    if args.source:
+    if args.size is not None:
+        from jaxgen.edit import singan
+
+        images = singan.samples(singan.from_state(config, state, step, args.workdir), args.num, args.seed, args.size)
+        ncol = None
+    elif args.source:
         images, ncol = _translations(task, state, args)
     elif args.psi is not None:
         images, ncol = api.Model(config, task, state, step, workdir=args.workdir).sample(args.num, args.seed,
@@ -622,6 +654,23 @@ def _check_workdir(workdir: str) -> None:
                           f"(made by `jaxgen train`)?")
 
 
+def _check_singan(args) -> None:
+    """`jaxgen singan`'s options, before JAX: files, numbers."""
+    from jaxgen.data import single_image
+
+    _check_out(args.out)
+    for option in ("image", "mask"):
+        path = getattr(args, option)
+        if path is not None and not os.path.isfile(path) and (option == "mask" or path not in single_image.names()):
+            raise JaxgenError(f"--{option} {path!r} is neither a file nor a bundled image ({', '.join(single_image.names())})")
+    if args.num < 1:
+        raise JaxgenError(f"--num must be at least 1, got {args.num}")
+    if args.singan_command in ("paint", "harmonize") and args.image is None:
+        raise JaxgenError(f"jaxgen singan {args.singan_command} needs --image (the image to inject)")
+    if args.factor <= 1:
+        raise JaxgenError(f"--factor must be > 1, got {args.factor}")
+
+
 def check_args(args, overrides: list[str]):
     """The checks that need no JAX, TFDS or trainer import: files and workdirs that must exist, the config (its
     name, its keys, the overrides' keys, types and ranges: bundled configs import no JAX, see `jaxgen.defaults`),
@@ -647,6 +696,10 @@ def check_args(args, overrides: list[str]):
             raise JaxgenError("--psi truncates a style-based generator's w: it takes no --source or --label")
         if args.psi is not None and not abs(args.psi) < float("inf"):
             raise JaxgenError(f"--psi must be a finite number, got {args.psi}")
+        if args.size is not None and (args.source or args.label is not None or args.psi is not None):
+            raise JaxgenError("--size draws SinGAN samples of another size: it takes no --source, --label or --psi")
+    if args.command == "singan":
+        _check_singan(args)
     if args.command == "edit" and args.edit_command in ("project", "ppl"):
         _check_projection_args(args)
     elif args.command == "edit":
@@ -659,7 +712,7 @@ def check_args(args, overrides: list[str]):
             raise JaxgenError(f"--num and --units must be at least 1, got {args.num} and {args.units}")
         _region(args.region)
         _check_out_dir(args.out, "the dissection's files")
-    if args.command in ("sample", "export", "research", "edit", "dissect") or (args.command == "eval" and args.workdir):
+    if args.command in ("sample", "export", "research", "edit", "dissect", "singan") or (args.command == "eval" and args.workdir):
         _check_workdir(args.workdir)
     if args.command == "research" and args.research_command == "landscape":
         _landscape_options(args)
@@ -703,6 +756,10 @@ def main(argv: list[str] | None = None) -> int:
             cmd_edit(args)
         elif args.command == "sample":
             cmd_sample(args)
+        elif args.command == "singan":
+            from jaxgen.edit import singan
+
+            print(singan.run(args))
         elif args.command == "export":
             cmd_export(args)
         elif args.command == "toy":

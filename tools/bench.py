@@ -8,6 +8,7 @@
     python tools/bench.py --configs srresnet_photos srgan_photos --torch   # beside tools/torch_srgan.py
     python tools/bench.py --configs cyclegan_emoji --torch # CycleGAN beside tools/torch_cyclegan.py
     python tools/bench.py --configs stylegan2_emoji --torch   # StyleGAN2 beside tools/torch_stylegan2.py
+    python tools/bench.py --configs singan_photo --torch   # a SinGAN scale step beside tools/torch_singan.py
     python tools/bench.py --configs vae_mnist vae_mnist:conv pixelcnn_mnist --sample 64   # + sampling time
     python tools/bench.py --configs texture_brick:adam --torch   # a texture iteration beside tools/torch_texture.py
     python tools/bench.py --layers                         # DCGAN's up/down-sampling layers, every lowering
@@ -24,7 +25,8 @@ drift on a shared machine hits both alike. ``--sample N`` also times drawing N s
 once; an autoregressive model's whole pixel loop) per config. A config name may carry its variant
 (``vae_mnist:conv``). A staged config is timed in the stage it is named after (:func:`timed_stage`):
 ``srgan_photos`` (SRResNet steps, then SRGAN) runs with ``model.srgan_from=0``, so every timed step is SRGAN's (VGG
-loss, D update); ``srresnet_photos`` times SRResNet's. ``--batch-sizes`` runs every row at each batch size.
+loss, D update); ``srresnet_photos`` times SRResNet's; ``singan_photo`` runs with ``model.min_size`` = the image's
+shorter side: one scale of the image's full size (no scale below), timing a scale step at the finest size. ``--batch-sizes`` runs every row at each batch size.
 ``--roof`` also times a 2048x2048 float32 matrix product in JAX (and PyTorch, with ``--torch``), the CPU's practical
 peak, and gives each row XLA's FLOP count of the compiled JAX step (``cost_analysis``; GAN steps that run as one
 program) and the share of that peak each framework reaches doing that much work. Writes JSON (default
@@ -114,7 +116,15 @@ def timed_stage(config) -> list[str]:
     (``model.srgan_from=0``); none for other configs."""
     if config.get("game") == "superres" and config.model.srgan_from > 0:
         return ["model.srgan_from=0"]
+    if config.get("game") == "singan" and config.model.min_size != _singan_short_side(config):
+        return [f"model.min_size={_singan_short_side(config)}"]  # one scale: the image's size, no scale below
     return []
+
+
+def _singan_short_side(config) -> int:
+    from jaxgen.defaults import singan
+
+    return min(singan.image_shape(config.data.image, config.data.max_size))
 
 
 def has_torch_reference(config) -> bool:
@@ -135,6 +145,8 @@ def has_torch_reference(config) -> bool:
                 and config.loss.objective in ("mm", "ns", "wgan", "lsgan", "hinge"))
     if config.trainer == "gan" and config.model.name == "cyclegan":
         return config.loss.objective == "lsgan" and config.model.norm == "instance"
+    if config.get("game") == "singan":
+        return config.loss.objective == "wgan" and config.loss.penalty == "wgan_gp"
     return (config.trainer == "gan" and config.model.name in ("dcgan", "began")
             and config.model.get("conditioning", "none") == "none" and config.loss.reg_every == 1)
 
@@ -172,6 +184,16 @@ def torch_stepper(config, freeze_d_in_g: bool, threads: int | None = None, devic
         import torch_stylegan2
 
         step = torch_stylegan2.make_step(config, threads, freeze_d_in_g, device)
+    elif config.get("game") == "singan":
+        import torch_singan
+
+        from jaxgen.defaults import singan
+
+        m, opt = config.model, config.optimizer.g
+        step = torch_singan.make_step(
+            singan.image_shape(config.data.image, config.data.max_size), singan.width(0, m), m.layers,
+            config.n_critic, config.loss.penalty_weight, config.loss.weights.rec, opt.learning_rate, opt.b1, opt.b2,
+            threads, freeze_d_in_g)
     elif config.model.name == "cyclegan":
         import torch_cyclegan
 

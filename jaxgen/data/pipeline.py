@@ -19,7 +19,8 @@ two loaders of split `data.split` shuffled independently (seeds `seed` and `seed
 
 Synthetic data. A `data.name` of :mod:`jaxgen.data.toy` (ring8, grid25, mixture1d) names a distribution that a
 game samples itself inside its step, from the step's key (a game with `synthetic = True`): `output_info` gives
-its point shape `(dim,)`, and `make_loader` a :class:`NoData` loader whose batches are empty dicts and whose
+its point shape `(dim,)` (`data.name="single_image"`: the image `data.image` shrunk to `data.max_size`, which the
+SinGAN game holds itself; `output_info` gives its `(H, W, 3)`), and `make_loader` a :class:`NoData` loader whose batches are empty dicts and whose
 iterator state is `{}`, so `jaxgen train`, resume, `jaxgen sweep` and `jaxgen research` read it like any other.
 """
 
@@ -89,12 +90,21 @@ def _info(data_cfg) -> dict:
     return dataset_info(data_cfg.name, _get(data_cfg, "data_dir"), _get(data_cfg, "label_key", "label"))
 
 
+SINGLE_IMAGE = "single_image"  # data.name of one image (data.image, data.max_size) that a game holds itself
+
+
 def is_synthetic(data_cfg) -> bool:
-    """Whether `data.name` is a toy distribution that a game samples itself (no stored examples)."""
-    return _get(data_cfg, "name") in toy.TOY_DATASETS
+    """Whether `data.name` is a toy distribution that a game samples itself, or the single image (`data.image`) a
+    game holds itself (SinGAN): no stored examples."""
+    return _get(data_cfg, "name") in (*toy.TOY_DATASETS, SINGLE_IMAGE)
 
 
 def _synthetic_info(data_cfg) -> dict:
+    if _get(data_cfg, "name") == SINGLE_IMAGE:  # (H, W, 3) of data.image shrunk to data.max_size
+        from jaxgen.defaults import singan
+
+        shape = singan.image_shape(_get(data_cfg, "image"), _get(data_cfg, "max_size"))
+        return {"image_key": None, "image_shape": (*shape, 3), "label_key": None, "num_classes": None, "splits": {}}
     dim = toy.get(_get(data_cfg, "name")).dim
     return {"image_key": None, "image_shape": (dim,), "label_key": None, "num_classes": None, "splits": {}}
 

@@ -209,7 +209,23 @@ def lapgan() -> ml_collections.ConfigDict:
     ))
 
 
-FAMILIES = {f.__name__: f for f in (dcgan, began, gan_mlp, lapgan, progan, msggan, stylegan, stylegan2, pix2pix,
+def singan() -> ml_collections.ConfigDict:
+    """The official SinGAN code's settings (Rott Shaham et al. 2019): 32 channels doubling every 4 scales up to 128,
+    a coarsest scale of 25 px, a scale factor of about 0.75, 2,000 iterations per scale."""
+    return ml_collections.ConfigDict(dict(
+        name="singan",
+        width=32,  # channels of the coarsest scale's networks
+        width_every=4,  # the width doubles every this many scales ...
+        max_width=128,  # ... up to this
+        layers=5,  # 3 x 3 convolutions per G and D (D's patches: 2 layers + 1 px)
+        min_size=25,  # the coarsest scale's shorter side, px
+        scale_factor=0.75,  # about the ratio of consecutive scales (adjusted: jaxgen.defaults.singan.factor)
+        scale_steps=2000,  # training steps per scale, coarsest first
+        noise_amp=0.1,  # sigma_n = noise_amp x RMSE(real_n, up(reconstruction_{n-1}))
+    ))
+
+
+FAMILIES = {f.__name__: f for f in (dcgan, began, gan_mlp, lapgan, singan, progan, msggan, stylegan, stylegan2, pix2pix,
                                     cyclegan, srgan, toy_mlp, translator_mlp, vae, pixelcnn, gated_pixelcnn, pixelrnn)}
 
 
