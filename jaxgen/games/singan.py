@@ -76,6 +76,11 @@ class SinGAN(Game):
         self.reals = [np.asarray(up(jnp.asarray(image)[None], size)) if size != image.shape[:2] else image[None]
                       for size in self.sizes]  # [1, h_n, w_n, 3] each; antialiased (jax.image.resize shrinking)
         self.stage_starts = tuple(n * int(cfg.scale_steps) for n in range(self.scales))
+        if config.num_steps < self.scales * int(cfg.scale_steps):
+            raise ConfigError(f"config key 'num_steps' is {config.num_steps}, but the pyramid of data.image="
+                              f"{config.data.image!r} has {self.scales} scales x model.scale_steps={cfg.scale_steps}: "
+                              f"set --config.num_steps={self.scales * int(cfg.scale_steps)} (or more: the finest "
+                              f"scale trains until num_steps)")
         self.g_players = tuple(f"g{n}" for n in range(self.scales))
         self.d_players = tuple(f"d{n}" for n in range(self.scales))
         gs, ds = (accelerator.network(build, config, cfg, self.sizes)

@@ -127,7 +127,9 @@ def test_bad_input_is_one_line_errors(tmp_path, capsys):
                              (["model.min_size=30"], "smaller than the pyramid's coarsest scale .*model.min_size"),
                              (["model.min_size=6"], "'model.min_size' is 6: D's patches are 7 px"),
                              (["data.max_size=10"], "image is 7 x 10 px, smaller than the pyramid's coarsest"),
-                             (["model.scale_steps=0"], "'model.scale_steps'")):
+                             (["model.scale_steps=0"], "'model.scale_steps'"),
+                             (["model.scale_steps=1000"], r"'num_steps' is .* scales x model.scale_steps=1000: set "
+                                                          r"--config.num_steps=")):
         with pytest.raises(ConfigError, match=match) as error:
             _game(_config(*overrides))
         assert "\n" not in str(error.value)
