@@ -6,6 +6,7 @@
     is5k_lenet            Inception Score of 5,000 samples (no reference split) with LeNet's classes
     parzen10k_test_pixels Parzen-window log-likelihood of the test split under 10,000 samples, in pixel space
     ppl_w_end_n10k_vgg16hed  perceptual path length in W, end-point sampling, 10,000 paths, VGG-16 (HED) distance
+    sifid_vgg16hed_relu2_2   single-image FID, per-position features of VGG-16 (HED) relu2_2 (jaxgen.metrics.sifid)
 
 A number of samples is written `5k` when it is a multiple of 1,000, else in full (`fid500_test_lenet`).
 """

@@ -18,6 +18,10 @@ Local Nash Equilibrium") used to define FID; 1008 classes, no auxiliary head. NH
     Mixed_7b/7c     InceptionE                  [N, 8, 8, 2048]
     global average pool -> "pool" [N, 2048];  fc -> "logits" [N, 1008]
 
+``InceptionV3(first_block=True)`` stops after the first max pool and returns ``{"maxpool1": [N, h, w, 64]}``
+(pytorch-fid's block 0, the features before the second max pool that SIFID uses; any input of at least
+``MIN_FIRST_BLOCK_SIZE`` px, never resized).
+
 Every convolution is a ``BasicConv2d``: conv (no bias) + BatchNorm (eps 1e-3, running statistics) + ReLU.
 The FID modifications of torchvision's blocks: the 3x3 average pool of the pool branch ignores the padding
 (``count_include_pad=False``, TF's ``AvgPool``) in InceptionA, InceptionC and Mixed_7b; Mixed_7c's pool
@@ -80,6 +84,7 @@ INCEPTION_WEIGHTS_ENV = "JAXGEN_INCEPTION_WEIGHTS"
 INPUT_SIZE = 299
 NUM_CLASSES = 1008  # the 2015 graph's classifier size (not 1000)
 MIN_INPUT_SIZE = 75  # the smallest input for which Mixed_7c's maps are still >= 1x1
+MIN_FIRST_BLOCK_SIZE = 13  # the smallest input for which the first max pool's maps are >= 2x2
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -96,10 +101,13 @@ def resize_bilinear(images: Array, size: Sequence[int] = (INPUT_SIZE, INPUT_SIZE
     return jax.image.resize(images, (n, *size, c), method="bilinear", antialias=False)
 
 
-def _check_images(images: Array, resize: bool) -> None:
+def _check_images(images: Array, resize: bool, first_block: bool = False) -> None:
     if images.ndim != 4 or images.shape[-1] not in (1, 3):
         raise MetricError(f"InceptionV3 expects images [N, H, W, C] with C = 1 or 3, got shape {images.shape}")
-    if not resize and min(images.shape[1:3]) < MIN_INPUT_SIZE:
+    if first_block and min(images.shape[1:3]) < MIN_FIRST_BLOCK_SIZE:
+        raise MetricError(f"InceptionV3's first block needs images of at least {MIN_FIRST_BLOCK_SIZE}x"
+                          f"{MIN_FIRST_BLOCK_SIZE}, got {images.shape[1]}x{images.shape[2]}")
+    if not resize and not first_block and min(images.shape[1:3]) < MIN_INPUT_SIZE:
         raise MetricError(
             f"InceptionV3(resize_input=False) needs images of at least {MIN_INPUT_SIZE}x{MIN_INPUT_SIZE}, "
             f"got {images.shape[1]}x{images.shape[2]}; resize them (resize_input=True resizes to 299x299)"
@@ -251,16 +259,18 @@ class InceptionV3(nn.Module):
     """The FID InceptionV3: ``images [N, H, W, C]`` in [-1, 1] -> ``{"pool": [N, 2048], "logits": [N, 1008]}``.
 
     ``resize_input=True`` resizes to 299x299 (pytorch-fid's preprocessing); with ``False`` the network runs on
-    the given size (at least 75x75; fully convolutional up to the global pool). Always in inference mode.
+    the given size (at least 75x75; fully convolutional up to the global pool). ``first_block=True``: only
+    ``{"maxpool1": [N, h, w, 64]}`` on the given size (module docstring). Always in inference mode.
     """
 
     resize_input: bool = True
+    first_block: bool = False
 
     @nn.compact
     def __call__(self, images: Array) -> dict[str, Array]:
-        _check_images(images, self.resize_input)
+        _check_images(images, self.resize_input, self.first_block)
         x = images.astype(jnp.float32)
-        if self.resize_input:
+        if self.resize_input and not self.first_block:
             x = resize_bilinear(x)
         if x.shape[-1] == 1:
             x = jnp.broadcast_to(x, x.shape[:-1] + (3,))
@@ -268,6 +278,8 @@ class InceptionV3(nn.Module):
         x = BasicConv2d(32, 3, name="Conv2d_2a_3x3")(x)
         x = BasicConv2d(64, 3, padding=1, name="Conv2d_2b_3x3")(x)
         x = _max_pool_3x3_s2(x)
+        if self.first_block:
+            return {"maxpool1": x}
         x = BasicConv2d(80, name="Conv2d_3b_1x1")(x)
         x = BasicConv2d(192, 3, name="Conv2d_4a_3x3")(x)
         x = _max_pool_3x3_s2(x)
