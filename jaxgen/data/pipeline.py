@@ -89,12 +89,17 @@ def _info(data_cfg) -> dict:
     return dataset_info(data_cfg.name, _get(data_cfg, "data_dir"), _get(data_cfg, "label_key", "label"))
 
 
+SINGLE_IMAGE = "single_image"  # data.name of the single-image games: the image of data.image (jaxgen.data.single_image)
+
+
 def is_synthetic(data_cfg) -> bool:
-    """Whether `data.name` is a toy distribution that a game samples itself (no stored examples)."""
-    return _get(data_cfg, "name") in toy.TOY_DATASETS
+    """Whether `data.name` is a toy distribution or `SINGLE_IMAGE`, which a game holds itself (no stored examples)."""
+    return _get(data_cfg, "name") in toy.TOY_DATASETS or _get(data_cfg, "name") == SINGLE_IMAGE
 
 
 def _synthetic_info(data_cfg) -> dict:
+    if _get(data_cfg, "name") == SINGLE_IMAGE:
+        return {"image_key": None, "image_shape": None, "label_key": None, "num_classes": None, "splits": {}}
     dim = toy.get(_get(data_cfg, "name")).dim
     return {"image_key": None, "image_shape": (dim,), "label_key": None, "num_classes": None, "splits": {}}
 

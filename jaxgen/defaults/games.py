@@ -23,6 +23,7 @@ WEIGHTS = {
 WEIGHTS["progressive"] = {**WEIGHTS["unconditional"], "drift": 0.001}  # ProGAN's eps_drift (its section A.1)
 WEIGHTS["multiscale"] = {"drift": 0.001}
 WEIGHTS["laplacian"] = {}  # LapGAN: each level's conditional GAN alone  # MSG-GAN with WGAN-GP: ProGAN's drift (no AC-GAN head, no path length)
+WEIGHTS["ingan"] = {"reconstruction": 0.1}  # InGAN: L1 of G(G(x, T), shape of x) to x (the cycle)
 SUPERRES_EVAL_CROP = 256  # config.eval.crop's default: centre crops of the held-out photos
 
 
@@ -59,7 +60,7 @@ def _laplacian(model: str) -> ml_collections.ConfigDict:
 
 _MODEL_CONFIGS = {"unconditional": models.config, "paired": models.config, "cycle": models.config,
                   "superres": _superres, "points": _points, "progressive": _progressive,
-                  "multiscale": models.config, "laplacian": _laplacian}
+                  "multiscale": models.config, "laplacian": _laplacian, "ingan": models.config}
 
 
 def _custom(game: str):
