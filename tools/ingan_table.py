@@ -36,13 +36,14 @@ def canvases(images, shape):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workdir", required=True)
+    parser.add_argument("--step", type=int, help="checkpoint step (default: the newest)")
     parser.add_argument("--json", help="write the numbers here")
     parser.add_argument("--figure", help="write the grids here (PNG)")
     parser.add_argument("--network", default="vgg16hed", choices=sifid_lib.NETWORKS)
     parser.add_argument("--layer", help="the feature layer (default: the network's, jaxgen.metrics.sifid)")
     args = parser.parse_args(argv)
 
-    model = jaxgen.load(args.workdir)
+    model = jaxgen.load(args.workdir, step=args.step)
     config = model.config
     image = ingan.load_image(config.data.image, config.data.max_size)
     shapes = [ingan_model.target_shape(image.shape, s, "model.sample_scales") for s in config.model.sample_scales]
