@@ -95,7 +95,7 @@ SINGLE_IMAGE = "single_image"  # data.name of one image (data.image, data.max_si
 
 def is_synthetic(data_cfg) -> bool:
     """Whether `data.name` is a toy distribution that a game samples itself, or the single image (`data.image`) a
-    game holds itself (SinGAN): no stored examples."""
+    game holds itself (SinGAN, InGAN): no stored examples."""
     return _get(data_cfg, "name") in (*toy.TOY_DATASETS, SINGLE_IMAGE)
 
 

@@ -24,6 +24,7 @@ WEIGHTS["progressive"] = {**WEIGHTS["unconditional"], "drift": 0.001}  # ProGAN'
 WEIGHTS["multiscale"] = {"drift": 0.001}
 WEIGHTS["singan"] = {"rec": 10.0}  # SinGAN: alpha of the reconstruction loss
 WEIGHTS["laplacian"] = {}  # LapGAN: each level's conditional GAN alone  # MSG-GAN with WGAN-GP: ProGAN's drift (no AC-GAN head, no path length)
+WEIGHTS["ingan"] = {"reconstruction": 0.1}  # InGAN: L1 of G(G(x, T), shape of x) to x (the cycle)
 SUPERRES_EVAL_CROP = 256  # config.eval.crop's default: centre crops of the held-out photos
 
 
@@ -60,7 +61,8 @@ def _laplacian(model: str) -> ml_collections.ConfigDict:
 
 _MODEL_CONFIGS = {"unconditional": models.config, "paired": models.config, "cycle": models.config,
                   "superres": _superres, "points": _points, "progressive": _progressive,
-                  "multiscale": models.config, "laplacian": _laplacian, "singan": models.config}
+                  "multiscale": models.config, "laplacian": _laplacian, "singan": models.config,
+                  "ingan": models.config}
 
 
 def _custom(game: str):

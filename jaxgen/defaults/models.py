@@ -225,8 +225,26 @@ def singan() -> ml_collections.ConfigDict:
     ))
 
 
+def ingan() -> ml_collections.ConfigDict:
+    """InGAN's retargeting generator and multi-scale patch discriminator (jaxgen.models.ingan)."""
+    return ml_collections.ConfigDict(dict(
+        name="ingan",
+        width=32,  # G's first layer's channels (doubled by each of its 2 down-samplings)
+        blocks=2,  # residual blocks before and after the resize in G's middle
+        d_width=32,  # channels of each scale's patch discriminator
+        d_scales=3,  # D's scales: the image and its 1/2, 1/4 down-samplings
+        d_layers=3,  # 3x3 convs of each scale's D (the 2nd stride 2): receptive field 3 + 2 + 4 ... px
+        # target shapes trained every step, as (height, width) scale factors of the image (each side rounded to 4 px)
+        train_scales=((0.5, 1.0), (1.0, 0.5), (1.5, 1.0), (1.0, 1.5), (0.75, 1.25), (1.25, 0.75)),
+        # the shapes of sample grids and `jaxgen sample` (row by row)
+        sample_scales=((0.5, 0.5), (0.5, 1.0), (0.5, 1.5), (1.0, 0.5), (1.0, 1.0), (1.0, 1.5),
+                       (1.5, 0.5), (1.5, 1.0), (1.5, 1.5)),
+    ))
+
+
 FAMILIES = {f.__name__: f for f in (dcgan, began, gan_mlp, lapgan, singan, progan, msggan, stylegan, stylegan2, pix2pix,
-                                    cyclegan, srgan, toy_mlp, translator_mlp, vae, pixelcnn, gated_pixelcnn, pixelrnn)}
+                                    cyclegan, srgan, toy_mlp, translator_mlp, vae, pixelcnn, gated_pixelcnn, pixelrnn,
+                                    ingan)}
 
 
 def config(name: str) -> ml_collections.ConfigDict:
