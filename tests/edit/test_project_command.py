@@ -76,7 +76,7 @@ def test_edit_ppl_prints_and_logs_the_named_value(run, pixels, capsys):
     (["edit", "project", "--workdir", "RUN", "--out", "O", "--num", "0"], "--num and --steps must be at least 1"),
     (["edit", "project", "--workdir", "RUN", "--out", "O", "--mse-weight", "-1"], "--mse-weight not negative"),
     (["edit", "project", "--workdir", "RUN", "--out", "O", "--images", "nope.png"], "--images file 'nope.png'"),
-    (["edit", "project", "--workdir", "RUN", "--out", "RUN/config.json"], "is a file; give a directory"),
+    (["edit", "project", "--workdir", "RUN", "--out", "RUN/config.json"], "is a file; give the directory"),
     (["edit", "project", "--workdir", "RUN", "--out", "O", "--images", "x", "--split", "test"], "not allowed with"),
     (["edit", "ppl", "--workdir", "RUN", "--num-samples", "50"], "--num-samples must be at least 100"),
     (["edit", "ppl", "--workdir", "RUN", "--space", "w+"], "invalid choice: 'w+'"),
