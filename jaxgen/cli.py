@@ -430,8 +430,7 @@ def cmd_sample(args) -> None:
     from jaxgen.engine import workdir as workdir_lib
 
     config, task, state, step = workdir_lib.restore(args.workdir, args.step)
-    if args.no_ema:
-        state = api.without_ema(state)
+    state, _ = _raw_generator(args, state)
     if args.label is not None and task.num_classes is None:
         raise ConfigError(f"--label needs a class-conditional model; {args.workdir} holds an unconditional one "
                           f"(model.conditioning='none')")
@@ -501,22 +500,27 @@ def _evaluate_translation(args) -> tuple[dict, int]:
     import jax
 
     from jaxgen.engine import workdir as workdir_lib
-    from jaxgen.engine import writers
 
     def edit(config):
         config.eval.update(every=1, metrics=args.metrics or "l1,psnr,ssim,kid", split=args.split,
                            features=args.features)
 
-    from jaxgen.metrics import names
-
     _, task, state, step = workdir_lib.restore(args.workdir, args.step, edit=edit)
     state, raw = _raw_generator(args, state)
-    results = task.evaluate(state, jax.random.key(args.seed))
+    return _log_eval(args, step, task.evaluate(state, jax.random.key(args.seed)), raw), step
+
+
+def _log_eval(args, step: int, results: dict, raw: bool) -> dict:
+    """`results` named for the generator they score (`_rawg` for the raw G, --no-ema), appended to the workdir's
+    metrics.jsonl with the noise seed; returns them."""
+    from jaxgen.engine import writers
+    from jaxgen.metrics import names
+
     results = {names.raw_generator(k) if raw else k: v for k, v in results.items()}
     writer = writers.MetricWriter(args.workdir)
     writer.write(step, {**results, "eval_seed": args.seed})
     writer.close()
-    return results, step
+    return results
 
 
 def _raw_generator(args, state):
@@ -535,12 +539,11 @@ def cmd_eval(args) -> None:
     import ml_collections
 
     from jaxgen import games
-    from jaxgen.metrics import evaluate, names
+    from jaxgen.metrics import evaluate
 
     num = 5000 if args.num_samples is None else args.num_samples
     if args.workdir:
         from jaxgen.engine import workdir as workdir_lib
-        from jaxgen.engine import writers
 
         config, _ = workdir_lib.read(args.workdir)
         if getattr(games.get(config.get("game", "unconditional")), "OWN_EVALUATION", False):
@@ -554,12 +557,8 @@ def cmd_eval(args) -> None:
         net = evaluate.feature_net(protocol, config.data.name)
         samples = evaluate.generate_samples(task, state, num, jax.random.key(args.seed))
         out_dir = args.out or os.path.join(args.workdir, "eval")
-        results = evaluate.evaluate(samples, config.data, protocol, out_dir, tag=f"step_{step:07d}" + "_rawg" * raw,
-                                    net=net)
-        results = {names.raw_generator(k) if raw else k: v for k, v in results.items()}
-        writer = writers.MetricWriter(args.workdir)
-        writer.write(step, {**results, "eval_seed": args.seed})
-        writer.close()
+        results = _log_eval(args, step, evaluate.evaluate(samples, config.data, protocol, out_dir,
+                                                          tag=f"step_{step:07d}" + "_rawg" * raw, net=net), raw)
         line = {"step": step, "workdir": args.workdir, **results}
     else:
         samples = evaluate.load_samples(args.samples)
@@ -656,13 +655,13 @@ def _check_workdir(workdir: str) -> None:
 
 def _check_singan(args) -> None:
     """`jaxgen singan`'s options, before JAX: files, numbers."""
-    from jaxgen.data import single_image
+    from jaxgen.defaults import singan  # the bundled images' names without importing jaxgen.data (TFDS, grain)
 
     _check_out(args.out)
     for option in ("image", "mask"):
         path = getattr(args, option)
-        if path is not None and not os.path.isfile(path) and (option == "mask" or path not in single_image.names()):
-            raise JaxgenError(f"--{option} {path!r} is neither a file nor a bundled image ({', '.join(single_image.names())})")
+        if path is not None and not os.path.isfile(path) and (option == "mask" or path not in singan.BUNDLED_SHAPES):
+            raise JaxgenError(f"--{option} {path!r} is neither a file nor a bundled image ({', '.join(singan.BUNDLED_SHAPES)})")
     if args.num < 1:
         raise JaxgenError(f"--num must be at least 1, got {args.num}")
     if args.singan_command in ("paint", "harmonize") and args.image is None:
