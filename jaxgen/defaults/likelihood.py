@@ -19,6 +19,7 @@ def default_config(model: str, dataset: str = "mnist5k", arg=None) -> ml_collect
         every=1000, split="test", batch_size=100,
         iwae_samples=(),  # VAEs: K of the importance-weighted bounds, e.g. (1, 50, 5000)
         best_metric=""))  # e.g. "test_nll_nats" keeps checkpoints_best/
+    config.ema_decay = 0.0  # 0 = off; e.g. 0.9999: evaluate and sample with an EMA of the parameters
     if arg == "tiny":
         config_lib.shrink_for_tests(config)
         config.eval.every = 2
@@ -85,4 +86,39 @@ def autoregressive_config(model: str, arg, *, num_steps: int, **sizes) -> ml_col
         config.model.data = "8bit"
     if "cond" in tokens:
         config.model.conditional = True
+    return config
+
+
+DIFFUSION_VARIANTS = ("cond", "cosine", "tiny")
+
+
+def diffusion_config(dataset: str, arg, *, num_steps: int, tiny_data: dict | None = None,
+                     **model) -> ml_collections.ConfigDict:
+    """A DDPM config (`jaxgen.models.diffusion`) on `dataset`: `model` keys over the family's defaults, Adam 2e-4
+    (Ho et al.), batch 64, EMA 0.9995, `num_steps` steps, the test split's sampled bound every `num_steps // 4`
+    steps, one sample grid at the end. `arg`: comma-separated `DIFFUSION_VARIANTS` (`cond` class-conditional,
+    `cosine` betas, `tiny`: T = 10, a 2-level U-Net of width 8, for tests; `tiny_data` are its data keys)."""
+    tokens = [] if arg is None else arg.split(",")
+    unknown = sorted(set(tokens) - set(DIFFUSION_VARIANTS))
+    if unknown:
+        raise ValueError(f"unknown variants {unknown}; known: {', '.join(DIFFUSION_VARIANTS)} (comma-separated)")
+    tiny = "tiny" in tokens
+    config = default_config("diffusion", dataset, "tiny" if tiny else None)
+    config.model.update(model)
+    config.optimizer = optimizers.adam(2e-4, 0.9, 0.999)
+    config.ema_decay = 0.9995
+    config.num_samples = 36
+    if tiny:
+        config.model.update(width=8, channel_mult=(1, 2), num_res_blocks=1, attention_below=8, dropout=0.0,
+                            num_timesteps=10, sampler="ddpm", sample_steps=0)
+        config.ema_decay = 0.9
+        config.num_samples = 4
+        config.data.update(tiny_data or {})
+    else:
+        config.num_steps, config.eval.every, config.sample_every = num_steps, num_steps // 4, num_steps
+        config.checkpoint_every = 500
+    if "cond" in tokens:
+        config.model.conditional = True
+    if "cosine" in tokens:
+        config.model.schedule = "cosine"
     return config

@@ -152,6 +152,27 @@ def pixelrnn() -> ml_collections.ConfigDict:
     ))
 
 
+def diffusion() -> ml_collections.ConfigDict:
+    """Ho et al. 2020's CIFAR-10 DDPM at T = 1000 (linear betas, sigma_t^2 = beta_t), ancestral sampling."""
+    return ml_collections.ConfigDict(dict(
+        name="diffusion",
+        data="8bit",  # the bound's discretised Gaussian decoder is on the 256 levels
+        width=128,  # channels of the first U-Net level
+        channel_mult=(1, 2, 2, 2),  # width multiplier per level; each level after the first halves the side
+        num_res_blocks=2,  # residual blocks per level
+        attention_below=16,  # self-attention at every level whose side is <= this (16: 16x16 and below)
+        dropout=0.1,
+        conditional=False,  # a class embedding added to the time embedding (needs labelled data)
+        num_timesteps=1000,  # T
+        schedule="linear",  # "linear" (1e-4..0.02 at T = 1000) | "cosine" (Nichol & Dhariwal 2021)
+        variance="beta",  # reverse sigma_t^2: "beta" (beta_t) | "beta_tilde" (the posterior variance)
+        sampler="ddpm",  # "ddpm" (ancestral, every step) | "ddim" (Song et al. 2021)
+        sample_steps=0,  # DDIM's evenly strided steps; 0 = all T
+        eta=0.0,  # DDIM's noise: 0 deterministic, 1 = ancestral with sigma_t^2 = beta_tilde
+        eval_bound="sampled",  # "sampled": L_T + L_0 + (T-1) L_t at one t per image | "full": all T terms
+    ))
+
+
 def progan() -> ml_collections.ConfigDict:
     """The paper's 1024 x 1024 networks' widths."""
     return ml_collections.ConfigDict(dict(
@@ -244,7 +265,7 @@ def ingan() -> ml_collections.ConfigDict:
 
 FAMILIES = {f.__name__: f for f in (dcgan, began, gan_mlp, lapgan, singan, progan, msggan, stylegan, stylegan2, pix2pix,
                                     cyclegan, srgan, toy_mlp, translator_mlp, vae, pixelcnn, gated_pixelcnn, pixelrnn,
-                                    ingan)}
+                                    ingan, diffusion)}
 
 
 def config(name: str) -> ml_collections.ConfigDict:

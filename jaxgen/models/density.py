@@ -35,6 +35,10 @@ class Density:
             (reconstruction), and no likelihood is reported for it.
     module: the Linen network these functions apply as ``module.apply({"params": params}, ...)`` (`params`
             as `init` returns them), for ``jaxgen.load(...).apply("model", ...)``; None if there is none.
+    loss:   optional (params, x, rng, labels) -> (loss [B], metrics {name: [B]}): the training objective when it is
+            not `nll` (a diffusion model's ε-loss); None: training minimises the mean `nll`.
+    bound:  the name evaluation reports a non-exact `nll` under (``{split}_{bound}_nats``): "elbo" (VAEs), "vlb"
+            or "vlb_sampled" (diffusion: the full bound, or its one-t unbiased estimate).
     """
 
     data: str
@@ -46,3 +50,5 @@ class Density:
     complete: Callable[..., jax.Array] | None = None
     is_density: bool = True
     module: Any = None
+    loss: Callable[..., tuple[jax.Array, dict]] | None = None
+    bound: str = "elbo"

@@ -11,14 +11,21 @@ noise, so every model sees the same bits, and reports per image (names carry the
 * exact models: ``{split}_nll_nats``;
 * VAEs: ``{split}_elbo_nats`` (the negative ELBO, an upper bound on the NLL) and ``{split}_iwae{K}_nats``
   for each K in ``eval.iwae_samples`` (the negative importance-weighted bound, tighter with K);
+* diffusion: ``{split}_vlb_sampled_nats`` (the bound estimated at one t per image) or ``{split}_vlb_nats``
+  (all T terms), the Density's ``bound``;
 * autoencoders: ``{split}_reconstruction_nats`` (no likelihood);
 * with 8-bit or dequantised data each NLL also in bits per dimension (``…_bpd``).
+
+A Density with its own ``loss`` (diffusion: the ε-loss) trains on that instead (logged as ``loss``, its metrics
+beside it); evaluation still reports ``nll``. ``ema_decay`` > 0 keeps an exponential moving average of the
+parameters (``decay * ema + (1 - decay) * params`` after each update), which evaluation and samples use.
 
 The accelerator options (:mod:`jaxgen.engine.accelerator`): ``dtype`` and ``remat`` go to the family's
 ``density``; ``accumulate`` k > 1 averages the gradients of k batches per update (micro-batch j with the key
 ``fold_in(rng, j)``).
 
-State pytree: ``{"step": int32[], "params": …, "opt": …}``.
+State pytree: ``{"step": int32[], "params": …, "opt": …}``, plus ``"ema"`` (params' structure) when
+``ema_decay`` > 0.
 """
 
 from __future__ import annotations
@@ -51,6 +58,9 @@ def create_task(config, info: dict, mesh) -> loop.Task:
     if config.eval.iwae_samples and dens.log_likelihood is None:
         raise ConfigError(f"config key 'eval.iwae_samples' is set but model {cfg.name!r} (kind {cfg.get('kind', '-')!r}) "
                           f"has no importance-weighted estimate; set eval.iwae_samples=()")
+    ema_decay = float(config.get("ema_decay", 0.0))
+    if not 0.0 <= ema_decay < 1.0:
+        raise ConfigError(f"config key 'ema_decay' must be in [0, 1) (0 = off), got {ema_decay}")
     tx = optimizers.make(config.optimizer, "optimizer")
     replicated = sharding.replicated(mesh)
     num_dims = int(image_shape[0] * image_shape[1] * image_shape[2])
@@ -60,11 +70,18 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         x = lik.to_data_space(jnp.zeros((1, *image_shape)), dens.data, rng)
         labels = jnp.zeros((1,), jnp.int32) if conditional else None
         params = dens.init(rng, x, labels)
-        return {"step": jnp.zeros((), jnp.int32), "params": params, "opt": tx.init(params)}
+        state = {"step": jnp.zeros((), jnp.int32), "params": params, "opt": tx.init(params)}
+        return {**state, "ema": params} if ema_decay > 0 else state
+
+    objective = dens.nll if dens.loss is None else dens.loss
+    loss_name = "nll_nats" if dens.loss is None else "loss"
 
     def loss_fn(params, x, rng, labels):
-        nll, metrics = dens.nll(params, x, rng, labels)
-        return jnp.mean(nll), {k: jnp.mean(v) for k, v in metrics.items()}
+        value, metrics = objective(params, x, rng, labels)
+        return jnp.mean(value), {k: jnp.mean(v) for k, v in metrics.items()}
+
+    def eval_params(state):  # the EMA where there is one
+        return state["ema"] if ema_decay > 0 else state["params"]
 
     def train_step(state, batch, rng):
         def grads_fn(_, batch, rng):  # one batch's (gradients, no carry, metrics)
@@ -72,14 +89,17 @@ def create_task(config, info: dict, mesh) -> loop.Task:
             x = lik.to_data_space(batch["image"], dens.data, k_data)
             (loss, metrics), grads = jax.value_and_grad(loss_fn, has_aux=True)(state["params"], x, k_model,
                                                                                labels_of(batch))
-            return grads, None, {"nll_nats": loss, **metrics}
+            return grads, None, {loss_name: loss, **metrics}
 
         grads, _, metrics = accelerator.accumulate(grads_fn, None, batch, rng, micro)
         params, opt = updates.apply_optimizer(tx, grads, state["opt"], state["params"], state["step"])
-        bpd = lik.data_bits_per_dim(metrics["nll_nats"], dens.data, num_dims)
+        bpd = lik.data_bits_per_dim(metrics["nll_nats"], dens.data, num_dims) if dens.loss is None else None
         if bpd is not None:
             metrics["bits_per_dim"] = bpd
-        return {"step": state["step"] + 1, "params": params, "opt": opt}, metrics
+        new = {"step": state["step"] + 1, "params": params, "opt": opt}
+        if ema_decay > 0:
+            new["ema"] = updates.ema_update(state["ema"], params, ema_decay)
+        return new, metrics
 
     jit_step = compilation.jit(accelerator.stacking(train_step, micro), donate_state=True,
                                out_shardings=(replicated, replicated))
@@ -92,11 +112,12 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         return train_step(state, jax.tree.map(lambda x: x[0], batches) if micro == 1 else batches, rng)
 
     def losses(params, state, batch, rng):
-        """{"nll_nats": the training loss (mean negative log-likelihood or -ELBO, nats) of `batch`}."""
+        """{"nll_nats": the training loss (mean negative log-likelihood or -ELBO, nats) of `batch`}, or {"loss"}
+        for a Density with its own training loss."""
         del state
         k_data, k_model = jax.random.split(rng)
         x = lik.to_data_space(batch["image"], dens.data, k_data)
-        return {"nll_nats": loss_fn(params, x, k_model, labels_of(batch))[0]}
+        return {loss_name: loss_fn(params, x, k_model, labels_of(batch))[0]}
 
     @compilation.jit
     def eval_nll(params, images, labels, index, rng):
@@ -119,14 +140,14 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         for i, batch in enumerate(eval_batches):
             key = jax.random.fold_in(rng, i)
             labels = labels_of(batch)
-            parts = {"nll": eval_nll(state["params"], batch["image"], labels, i, key)}
+            parts = {"nll": eval_nll(eval_params(state), batch["image"], labels, i, key)}
             for k in config.eval.iwae_samples:
-                parts[f"iwae{k}"] = eval_iwae(state["params"], batch["image"], labels, i, key, int(k))
+                parts[f"iwae{k}"] = eval_iwae(eval_params(state), batch["image"], labels, i, key, int(k))
             for name, value in parts.items():
                 sums[name] = sums.get(name, 0.0) + float(value)
             count += len(batch["image"])
         name = split.split("[")[0]
-        first = "nll" if dens.exact else "elbo" if dens.is_density else "reconstruction"
+        first = "nll" if dens.exact else dens.bound if dens.is_density else "reconstruction"
         out = lik.report(f"{name}_{first}", sums.pop("nll") / count, dens.data, num_dims)
         for key, total in sums.items():
             out.update(lik.report(f"{name}_{key}", total / count, dens.data, num_dims))
@@ -137,7 +158,7 @@ def create_task(config, info: dict, mesh) -> loop.Task:
         return lik.to_images(dens.sample(params, rng, n, labels), dens.data)
 
     def generate(state, rng, n, labels=None):
-        return _generate(state["params"], rng, n, None if labels is None else jnp.asarray(labels, jnp.int32))
+        return _generate(eval_params(state), rng, n, None if labels is None else jnp.asarray(labels, jnp.int32))
 
     return loop.Task(init=compilation.jit_once(init, out_shardings=replicated), step=step, generate=generate,
                      num_classes=num_classes if conditional else None, evaluate=evaluate, pure_step=pure_step,
