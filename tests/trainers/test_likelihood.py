@@ -135,3 +135,25 @@ def test_a_model_without_bfloat16_is_a_config_error(one_device_mesh):
     with pytest.raises(ConfigError, match="config key 'dtype': model 'pixelrnn' .* set dtype=float32"):
         likelihood.create_task(_config("configs/pixelrnn_mnist.py:tiny", "dtype=bfloat16"),
                                {"image_shape": (28, 28, 1)}, one_device_mesh)
+
+
+def test_ema_after_two_steps_is_the_hand_computed_average_and_leaves_training_alone(one_device_mesh):
+    """ema_decay d: after steps p0 -> p1 -> p2, ema = d (d p0 + (1 - d) p1) + (1 - d) p2; the parameters are those of
+    the same run without an EMA, and a state without one has no "ema" entry (old checkpoints stay valid)."""
+    info, batches = {"image_shape": (28, 28, 1)}, _images(2, 16)
+    states = {}
+    for decay in (0.0, 0.75):
+        task = likelihood.create_task(_config(TINY, f"ema_decay={decay}"), info, one_device_mesh)
+        state = task.init(jax.random.key(0))
+        trail = [jax.device_get(state["params"])]
+        for s in range(2):
+            state, _ = task.step(state, lambda s=s: batches[s], jax.random.key(s), s)
+            trail.append(jax.device_get(state["params"]))
+        states[decay] = (jax.device_get(state), trail)
+    assert "ema" not in states[0.0][0]
+    (with_ema, trail), d = states[0.75], 0.75
+    want = jax.tree.map(lambda p0, p1, p2: d * (d * p0 + (1 - d) * p1) + (1 - d) * p2, *trail)
+    for a, b in zip(jax.tree.leaves(with_ema["ema"]), jax.tree.leaves(want)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    for a, b in zip(jax.tree.leaves(with_ema["params"]), jax.tree.leaves(states[0.0][0]["params"])):
+        np.testing.assert_array_equal(a, b)
