@@ -9,6 +9,7 @@
     python tools/bench.py --configs cyclegan_emoji --torch # CycleGAN beside tools/torch_cyclegan.py
     python tools/bench.py --configs stylegan2_emoji --torch   # StyleGAN2 beside tools/torch_stylegan2.py
     python tools/bench.py --configs singan_photo --torch   # a SinGAN scale step beside tools/torch_singan.py
+    python tools/bench.py --configs ddpm_mnist --torch     # a DDPM step (L_simple, Adam, EMA) beside tools/torch_ddpm.py
     python tools/bench.py --configs vae_mnist vae_mnist:conv pixelcnn_mnist --sample 64   # + sampling time
     python tools/bench.py --configs texture_brick:adam --torch   # a texture iteration beside tools/torch_texture.py
     python tools/bench.py --layers                         # DCGAN's up/down-sampling layers, every lowering
@@ -132,7 +133,10 @@ def has_torch_reference(config) -> bool:
     (vanilla objective, batch norm), tools/torch_srgan.py super-resolution's (SRResNet, SRGAN; no penalty),
     tools/torch_cyclegan.py CycleGAN's (least squares, instance norm), tools/torch_stylegan2.py StyleGAN2's
     (non-saturating loss, lazy R1 and path length, float32), tools/torch_texture.py a texture iteration (VGG
-    features, Gram loss, gradient, Adam: L-BFGS's line search makes a variable number of evaluations)."""
+    features, Gram loss, gradient, Adam: L-BFGS's line search makes a variable number of evaluations),
+    tools/torch_ddpm.py a diffusion step (the U-Net, L_simple, Adam, the EMA; no class conditioning)."""
+    if config.trainer == "likelihood":
+        return config.model.name == "diffusion" and not config.model.conditional
     if config.trainer == "texture":
         return config.model.name == "vgg" and config.optimizer.name == "adam"
     if config.trainer == "gan" and config.model.name == "stylegan2":
@@ -162,6 +166,10 @@ def torch_stepper(config, freeze_d_in_g: bool, threads: int | None = None, devic
         import torch_texture
 
         step = torch_texture.make_step(config, threads, device)
+    elif config.trainer == "likelihood":
+        import torch_ddpm
+
+        step = torch_ddpm.make_step(config, threads)
     elif config.model.name == "pix2pix":
         import torch_pix2pix
 
