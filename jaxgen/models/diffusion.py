@@ -133,9 +133,8 @@ class UNet(nn.Module):
                 h = jnp.concatenate([h, skips.pop()], axis=-1)
                 h = attend(block(self.width * self.channel_mult[level], h, f"up{level}_{i}"), f"up{level}_attn{i}")
             if level > 0:
-                b, hh, ww, c = h.shape
-                h = jax.image.resize(h, (b, 2 * hh, 2 * ww, c), "nearest")
-                h = nn.Conv(c, (3, 3), dtype=dt, name=f"upsample{level}")(h)
+                h = jnp.repeat(jnp.repeat(h, 2, axis=1), 2, axis=2)  # nearest x2
+                h = nn.Conv(h.shape[-1], (3, 3), dtype=dt, name=f"upsample{level}")(h)
         h = nn.swish(_norm(h.shape[-1], dt)(h))
         out = nn.Conv(self.channels, (3, 3), dtype=dt, kernel_init=nn.initializers.zeros, name="out")(h)
         return out.astype(jnp.float32)
