@@ -210,7 +210,8 @@ def load(path: str, step: int | None = None, ema: bool | None = None) -> Model:
 
     step: a workdir's checkpoint (default: the newest); for a file, if given, it must be the exported step.
     ema:  sample from (and put in `params`) the generator's EMA weights; default True where the state has
-          an ``"ema"`` entry (a GAN with ``ema_decay`` > 0), False: the raw generator weights.
+          an ``"ema"`` entry (a GAN or likelihood model trained with ``ema_decay`` > 0; a likelihood state's
+          ``"ema"`` averages all of its params), False: the raw (generator) weights.
     """
     path = os.fspath(path)
     if os.path.isdir(path):

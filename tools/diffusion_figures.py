@@ -40,10 +40,11 @@ def main(argv=None) -> None:
     parser.add_argument("--rows", type=int, default=6, help="images in the trajectory figure")
     parser.add_argument("--columns", type=int, default=11, help="x_T and this many - 1 later iterates")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--step", type=int, help="the checkpoint (default: the newest)")
     parser.add_argument("--no-ema", action="store_true")
     args = parser.parse_args(argv)
 
-    m = jaxgen.load(args.workdir, ema=False if args.no_ema else None)
+    m = jaxgen.load(args.workdir, step=args.step, ema=False if args.no_ema else None)
     _, info = workdir_lib.read(args.workdir)
     shape = tuple(info["image_shape"])
     cfg = m.config.model.copy_and_resolve_references()
