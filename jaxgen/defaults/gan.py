@@ -163,7 +163,7 @@ def vq_config(dataset: str, arg=None, gan: bool = False) -> ml_collections.Confi
         config.optimizer.d = optimizers.adam(2e-4, 0.5, 0.9)
     if arg == "tiny":
         config_lib.shrink_for_tests(config)
-        config.batch_size, config.num_samples = 4, 4
+        config.batch_size, config.num_samples = 8, 4  # 8: divisible by the tests' 8 fake devices
         config.model.prior_from = 2
         config.model.width, config.model.res_width, config.model.res_blocks = 8, 4, 1
         config.model.num_codes, config.model.code_dim, config.model.restart_after = 8, 4, 1
