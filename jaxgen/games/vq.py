@@ -267,7 +267,11 @@ class VQ(Game):
     def sample_codes(self, players, key, n, labels=None):
         """``n`` code grids ``[n, h, w]`` from the prior."""
         if self.cfg.prior == "transformer":
-            return self.modules["prior"].sample(players.params["prior"], key, n, labels, int(self.cfg.top_k))
+            from jaxgen.models import transformer
+
+            codes = transformer.sample(self.modules["prior"], players.params["prior"], key, n, labels,
+                                       int(self.cfg.top_k))
+            return codes.reshape(n, *self.grid)
         canvas = jnp.zeros((n, *self.grid, 1), jnp.int32)
         run = ar.sampler(self.modules["prior"], (*self.grid, 1), int(self.cfg.top_k))
         return run(players.params["prior"], key, canvas, 0, labels)[0][..., 0]
