@@ -4,7 +4,7 @@ dead-code restarts), then a Gated PixelCNN prior over the codes, in one run (jax
     jaxgen train --config vqvae_mnist --workdir runs/vqvae_mnist
     jaxgen train --config vqvae_mnist:tiny --workdir /tmp/vqvae_tiny    # seconds; for tests
 
-Steps 0..1,999 train the autoencoder (MSE + 0.25 commitment), steps 2,000..3,999 the prior on its codes; see
+Steps 0..1,999 train the autoencoder (MSE + 0.25 commitment), steps 2,000..2,999 the prior on its codes; see
 docs/discrete_latents.md.
 """
 

@@ -52,7 +52,7 @@ def _vq(model: str) -> ml_collections.ConfigDict:
     cfg.disc_start = -1  # VQ-GAN: the step at which the PatchGAN critic switches on (-1: never, VQ-VAE)
     cfg.d_width = 64  # the PatchGAN's first channels
     cfg.d_layers = 0  # its stride-2 layers (0: sized to the image, jaxgen.nn.patchgan.layers_for)
-    cfg.vgg_layers = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")  # the perceptual term's layers (hed VGG-16)
+    cfg.vgg_layers = ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3")  # the perceptual term's (LPIPS's)
     return cfg
 
 

@@ -138,11 +138,11 @@ def progressive_config(model: str, size: int = 32, tiny: bool = False) -> ml_col
 
 def vq_config(dataset: str, arg=None, gan: bool = False) -> ml_collections.ConfigDict:
     """The base of configs/vqvae_mnist.py, vqvae_emoji.py (`gan` False) and vqgan_emoji.py (`gan` True): the vq
-    game (jaxgen.games.vq) on `dataset`, the autoencoder for the first half of the steps, then the prior; Adam
+    game (jaxgen.games.vq) on `dataset`, the autoencoder for 2,000 steps, then the prior for 1,000; Adam
     (the autoencoder and prior 1e-3 / 2e-4 (0.5, 0.9) with a critic); `arg="tiny"`: seconds, for tests."""
     config = default_config("vqvae", "hinge", game="vq")
     config.data.name = dataset
-    config.num_steps = 4000
+    config.num_steps = 3000
     config.batch_size = 32
     config.num_samples = 36
     config.model.prior_from = 2000

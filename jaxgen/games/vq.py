@@ -13,9 +13,9 @@ Stages (steps; `model.disc_start` -1 for VQ-VAE, `model.prior_from` -1 for the a
 * autoencoder (from 0): G's extra terms ``rec`` (mean squared error, or L1 with ``model.rec_loss="l1"``, on [-1, 1]
   images), ``commitment`` ``mean |z - sg(e)|^2`` (weight beta = 0.25), ``codebook`` ``mean |sg(z) - e|^2``
   (0 under the EMA update: the codebook then moves by the EMA), ``scale`` (the decoder likelihood's scale, fitted
-  with the reconstruction held fixed: it changes nothing else), ``perceptual`` (VQ-GAN: the mean over
-  `model.vgg_layers` of the mean squared difference of the embedded VGG-16's features,
-  :func:`jaxgen.losses.perceptual.feature_loss`; weight 0 for VQ-VAE), and ``perplexity``, ``usage`` (weight 0:
+  with the reconstruction held fixed: it changes nothing else), ``perceptual`` (VQ-GAN: LPIPS with uniform
+  weights on `model.vgg_layers` of the embedded VGG-16, :func:`jaxgen.losses.perceptual.normalized_distance`, in
+  place of Esser et al.'s learned LPIPS; weight 0 for VQ-VAE), and ``perplexity``, ``usage`` (weight 0:
   metrics). The EMA codebook and dead-code restarts update in G's phase only.
 * critic (from `model.disc_start`, VQ-GAN): D's objective `loss.objective` (hinge) on real images against
   reconstructions; G's term ``gan`` = ``lambda * g_objective(D(x_hat))`` with Esser et al.'s adaptive weight
@@ -147,8 +147,12 @@ class VQ(Game):
             raise ConfigError(f"config key 'model.vgg_layers' has {unknown[0]!r}, not a layer of VGG-16; e.g. "
                               f"relu1_2, relu2_2, relu3_3, relu4_3")
         module, variables = vgg.load_vgg(16, "hed", outputs=layers)
-        weights = {name: 1.0 / len(layers) for name in layers}
-        return lambda x, y: perceptual.feature_loss(module.apply(variables, x), module.apply(variables, y), weights)
+
+        def rgb(x):  # grey images as three equal channels
+            return jnp.repeat(x, 3, axis=-1) if x.shape[-1] == 1 else x
+
+        return lambda x, y: jnp.mean(perceptual.normalized_distance(module.apply(variables, rgb(x)),
+                                                                    module.apply(variables, rgb(y))))
 
     # -- players ----------------------------------------------------------------------------------------------
     def init(self, rng):
