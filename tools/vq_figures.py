@@ -2,8 +2,8 @@
 
     python tools/vq_figures.py --workdir runs/vqvae_mnist --out docs/images/vqvae_mnist
 
-writes `<out>_reconstructions.png` (the first `--num` test images, top row real, bottom row reconstructed),
-`<out>_codes.png` (the test split's code-usage histogram: how often each of the K codes is chosen, sorted by
+writes `<out>_reconstructions.png` (`--num` test images spread over the split, top row real, bottom row reconstructed),
+`<out>_codes.png` (the code-usage histogram of the test split's first 1,000 images: how often each of the K codes is chosen, sorted by
 frequency, with the perplexity) and `<out>_samples.png` (`--num` x 2 samples of the prior decoded, when the run
 reached the prior's stage), and prints the evaluation's metrics of the newest checkpoint.
 """
@@ -33,12 +33,12 @@ def main(argv=None):
     game = vq.build(config, pipeline.output_info(config.data), None)
     state = jax.device_get(state)
     test = pipeline.read_split(config.data, config.eval.split)
-    labels = jnp.asarray(test["label"][:500]) if game.num_classes else None
-    m = jax.device_get(jax.jit(game.measures)(state["params"], state["model_state"], jnp.asarray(test["image"][:500]),
-                                              labels))
+    labels = jnp.asarray(test["label"][:1000]) if game.num_classes else None
+    m = jax.device_get(jax.jit(game.measures)(state["params"], state["model_state"],
+                                              jnp.asarray(test["image"][:1000]), labels))
     print(f"step {step}: " + ", ".join(f"{k} {v:.4g}" for k, v in game.evaluator(config, task)(state, None).items()))
 
-    real = test["image"][: args.num]
+    real = test["image"][:: max(1, len(test["image"]) // args.num)][: args.num]  # spread over the split
     players = vq.players_with_state(game.modules, state["params"], state["model_state"])
     recon = np.clip(np.asarray(game._ae(players, None, jnp.asarray(real))[0]), -1, 1)
     writers.save_grid(f"{args.out}_reconstructions.png", np.concatenate([real, recon]), ncol=args.num, scale=2)

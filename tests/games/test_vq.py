@@ -38,14 +38,18 @@ def _game(config):
 
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory, one_device_mesh):
+    """The tiny run trained by the CLI (on one device, sharing the module's compiled task) and its final state."""
     workdir = str(tmp_path_factory.mktemp("vqvae"))
-    return workdir, runs.train(_config(), workdir, one_device_mesh)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sharding, "make_mesh", lambda *a, **k: one_device_mesh)
+        assert cli.main(["train", "--config", TINY, "--workdir", workdir]) == 0
+        state = jax.device_get(runs.restored(workdir, 4, one_device_mesh, patch)[2])
+    return workdir, state
 
 
-def test_cli_train_writes_samples_and_load_samples(tmp_path, monkeypatch, one_device_mesh):
+def test_cli_train_writes_samples_and_load_samples(uninterrupted, monkeypatch, one_device_mesh):
     monkeypatch.setattr(sharding, "make_mesh", lambda *a, **k: one_device_mesh)
-    workdir = str(tmp_path / "run")
-    assert cli.main(["train", "--config", TINY, "--workdir", workdir]) == 0
+    workdir = uninterrupted[0]
     assert os.path.exists(os.path.join(workdir, "samples", "step_0000004.png"))
     images = jaxgen.load(workdir).sample(3, seed=1)
     assert images.shape == (3, 28, 28, 1) and np.all(np.abs(images) <= 1)

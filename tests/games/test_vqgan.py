@@ -1,6 +1,6 @@
 """VQ-GAN in the vq game (jaxgen.games.vq) on configs/vqgan_emoji.py:tiny's networks (16 x 16 grey images, no data
-read): the adaptive weight against the two gradient norms computed directly through the whole model, the critic's
-stage, the transformer prior's stage."""
+read): the stages, the adaptive weight against the two gradient norms computed directly through the whole model (L_rec
+without the perceptual term: the VGG would only slow the test), the perceptual term's LPIPS on grey images."""
 
 import jax
 import jax.numpy as jnp
@@ -12,8 +12,8 @@ from jaxgen.games.base import Players
 from jaxgen.losses import gan as gan_losses
 
 
-def _game():
-    config = config_lib.load("configs/vqgan_emoji.py:tiny")
+def _game(perceptual=0.0):
+    config = config_lib.load("configs/vqgan_emoji.py:tiny", [f"loss.weights.perceptual={perceptual}"])
     return vq.build(config, {"image_shape": (16, 16, 1)}, None)
 
 
@@ -44,3 +44,9 @@ def test_adaptive_weight_is_the_ratio_of_the_gradient_norms_at_the_last_layer():
     expected = np.linalg.norm(np.ravel(g_rec)) / (np.linalg.norm(np.ravel(g_gan)) + 1e-4)
     np.testing.assert_allclose(lam, min(expected, 1e4), rtol=1e-4)
     assert float(vq.adaptive_weight(jnp.ones(3), jnp.zeros(3))) == 1e4  # clipped
+
+
+def test_perceptual_term_is_zero_on_equal_images_and_positive_otherwise():
+    game = _game(1.0)
+    x = jax.random.uniform(jax.random.key(1), (2, 16, 16, 1), minval=-1, maxval=1)
+    assert float(game.features(x, x)) == 0.0 and float(game.features(x, -x)) > 0.0
