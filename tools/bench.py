@@ -117,6 +117,8 @@ def timed_stage(config) -> list[str]:
     (``model.srgan_from=0``); none for other configs."""
     if config.get("game") == "superres" and config.model.srgan_from > 0:
         return ["model.srgan_from=0"]
+    if config.get("game") == "vq" and config.model.disc_start > 0:  # VQ-GAN: its critic stage from the start
+        return ["model.disc_start=0"]
     if config.get("game") == "singan" and config.model.min_size != _singan_short_side(config):
         return [f"model.min_size={_singan_short_side(config)}"]  # one scale: the image's size, no scale below
     return []
@@ -151,6 +153,8 @@ def has_torch_reference(config) -> bool:
         return config.loss.objective == "lsgan" and config.model.norm == "instance"
     if config.get("game") == "singan":
         return config.loss.objective == "wgan" and config.loss.penalty == "wgan_gp"
+    if config.get("game") == "vq":  # tools/torch_vq.py: the autoencoder stages (EMA codebook; hinge PatchGAN)
+        return config.model.ema and config.loss.objective == "hinge" and config.dtype == "float32"
     return (config.trainer == "gan" and config.model.name in ("dcgan", "began")
             and config.model.get("conditioning", "none") == "none" and config.loss.reg_every == 1)
 
@@ -202,6 +206,10 @@ def torch_stepper(config, freeze_d_in_g: bool, threads: int | None = None, devic
             singan.image_shape(config.data.image, config.data.max_size), singan.width(0, m), m.layers,
             config.n_critic, config.loss.penalty_weight, config.loss.weights.rec, opt.learning_rate, opt.b1, opt.b2,
             threads, freeze_d_in_g)
+    elif config.get("game") == "vq":
+        import torch_vq
+
+        step = torch_vq.make_step(config, threads, freeze_d_in_g, device)
     elif config.model.name == "cyclegan":
         import torch_cyclegan
 

@@ -25,6 +25,12 @@ WEIGHTS["multiscale"] = {"drift": 0.001}
 WEIGHTS["singan"] = {"rec": 10.0}  # SinGAN: alpha of the reconstruction loss
 WEIGHTS["laplacian"] = {}  # LapGAN: each level's conditional GAN alone  # MSG-GAN with WGAN-GP: ProGAN's drift (no AC-GAN head, no path length)
 WEIGHTS["ingan"] = {"reconstruction": 0.1}  # InGAN: L1 of G(G(x, T), shape of x) to x (the cycle)
+# VQ-VAE / VQ-GAN: reconstruction, the commitment (beta) and codebook losses (the codebook term is 0 under the EMA
+# update), the decoder likelihood's scale fitted on the side, the prior's NLL (stage 1); VQ-GAN's perceptual term
+# and G's objective `gan` (Esser et al.'s disc_weight; times the adaptive weight); perplexity, usage and the
+# adaptive weight are reported with weight 0.
+WEIGHTS["vq"] = {"rec": 1.0, "commitment": 0.25, "codebook": 1.0, "scale": 1.0, "prior": 1.0, "perceptual": 0.0,
+                 "gan": 1.0, "perplexity": 0.0, "usage": 0.0, "adaptive_weight": 0.0}
 SUPERRES_EVAL_CROP = 256  # config.eval.crop's default: centre crops of the held-out photos
 
 
@@ -35,6 +41,18 @@ def _superres(model: str) -> ml_collections.ConfigDict:
     cfg.vgg_depth = 16  # 19 for the paper's VGG-19 (torchvision weights)
     cfg.vgg_layer = "relu5_3"  # the paper's VGG54 is relu5_4 of VGG-19; relu2_2 is its VGG22
     cfg.vgg_scale = 1 / 12.75  # the features' rescaling (the paper's)
+    return cfg
+
+
+def _vq(model: str) -> ml_collections.ConfigDict:
+    if model != "vqvae":
+        raise ConfigError(f"the vq game plays with model.name='vqvae', got {model!r}")
+    cfg = models.vqvae()
+    cfg.prior_from = 1000  # the step at which the autoencoder freezes and the prior trains on its codes
+    cfg.disc_start = -1  # VQ-GAN: the step at which the PatchGAN critic switches on (-1: never, VQ-VAE)
+    cfg.d_width = 64  # the PatchGAN's first channels
+    cfg.d_layers = 0  # its stride-2 layers (0: sized to the image, jaxgen.nn.patchgan.layers_for)
+    cfg.vgg_layers = ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3")  # the perceptual term's (LPIPS's)
     return cfg
 
 
@@ -62,7 +80,7 @@ def _laplacian(model: str) -> ml_collections.ConfigDict:
 _MODEL_CONFIGS = {"unconditional": models.config, "paired": models.config, "cycle": models.config,
                   "superres": _superres, "points": _points, "progressive": _progressive,
                   "multiscale": models.config, "laplacian": _laplacian, "singan": models.config,
-                  "ingan": models.config}
+                  "ingan": models.config, "vq": _vq}
 
 
 def _custom(game: str):

@@ -134,3 +134,47 @@ def progressive_config(model: str, size: int = 32, tiny: bool = False) -> ml_col
     stages = int(math.log2(config.data.image_size)) - 1  # 4, 8, ..., image_size
     config.num_steps = stages * -(-config.model.stage_images // config.batch_size)
     return config
+
+
+def vq_config(dataset: str, arg=None, gan: bool = False) -> ml_collections.ConfigDict:
+    """The base of configs/vqvae_mnist.py, vqvae_emoji.py (`gan` False) and vqgan_emoji.py (`gan` True): the vq
+    game (jaxgen.games.vq) on `dataset`, the autoencoder for 2,000 steps, then the prior for 1,000; Adam
+    (the autoencoder and prior 1e-3 / 2e-4 (0.5, 0.9) with a critic); `arg="tiny"`: seconds, for tests."""
+    config = default_config("vqvae", "hinge", game="vq")
+    config.data.name = dataset
+    config.num_steps = 3000
+    config.batch_size = 32
+    config.num_samples = 36
+    config.model.prior_from = 2000
+    config.log_every, config.sample_every, config.checkpoint_every = 100, 1000, 1000
+    config.optimizer.g = optimizers.adam(1e-3, 0.9, 0.999)
+    config.eval.every = 1000
+    config.eval.metrics = "rec_mse,rec_psnr,code_perplexity,code_usage,bpd_bound"  # the game's evaluator's
+    if dataset != "mnist5k":
+        config.model.num_codes = 256
+        config.model.code_dim = 32
+    if gan:  # Esser et al.: L1 + perceptual, a hinge PatchGAN after disc_start, Adam (0.5, 0.9)
+        config.model.rec_loss = "l1"
+        config.model.prior = "transformer"
+        config.model.top_k = 64
+        config.model.disc_start = 1000
+        config.loss.weights.perceptual = 1.0
+        config.optimizer.g = optimizers.adam(2e-4, 0.5, 0.9)
+        config.optimizer.d = optimizers.adam(2e-4, 0.5, 0.9)
+    if arg == "tiny":
+        config_lib.shrink_for_tests(config)
+        config.batch_size, config.num_samples = 8, 4  # 8: divisible by the tests' 8 fake devices
+        config.model.prior_from = 2
+        config.model.width, config.model.res_width, config.model.res_blocks = 8, 4, 1
+        config.model.num_codes, config.model.code_dim, config.model.restart_after = 8, 4, 1
+        config.model.prior_width, config.model.prior_layers = 8, 2
+        config.eval.every = 0
+        if dataset != "mnist5k":
+            config.data.image_size = 16
+        if gan:
+            config.model.disc_start, config.model.prior_from, config.num_steps = 1, 3, 5
+            config.model.d_width = 4
+            config.model.vgg_layers = ("relu1_2",)
+    elif arg is not None:
+        raise ValueError(f"unknown variant {arg!r}; known: tiny")
+    return config

@@ -263,9 +263,32 @@ def ingan() -> ml_collections.ConfigDict:
     ))
 
 
+def vqvae() -> ml_collections.ConfigDict:
+    """The VQ autoencoder (jaxgen.models.vqvae) and the prior over its codes (games.vq); sized for a 2-core CPU."""
+    return ml_collections.ConfigDict(dict(
+        name="vqvae",
+        width=64,  # the encoder's / decoder's channels (the first down-sampling has width / 2)
+        res_blocks=2,  # residual blocks on each side
+        res_width=32,  # their hidden channels
+        num_codes=64,  # K, the codebook's size
+        code_dim=16,  # D, each code's dimension
+        ema=True,  # EMA codebook updates (decay, Laplace smoothing) instead of the codebook loss
+        decay=0.99,  # the EMA's decay
+        restart_after=100,  # a code unused for this many steps restarts at a random encoder output (0 = never)
+        rec_loss="mse",  # "mse" | "l1": the reconstruction term
+        prior="gated_pixelcnn",  # "gated_pixelcnn" | "transformer": the prior over the code grid
+        prior_width=64,  # the Gated PixelCNN's features / the transformer's model width
+        prior_layers=6,  # gated layers / transformer blocks
+        prior_kernel=3,  # the Gated PixelCNN's kernel size (odd)
+        prior_heads=4,  # the transformer's attention heads
+        top_k=0,  # sample each code from the k most likely only (0: all; the transformer's top-k sampling)
+        conditional=False,  # class-conditional prior (needs labelled data)
+    ))
+
+
 FAMILIES = {f.__name__: f for f in (dcgan, began, gan_mlp, lapgan, singan, progan, msggan, stylegan, stylegan2, pix2pix,
                                     cyclegan, srgan, toy_mlp, translator_mlp, vae, pixelcnn, gated_pixelcnn, pixelrnn,
-                                    ingan, diffusion)}
+                                    ingan, diffusion, vqvae)}
 
 
 def config(name: str) -> ml_collections.ConfigDict:

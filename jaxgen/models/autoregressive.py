@@ -7,7 +7,8 @@ left to right) and, within a pixel, colour channels R -> G -> B (see `jaxgen.nn.
 Network input (``preprocess``): data ``"binary"`` as is ({0, 1} floats); ``"8bit"`` levels scaled to
 ``[-1, 1]`` (``k / 127.5 - 1``, one input channel per colour). Output (:class:`Head`): ``ReLU -> 1x1 B ->
 ReLU -> 1x1 B`` to ``C * K`` features, ``K = 1`` logit per sub-pixel (Bernoulli) for ``"binary"``,
-``K = 256`` logits (softmax over the levels) for ``"8bit"``; the channel groups of the masks make sub-pixel
+``K = 256`` logits (softmax over the levels) for ``"8bit"``, ``K = levels`` for ``"codes"`` (the code grid of
+a VQ autoencoder, one channel of ints in ``0..levels-1``, which a family embeds itself); the channel groups of the masks make sub-pixel
 ``c``'s logits depend on the channels ``< c`` of its own pixel only. The networks compute in ``dtype``
 (``config.dtype``; parameters float32) and return float32 logits; ``remat`` (``config.remat``) rematerialises
 their repeated blocks (:func:`jaxgen.nn.remat.rematerialised`).
@@ -36,18 +37,20 @@ from jaxgen.losses.likelihood import bernoulli_log_prob, categorical_log_prob
 from jaxgen.models.density import Density
 from jaxgen.nn.masked import MaskedConv
 
-__all__ = ["DATA", "Autoregressive", "Head", "config_getter", "density", "down_shift", "gate", "preprocess",
-           "sampler", "validate"]
+__all__ = ["DATA", "IMAGE_DATA", "Autoregressive", "Head", "config_getter", "density", "down_shift", "gate", "preprocess",
+           "sampler", "top_k_logits", "validate"]
 
-DATA = ("binary", "8bit")
+DATA = ("binary", "8bit", "codes")
+IMAGE_DATA = DATA[:2]  # what a family takes as `model.data` on images
 LEVELS = 256
 
 
 class Autoregressive(nn.Module):
     """Base of the autoregressive networks: ``x [B, H, W, C]`` (:func:`preprocess`ed), ``labels`` int32 [B]
-    (iff ``num_classes``) -> logits ``[B, H, W, C]`` (binary) or ``[B, H, W, C, 256]`` (8bit)."""
+    (iff ``num_classes``) -> logits ``[B, H, W, C]`` (binary) or ``[B, H, W, C, levels]`` (8bit: 256, codes)."""
 
     data: str = "binary"
+    levels: int = LEVELS
     channels: int = 1
     head_features: int = 32
     num_classes: int | None = None
@@ -60,7 +63,7 @@ class Autoregressive(nn.Module):
         return None
 
     def head(self) -> Head:
-        return Head(self.data, self.channels, self.head_features, self.dtype, name="head")
+        return Head(self.data, self.channels, self.head_features, self.dtype, self.levels, name="head")
 
 
 class Head(nn.Module):
@@ -70,10 +73,11 @@ class Head(nn.Module):
     channels: int
     features: int
     dtype: Any = jnp.float32
+    levels: int = LEVELS
 
     @nn.compact
     def __call__(self, h: jax.Array) -> jax.Array:
-        k = 1 if self.data == "binary" else LEVELS
+        k = 1 if self.data == "binary" else self.levels
         h = MaskedConv(self.features, (1, 1), "B", self.channels, dtype=self.dtype, name="hidden")(nn.relu(h))
         out = MaskedConv(self.channels * k, (1, 1), "B", self.channels, dtype=self.dtype, name="logits")(nn.relu(h))
         out = out.astype(jnp.float32).reshape(out.shape[:-1] + (self.channels, k))
@@ -93,7 +97,10 @@ def down_shift(x: jax.Array) -> jax.Array:
 
 
 def preprocess(x: jax.Array, data: str) -> jax.Array:
-    """Data space ``[B, H, W, C]`` -> network input float32: binary as is, 8bit levels to ``[-1, 1]``."""
+    """Data space ``[B, H, W, C]`` -> network input: binary as is, 8bit levels to ``[-1, 1]`` (float32); codes as
+    they are (int32, for the family's embedding)."""
+    if data == "codes":
+        return x.astype(jnp.int32)
     x = x.astype(jnp.float32)
     return x / 127.5 - 1.0 if data == "8bit" else x
 
@@ -109,20 +116,31 @@ def log_prob(logits: jax.Array, x: jax.Array, data: str) -> jax.Array:
     return categorical_log_prob(logits, x.astype(jnp.int32))
 
 
-def _draw(rng: jax.Array, logits: jax.Array, data: str) -> tuple[jax.Array, jax.Array]:
-    """One sub-pixel per example from its logits ``[n]`` / ``[n, 256]`` -> (values [n], log-probs [n])."""
+def top_k_logits(logits: jax.Array, k: int) -> jax.Array:
+    """``logits [..., K]`` with all but the ``k`` largest of each row set to -inf (``k`` = 0: as they are)."""
+    if k <= 0 or k >= logits.shape[-1]:
+        return logits
+    kth = lax.top_k(logits, k)[0][..., -1:]
+    return jnp.where(logits < kth, -jnp.inf, logits)
+
+
+def _draw(rng: jax.Array, logits: jax.Array, data: str, top_k: int = 0) -> tuple[jax.Array, jax.Array]:
+    """One sub-pixel per example from its logits ``[n]`` / ``[n, levels]`` (of the ``top_k`` most likely values
+    only, renormalised, when ``top_k`` > 0) -> (values [n], log-probs [n] under the distribution drawn from)."""
     if data == "binary":
         v = jax.random.bernoulli(rng, jax.nn.sigmoid(logits)).astype(jnp.float32)
         return v, v * jax.nn.log_sigmoid(logits) + (1.0 - v) * jax.nn.log_sigmoid(-logits)
+    logits = top_k_logits(logits, top_k)
     v = jax.random.categorical(rng, logits, axis=-1)
     return v.astype(jnp.int32), jnp.take_along_axis(jax.nn.log_softmax(logits), v[:, None], axis=1)[:, 0]
 
 
-def sampler(model: Autoregressive, image_shape) -> Callable[..., tuple[jax.Array, jax.Array]]:
+def sampler(model: Autoregressive, image_shape, top_k: int = 0) -> Callable[..., tuple[jax.Array, jax.Array]]:
     """The exact sampler, pure (jit it with `jaxgen.engine.compilation.jit`):
     ``(params, rng, canvas [n, H, W, C], start, labels) -> (canvas, log_prob [n])``
     draws the sub-pixels ``start .. H*W*C - 1`` (raster order, R -> G -> B) and returns the sum of the
-    log-probabilities of the drawn values (the sub-pixels before ``start`` are kept)."""
+    log-probabilities of the drawn values (the sub-pixels before ``start`` are kept); ``top_k`` > 0 draws each
+    from its ``top_k`` most likely values."""
     h, w, c = image_shape
     up, side = model.field or (h, w)
     rh, rw = min(up + 1, h), min(2 * side + 1, w)
@@ -136,7 +154,7 @@ def sampler(model: Autoregressive, image_shape) -> Callable[..., tuple[jax.Array
             r0, c0 = jnp.clip(i - up, 0, h - rh), jnp.clip(j - side, 0, w - rw)
             window = lax.dynamic_slice(canvas, (0, r0, c0, 0), (n, rh, rw, c))
             logits = model.apply({"params": params}, preprocess(window, model.data), labels)
-            value, lp = _draw(jax.random.fold_in(rng, t), logits[:, i - r0, j - c0, ch], model.data)
+            value, lp = _draw(jax.random.fold_in(rng, t), logits[:, i - r0, j - c0, ch], model.data, top_k)
             return canvas.at[:, i, j, ch].set(value), total + lp
 
         return lax.fori_loop(start, h * w * c, body, (canvas, jnp.zeros((n,), jnp.float32)))
@@ -199,8 +217,8 @@ def validate(get: Callable[[str], Any], image_shape, *size_keys: str) -> tuple[s
     """Checks ``model.data``, the image shape and that the ``size_keys`` are positive multiples of the colour
     channels (each colour owns a block of features) -> ``(data, channels)``; errors name the key."""
     data = get("data")
-    if data not in DATA:
-        raise ConfigError(f"model.data={data!r}; autoregressive models take one of {DATA}")
+    if data not in IMAGE_DATA:
+        raise ConfigError(f"model.data={data!r}; autoregressive models take one of {IMAGE_DATA}")
     if len(image_shape) != 3:
         raise ConfigError(f"autoregressive models need images [H, W, C]; got {tuple(image_shape)} (data.image_size)")
     channels = int(image_shape[-1])

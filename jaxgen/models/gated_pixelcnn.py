@@ -13,7 +13,8 @@ Two stacks of ``layers`` gated layers (``n = kernel_size``, ``F = features``):
 * class conditioning (``conditional=True``, labels in ``0..num_classes-1``): a learned embedding
   ``[num_classes, 2F]`` per layer, added to both stacks' pre-activations.
 
-The horizontal stack's output goes through the head of `jaxgen.models.autoregressive`. The receptive field
+Code grids (``data="codes"``, the VQ-VAE prior): the codes ``[B, H, W, 1]`` are embedded (``levels`` x ``F``)
+before both stacks; one colour group. The horizontal stack's output goes through the head of `jaxgen.models.autoregressive`. The receptive field
 is the whole past (every earlier pixel, and the earlier colours of the current one) once ``layers * (n//2)``
 reaches the image's width and height.
 """
@@ -68,6 +69,8 @@ class GatedPixelCNN(ar.Autoregressive):
             return v, (out if layer == 0 else h + out), labels
 
         gated_layer = rematerialised(gated_layer, self.remat)
+        if self.data == "codes":  # a VQ code grid [B, H, W, 1] of ints: one learned vector per code
+            x = nn.Embed(self.levels, f, dtype=dtype, name="embed_codes")(x[..., 0])
         stacks = (ar.down_shift(x), x, labels)
         for layer in range(self.layers):
             stacks = gated_layer(self, stacks, layer)
