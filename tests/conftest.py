@@ -1,4 +1,4 @@
-"""Test-wide setup, run before JAX starts: 8 fake CPU devices, and a private TFDS data dir.
+"""Test-wide setup, run before JAX starts: 8 fake CPU devices, LLVM level 1, and a private TFDS data dir.
 
 The 8 devices exist for the sharding tests; other tests build 1-device meshes (`one_device_mesh`) so
 they do not pay for 8 replicas on a 2-core machine.
@@ -9,6 +9,12 @@ import shutil
 import tempfile
 
 os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_force_host_platform_device_count=8").strip()
+# The suite's programs are tiny and run a few steps: XLA:CPU's compile time dominates it. LLVM level 1 instead of 3
+# makes the same floating-point choices (bit-identical results; see `jaxgen.engine.compilation.once_options`; the
+# fingerprint tests would catch a change) and compiles 4x faster (an InGAN shape test: 35 s -> 8 s). Level 0 is not
+# used: it rounds differently.
+if "xla_backend_optimization_level" not in os.environ["XLA_FLAGS"]:
+    os.environ["XLA_FLAGS"] += " --xla_backend_optimization_level=1"
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 _DATA_DIR = tempfile.mkdtemp(prefix="jaxgen-test-data-")
 os.environ["JAXGEN_DATA_DIR"] = _DATA_DIR
