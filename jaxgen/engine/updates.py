@@ -1,4 +1,4 @@
-"""Parameter updates every trainer makes: an optimizer step, and an exponential moving average.
+"""Parameter updates every trainer makes: an optimizer step, and an exponential moving average (its decay checked).
 
 Both are pure functions of pytrees, for use inside a jitted step; they are the exact arithmetic the trainers
 spelled out before (same ops, same order), so swapping them in moves no bits.
@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import optax
 
-__all__ = ["apply_optimizer", "ema_update"]
+from jaxgen.errors import ConfigError
+
+__all__ = ["apply_optimizer", "ema_decay", "ema_update"]
 
 
 def apply_optimizer(tx: optax.GradientTransformation, grads, opt_state, params, step=None):
@@ -29,3 +31,11 @@ def ema_update(ema, params, decay):
     Computed as ``optax.incremental_update(params, ema, 1 - decay)`` (``step_size * new + (1 - step_size) * old``);
     `decay` may be a Python float or a traced scalar (a sweep over it)."""
     return optax.incremental_update(params, ema, 1.0 - decay)
+
+
+def ema_decay(config) -> float:
+    """`config.ema_decay` (0 when absent: no average), or a ConfigError naming the key when it is outside [0, 1)."""
+    decay = float(config.get("ema_decay", 0.0))
+    if not 0.0 <= decay < 1.0:
+        raise ConfigError(f"config key 'ema_decay' must be in [0, 1) (0 = off), got {decay}")
+    return decay

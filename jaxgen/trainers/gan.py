@@ -68,8 +68,7 @@ def _check(config, game) -> None:
     accelerator.check(config, game.options, f"game {config.get('game', 'unconditional')!r}")
     if config.n_critic < 1:
         raise ConfigError(f"config key 'n_critic' (D updates per G update) must be >= 1, got {config.n_critic}")
-    if not 0.0 <= config.ema_decay < 1.0:
-        raise ConfigError(f"config key 'ema_decay' must be in [0, 1) (0 = off), got {config.ema_decay}")
+    updates.ema_decay(config)
     update = config.get("update_mode", "alternating")
     if update not in UPDATES:
         raise ConfigError(f"config key 'update_mode' must be one of {UPDATES}, got {update!r}")

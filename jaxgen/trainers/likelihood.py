@@ -58,9 +58,7 @@ def create_task(config, info: dict, mesh) -> loop.Task:
     if config.eval.iwae_samples and dens.log_likelihood is None:
         raise ConfigError(f"config key 'eval.iwae_samples' is set but model {cfg.name!r} (kind {cfg.get('kind', '-')!r}) "
                           f"has no importance-weighted estimate; set eval.iwae_samples=()")
-    ema_decay = float(config.get("ema_decay", 0.0))
-    if not 0.0 <= ema_decay < 1.0:
-        raise ConfigError(f"config key 'ema_decay' must be in [0, 1) (0 = off), got {ema_decay}")
+    ema_decay = updates.ema_decay(config)
     tx = optimizers.make(config.optimizer, "optimizer")
     replicated = sharding.replicated(mesh)
     num_dims = int(image_shape[0] * image_shape[1] * image_shape[2])
