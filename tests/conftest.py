@@ -43,6 +43,14 @@ def data_dir():
 
 
 @pytest.fixture(scope="session")
+def mnist5k_prepared():
+    """The bundled digits prepared first, so that TFDS's preparation progress is not in a test's captured stderr."""
+    from jaxgen import data
+
+    data.prepare("mnist5k")
+
+
+@pytest.fixture(scope="session")
 def one_device_mesh():
     from jaxgen.engine import sharding
 

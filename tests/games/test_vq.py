@@ -118,7 +118,7 @@ def test_decoder_likelihood_and_bound_terms(uninterrupted):
     ("model.restart_after=-1", "'model.restart_after'"),
     ("loss.weights.gradient=1.0", "loss.weights.gradient"),
 ])
-def test_bad_config_values_are_one_line_errors(override, fragment, tmp_path, capsys):
+def test_bad_config_values_are_one_line_errors(override, fragment, tmp_path, capsys, mnist5k_prepared):
     assert cli.main(["train", "--config", TINY, "--workdir", str(tmp_path / "w"), f"--config.{override}"]) == \
         cli.EXIT_USAGE
     err = capsys.readouterr().err.strip()
