@@ -2,11 +2,12 @@
 
 The U-Net of ``jaxgen/models/diffusion.py`` (GroupNorm with gcd(32, C) groups, SiLU, 3x3 convolutions, the
 sinusoidal time embedding through two linear layers, single-head attention where the side <= ``attention_below``,
-stride-2 conv down, nearest x2 + conv up, every skip concatenated), and the step of ``jaxgen/trainers/likelihood.py``
+stride-2 conv down (padded after, as flax's SAME), nearest x2 + conv up, every skip concatenated), and the step of ``jaxgen/trainers/likelihood.py``
 with its ``loss``: t ~ U{1..T}, x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, loss = mean (eps - eps_theta)^2,
 Adam, then the EMA of the parameters (when ``ema_decay`` > 0).
 
-Importable: ``make_step(config) -> step()``; runnable: ``python tools/torch_ddpm.py`` prints the median ms/step of
+Importable: ``make_step(config) -> step()``, ``unet(config)`` and ``load_flax(net, params)`` (jaxgen's weights into
+the PyTorch U-Net: tests/tools/test_torch_ddpm.py checks that both compute the same ε); runnable: ``python tools/torch_ddpm.py`` prints the median ms/step of
 configs/ddpm_mnist.py as JSON.
 """
 
@@ -18,6 +19,7 @@ import math
 import os
 import sys
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -65,7 +67,7 @@ class UNet(nn.Module):
     def __init__(self, channels, size, width, mult, blocks, attention_below, dropout):
         super().__init__()
         temb = 4 * width
-        self.width, self.blocks = width, blocks
+        self.width, self.blocks, self.levels = width, blocks, len(mult)
         self.temb = nn.Sequential(nn.Linear(width, temb), nn.SiLU(), nn.Linear(temb, temb))
         self.stem = nn.Conv2d(channels, width, 3, padding=1)
         self.down, chans, c, s = nn.ModuleList(), [width], width, size
@@ -75,8 +77,8 @@ class UNet(nn.Module):
                                                 Attention(width * m) if s <= attention_below else nn.Identity()]))
                 c = width * m
                 chans.append(c)
-            if level < len(mult) - 1:
-                self.down.append(nn.Conv2d(c, c, 3, stride=2, padding=1))
+            if level < len(mult) - 1:  # flax's SAME at stride 2 pads one row and column, after (bottom, right)
+                self.down.append(nn.Sequential(nn.ZeroPad2d((0, 1, 0, 1)), nn.Conv2d(c, c, 3, stride=2)))
                 chans.append(c)
                 s //= 2
         self.mid = nn.ModuleList([ResBlock(c, c, temb, dropout), Attention(c), ResBlock(c, c, temb, dropout)])
@@ -110,6 +112,69 @@ class UNet(nn.Module):
         return self.out(h)
 
 
+def load_flax(net: UNet, params: dict) -> None:
+    """Copies the ``params`` of jaxgen's U-Net of the same config (``jaxgen.models.diffusion.UNet``) into `net`."""
+
+    def tensor(x):
+        return torch.as_tensor(np.array(x, np.float32))
+
+    def linear(module, p):  # a flax Conv [kh, kw, in, out] or Dense [in, out] kernel (a Dense as a 1x1 conv here)
+        kernel = tensor(p["kernel"])
+        module.weight.copy_(kernel.permute(3, 2, 0, 1) if kernel.ndim == 4 else kernel.T.reshape(module.weight.shape))
+        module.bias.copy_(tensor(p["bias"]))
+
+    def norm(module, p):
+        module.weight.copy_(tensor(p["scale"]))
+        module.bias.copy_(tensor(p["bias"]))
+
+    def block(module, p):
+        for sub, name in ((module.c1, "Conv_0"), (module.t, "Dense_0"), (module.c2, "Conv_1"), (module.skip, "skip")):
+            if name in p:
+                linear(sub, p[name])
+        norm(module.n1, p["GroupNorm_0"])
+        norm(module.n2, p["GroupNorm_1"])
+
+    def attention(module, name):
+        if not isinstance(module, nn.Identity):
+            norm(module.norm, params[name]["GroupNorm_0"])
+            linear(module.qkv, params[name]["Dense_0"])
+            linear(module.proj, params[name]["proj"])
+
+    with torch.no_grad():
+        linear(net.stem, params["stem"])
+        linear(net.temb[0], params["temb0"])
+        linear(net.temb[2], params["temb1"])
+        down, up = iter(net.down), iter(net.up)
+        for level in range(net.levels):
+            for i in range(net.blocks):
+                res, attn = next(down)
+                block(res, params[f"down{level}_{i}"])
+                attention(attn, f"down{level}_attn{i}")
+            if level < net.levels - 1:
+                linear(next(down)[1], params[f"downsample{level}"])
+        block(net.mid[0], params["mid0"])
+        attention(net.mid[1], "mid_attn")
+        block(net.mid[2], params["mid1"])
+        for level in reversed(range(net.levels)):
+            for i in range(net.blocks + 1):
+                res, attn = next(up)
+                block(res, params[f"up{level}_{i}"])
+                attention(attn, f"up{level}_attn{i}")
+            if level > 0:
+                linear(next(up), params[f"upsample{level}"])
+        norm(net.out[0], params["GroupNorm_0"])
+        linear(net.out[2], params["out"])
+
+
+def unet(config) -> UNet:
+    """The PyTorch U-Net of `config` (a configs/ddpm_*.py; unconditional)."""
+    from jaxgen import data as data_lib
+
+    m = config.model
+    h, _, c = data_lib.output_info(config.data)["image_shape"]
+    return UNet(c, h, m.width, tuple(m.channel_mult), m.num_res_blocks, m.attention_below, m.dropout)
+
+
 def make_step(config, threads=None, seed=0):
     """One DDPM training step of `config` (a configs/ddpm_*.py) on a fixed random batch; returns ``step()``."""
     from jaxgen import data as data_lib
@@ -119,7 +184,7 @@ def make_step(config, threads=None, seed=0):
     torch.manual_seed(seed)
     m = config.model
     h, _, c = data_lib.output_info(config.data)["image_shape"]
-    net = UNet(c, h, m.width, tuple(m.channel_mult), m.num_res_blocks, m.attention_below, m.dropout)
+    net = unet(config)
     ema = [p.detach().clone() for p in net.parameters()]
     opt = torch.optim.Adam(net.parameters(), lr=config.optimizer.learning_rate,
                            betas=(config.optimizer.b1, config.optimizer.b2))
