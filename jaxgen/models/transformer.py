@@ -9,8 +9,10 @@ with GELU), a final LayerNorm and a dense layer to ``K`` logits: the logits at p
 given the codes before it (and the class). Output ``[N, h, w, 1, K]``, the layout of the autoregressive head
 (:mod:`jaxgen.models.autoregressive`), so one NLL serves both priors.
 
-:func:`sample` draws the ``L`` codes one at a time (``lax.fori_loop``, the whole sequence re-run at each position,
-no cache), each from its ``top_k`` most likely codes (0: all) with key ``fold_in(rng, i)``.
+:func:`sample` draws the ``L`` codes one at a time (``lax.fori_loop``), each from its ``top_k`` most likely codes (0:
+all) with key ``fold_in(rng, i)``. It runs the network one position at a time with a key/value cache (the same
+module with ``decode=True``: flax's ``MultiHeadDotProductAttention`` keeps each layer's keys and values of the positions
+so far in the collection ``"cache"``), so drawing L codes costs one pass over the sequence, not L.
 """
 
 from __future__ import annotations
@@ -33,12 +35,14 @@ class Block(nn.Module):
 
     heads: int
     dtype: Any = jnp.float32
+    decode: bool = False  # x is one position [N, 1, W]; keys and values of the earlier ones are in "cache"
 
     @nn.compact
     def __call__(self, x, mask):
         width = x.shape[-1]
         h = nn.LayerNorm(dtype=self.dtype, name="ln_attention")(x)
-        x = x + nn.MultiHeadDotProductAttention(num_heads=self.heads, dtype=self.dtype, name="attention")(h, mask=mask)
+        x = x + nn.MultiHeadDotProductAttention(num_heads=self.heads, dtype=self.dtype, decode=self.decode,
+                                                name="attention")(h, mask=mask)
         h = nn.LayerNorm(dtype=self.dtype, name="ln_mlp")(x)
         h = nn.Dense(width, dtype=self.dtype, name="mlp_out")(nn.gelu(nn.Dense(4 * width, dtype=self.dtype,
                                                                                  name="mlp_in")(h)))
@@ -55,12 +59,13 @@ class Transformer(nn.Module):
     heads: int = 4
     num_classes: int | None = None
     dtype: Any = jnp.float32
+    decode: bool = False  # `next_logits` through the key/value cache (module docstring)
 
     def setup(self):
         self.tokens = nn.Embed(self.levels, self.width)
         self.start = nn.Embed(self.num_classes or 1, self.width)  # the class token (or one start token)
         self.positions = self.param("positions", nn.initializers.normal(0.02), (self.length, self.width))
-        self.blocks = [Block(self.heads, self.dtype) for _ in range(self.layers)]
+        self.blocks = [Block(self.heads, self.dtype, self.decode) for _ in range(self.layers)]
         self.ln = nn.LayerNorm(dtype=self.dtype)
         self.head = nn.Dense(self.levels, dtype=self.dtype)
 
@@ -82,15 +87,34 @@ class Transformer(nn.Module):
         codes = x.reshape(x.shape[0], -1).astype(jnp.int32)
         return self.logits(self.embed(codes, labels)).reshape(*x.shape, self.levels)
 
+    def next_logits(self, codes, i, labels=None):
+        """(``decode=True``) codes ``[N, L]`` of which ``0..i-1`` are drawn, ``i`` (the positions before it already
+        passed through the cache, in order) -> the logits ``[N, K]`` of code ``i`` (float32)."""
+        n = codes.shape[0]
+        first = self.start(labels if self.num_classes else jnp.zeros((n,), jnp.int32))
+        x = jnp.where(i == 0, first, self.tokens(codes[:, jnp.maximum(i - 1, 0)])) + self.positions[i]
+        x = x[:, None].astype(self.dtype)
+        for block in self.blocks:
+            x = block(x, None)
+        return self.head(self.ln(x))[:, 0].astype(jnp.float32)
+
 
 def sample(model: Transformer, params, rng, n: int, labels=None, top_k: int = 0):
-    """``n`` code sequences ``[n, L]`` drawn position by position (module docstring)."""
-    def body(i, codes):
-        logits = model.apply({"params": params}, codes[..., None, None], labels)[:, i, 0, 0]
-        value = jax.random.categorical(jax.random.fold_in(rng, i), top_k_logits(logits, top_k), axis=-1)
-        return codes.at[:, i].set(value.astype(jnp.int32))
+    """``n`` code sequences ``[n, L]`` drawn position by position through the key/value cache (module docstring)."""
+    decoder = model.clone(decode=True)
+    # the cache's shapes ([n, L, heads, width / heads] per layer) from a full-length pass; empty, index 0
+    shapes = jax.eval_shape(lambda: decoder.init(jax.random.key(0), jnp.zeros((n, model.length, 1, 1), jnp.int32),
+                                                 labels))["cache"]
+    cache = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), shapes)
 
-    return lax.fori_loop(0, model.length, body, jnp.zeros((n, model.length), jnp.int32))
+    def body(i, carry):
+        codes, cache = carry
+        logits, updated = decoder.apply({"params": params, "cache": cache}, codes, i, labels, method="next_logits",
+                                        mutable=["cache"])
+        value = jax.random.categorical(jax.random.fold_in(rng, i), top_k_logits(logits, top_k), axis=-1)
+        return codes.at[:, i].set(value.astype(jnp.int32)), updated["cache"]
+
+    return lax.fori_loop(0, model.length, body, (jnp.zeros((n, model.length), jnp.int32), cache))[0]
 
 
 def prior(cfg, grid, levels: int, num_classes=None, *, dtype=jnp.float32) -> Transformer:

@@ -44,3 +44,28 @@ def test_top_k_sampling_draws_only_the_k_most_likely():
     assert greedy.shape == (16, 6) and (greedy == greedy[0]).all()  # top-1: the same sequence for every key
     logits = MODEL.apply({"params": params}, jnp.asarray(greedy[:1]).reshape(1, 2, 3, 1), jnp.zeros((1,), jnp.int32))
     np.testing.assert_array_equal(np.asarray(logits).reshape(6, 5).argmax(-1), greedy[0])
+
+
+def test_cached_decoding_equals_the_full_forward_and_a_no_cache_sampler():
+    params = _params()
+    labels = jnp.array([2, 0])
+    codes = jax.random.randint(jax.random.key(4), (2, 6), 0, 5)
+    full = MODEL.apply({"params": params}, codes.reshape(2, 2, 3, 1), labels).reshape(2, 6, 5)
+    decoder = MODEL.clone(decode=True)
+    cache = decoder.init(jax.random.key(0), jnp.zeros((2, 6, 1, 1), jnp.int32), labels)["cache"]
+    cache = jax.tree.map(jnp.zeros_like, cache)
+    for i in range(6):  # position i through the cache of positions 0..i-1
+        step, updated = decoder.apply({"params": params, "cache": cache}, codes, i, labels, method="next_logits",
+                                      mutable=["cache"])
+        cache = updated["cache"]
+        np.testing.assert_allclose(step, full[:, i], rtol=1e-5, atol=1e-5)
+
+    def naive(rng, n, labels):  # the whole sequence re-run at every position, no cache
+        def body(i, codes):
+            logits = MODEL.apply({"params": params}, codes.reshape(n, 2, 3, 1), labels).reshape(n, 6, 5)[:, i]
+            return codes.at[:, i].set(jax.random.categorical(jax.random.fold_in(rng, i), logits, axis=-1))
+        return jax.lax.fori_loop(0, 6, body, jnp.zeros((n, 6), jnp.int32))
+
+    labels = jnp.arange(32) % 3
+    drawn = transformer.sample(MODEL, params, jax.random.key(5), 32, labels)
+    np.testing.assert_array_equal(drawn, naive(jax.random.key(5), 32, labels))
