@@ -149,7 +149,7 @@ def vq_config(dataset: str, arg=None, gan: bool = False) -> ml_collections.Confi
     config.log_every, config.sample_every, config.checkpoint_every = 100, 1000, 1000
     config.optimizer.g = optimizers.adam(1e-3, 0.9, 0.999)
     config.eval.every = 1000
-    config.eval.metrics = "rec_mse,rec_psnr,code_perplexity,code_usage,bpd_bound"  # the game's evaluator's
+    config.eval.metrics = "rec_mse,rec_psnr,code_perplexity,code_usage,bpd_bound,rfid,rkid"  # the game's evaluator's
     if dataset != "mnist5k":
         config.model.num_codes = 256
         config.model.code_dim = 32

@@ -34,7 +34,11 @@ Evaluation (`game.evaluator`, `eval.every` > 0), on `eval.split`: ``rec_mse_<spl
 ``rec_psnr_<split>`` (dB, peak 2), ``code_perplexity_<split>`` and ``code_usage_<split>`` of the split's codes, and
 the two-stage bound ``bpd_bound_<split>``: ``-log p(x) <= -log p_prior(z(x)) - log p(x | z(x))`` (one term of the sum
 over z), in bits per dimension of the 8-bit images, ``p(x | z)`` a logistic of mean ``x_hat`` and the learned
-scale discretised into the 256 levels (:func:`jaxgen.losses.likelihood.discretized_logistic_log_prob`).
+scale discretised into the 256 levels (:func:`jaxgen.losses.likelihood.discretized_logistic_log_prob`). With
+``rfid`` / ``rkid`` in `eval.metrics` also the reconstruction FID and KID (Esser et al.'s rFID): the split's
+reconstructions (clipped to [-1, 1]) scored against the split itself on `eval.features`, as
+:func:`jaxgen.metrics.evaluate.evaluate` scores samples, named ``rfid<N>_<split>_<features>`` and
+``rkid<N>_<split>_<features>`` (N the split's size).
 """
 
 from __future__ import annotations
@@ -52,7 +56,8 @@ from jaxgen.errors import ConfigError
 from jaxgen.games.base import Game
 from jaxgen.losses import gan as gan_losses
 from jaxgen.losses import likelihood, perceptual
-from jaxgen.metrics import image_quality
+from jaxgen.metrics import evaluate, image_quality
+from jaxgen.metrics import features as feature_nets
 from jaxgen.models import autoregressive as ar
 from jaxgen.models import vqvae
 from jaxgen.models.gated_pixelcnn import GatedPixelCNN
@@ -291,10 +296,10 @@ class VQ(Game):
 
     # -- evaluation -------------------------------------------------------------------------------------------
     def measures(self, params, model_state, images, labels):
-        """Per image: squared error sum, PSNR, codes, prior and decoder NLL (nats)."""
+        """Per image: the reconstruction, squared error, PSNR, codes, prior and decoder NLL (nats)."""
         players = players_with_state(self.modules, params, model_state)
         x_hat, codes, _ = self._ae(players, None, images)
-        return {"mse": jnp.mean(jnp.square(x_hat - images), axis=(1, 2, 3)),
+        return {"x_hat": jnp.clip(x_hat, -1, 1), "mse": jnp.mean(jnp.square(x_hat - images), axis=(1, 2, 3)),
                 "psnr": image_quality.psnr(jnp.clip(x_hat, -1, 1), images), "codes": codes,
                 "prior": self.prior_nll(params["prior"], codes, labels),
                 "decoder": self.decoder_nll(params["autoencoder"]["log_scale"], x_hat, images)}
@@ -305,6 +310,9 @@ class VQ(Game):
         split = config.eval.split
         tag = split.split("[")[0]
         measure = jax.jit(self.measures)
+        wanted = [m.strip() for m in str(config.eval.get("metrics", "")).split(",")]
+        scored = tuple(m[1:] for m in ("rfid", "rkid") if m in wanted)  # "fid", "kid" of the reconstructions
+        net = functools.cache(lambda: feature_nets.get(config.eval.features, config.data.name))  # on first use
 
         def run(state, rng):
             del rng
@@ -317,9 +325,15 @@ class VQ(Game):
             m = {k: np.concatenate([o[k] for o in out]) for k in out[0]}
             used = quantizer.usage(jnp.asarray(m["codes"]), self.num_codes)
             dims = int(np.prod(self.image_shape))
-            return {f"rec_mse_{tag}": float(m["mse"].mean()), f"rec_psnr_{tag}": float(m["psnr"].mean()),
-                    f"code_perplexity_{tag}": float(used["perplexity"]), f"code_usage_{tag}": float(used["usage"]),
-                    f"bpd_bound_{tag}": float(likelihood.bits_per_dim(np.mean(m["prior"] + m["decoder"]), dims))}
+            results = {f"rec_mse_{tag}": float(m["mse"].mean()), f"rec_psnr_{tag}": float(m["psnr"].mean()),
+                       f"code_perplexity_{tag}": float(used["perplexity"]), f"code_usage_{tag}": float(used["usage"]),
+                       f"bpd_bound_{tag}": float(likelihood.bits_per_dim(np.mean(m["prior"] + m["decoder"]), dims))}
+            if scored:
+                protocol = evaluate.Protocol(metrics=scored, num_samples=len(m["x_hat"]), split=split,
+                                             features=config.eval.features)
+                scores = evaluate.evaluate(m["x_hat"], config.data, protocol, net=net())
+                results.update({"r" + name: value for name, value in scores.items()})
+            return results
 
         return run
 

@@ -3,16 +3,18 @@ on steps 0-1, the Gated PixelCNN prior on steps 2-3; batch 8).
 
 The CLI end to end (samples, `jaxgen.load(...).sample`), the autoencoder frozen and the prior untouched outside its
 stage, exact resume across the stage boundary, the code prior's causality, the decoder likelihood against a numpy
-logistic, the evaluation's names and the bound's terms, one-line config errors.
+logistic, the evaluation's names, the bound's terms and the reconstruction FID by hand, one-line config errors.
 """
 
 import json
 import os
+import warnings
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import scipy.linalg
 
 import jaxgen
 from jaxgen import cli
@@ -20,6 +22,7 @@ from jaxgen import config as config_lib
 from jaxgen.data import pipeline
 from jaxgen.engine import sharding
 from jaxgen.games import vq
+from jaxgen.metrics import features
 from tests.games import runs
 from tests.games.task_cache import one_task_per_config  # noqa: F401 (autouse: one compiled task per config)
 
@@ -88,7 +91,7 @@ def test_code_prior_is_causal_over_the_grid():
             assert not np.allclose(flat_a[t + 1:], flat_b[t + 1:])
 
 
-def test_decoder_likelihood_and_bound_terms(uninterrupted):
+def test_decoder_likelihood_and_bound_terms(uninterrupted, tiny_lenet):
     game, state = _game(_config()), uninterrupted[1]
     rng = np.random.default_rng(1)
     images = rng.integers(0, 256, (2, 28, 28, 1)) / 127.5 - 1  # on the 8-bit grid, both end bins included
@@ -104,10 +107,25 @@ def test_decoder_likelihood_and_bound_terms(uninterrupted):
     logp = jax.nn.log_softmax(game.prior_logits(state["params"]["prior"], jnp.asarray(m["codes"]), None))
     by_hand = -np.take_along_axis(np.asarray(logp)[..., 0, :], m["codes"][..., None], -1).reshape(2, -1).sum(1)
     np.testing.assert_allclose(m["prior"], by_hand, rtol=1e-5)
-    results = game.evaluator(_config(), None)(state, jax.random.key(0))
+    config = _config()
+    config.eval.features = f"lenet:{tiny_lenet}"
+    results = game.evaluator(config, None)(state, jax.random.key(0))
     assert set(results) == {"rec_mse_test", "rec_psnr_test", "code_perplexity_test", "code_usage_test",
-                            "bpd_bound_test"}
+                            "bpd_bound_test", "rfid1k_test_lenet", "rkid1k_test_lenet", "rkid1k_test_lenet_std"}
     assert 0 < results["bpd_bound_test"] < 16 and 1 <= results["code_perplexity_test"] <= game.num_codes
+    # rFID: the split's reconstructions against the split itself, by hand (scipy's matrix square root)
+    test = pipeline.read_split(config.data, "test")["image"]
+    recon = np.concatenate([jax.device_get(game.measures(state["params"], state["model_state"],
+                                                         jnp.asarray(test[i:i + 500]), None))["x_hat"]
+                            for i in range(0, len(test), 500)])
+    net = features.get(f"lenet:{tiny_lenet}", "mnist5k")
+    real, fake = (np.asarray(net.extract(x, "test")["pool"], np.float64) for x in (test, recon))
+    with warnings.catch_warnings():  # the 4-step LeNet has dead units: singular covariances, a fine square root
+        warnings.simplefilter("ignore", scipy.linalg.LinAlgWarning)
+        covmean = scipy.linalg.sqrtm(np.cov(real, rowvar=False) @ np.cov(fake, rowvar=False)).real
+    fid = (np.sum(np.square(real.mean(0) - fake.mean(0))) + np.trace(np.cov(real, rowvar=False))
+           + np.trace(np.cov(fake, rowvar=False)) - 2 * np.trace(covmean))
+    np.testing.assert_allclose(results["rfid1k_test_lenet"], fid, rtol=1e-3, atol=1e-4)
 
 
 @pytest.mark.parametrize("override, fragment", [
