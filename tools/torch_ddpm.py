@@ -1,6 +1,6 @@
 """PyTorch eager reference of a DDPM training step (the baseline for ``tools/bench.py --torch``).
 
-The U-Net of ``jaxgen/models/diffusion.py`` (GroupNorm with gcd(32, C) groups, SiLU, 3x3 convolutions, the
+The U-Net of ``jaxgen/models/diffusion.py`` (GroupNorm with ``norm_groups(C)`` groups, SiLU, 3x3 convolutions, the
 sinusoidal time embedding through two linear layers, single-head attention where the side <= ``attention_below``,
 stride-2 conv down (padded after, as flax's SAME), nearest x2 + conv up, every skip concatenated), and the step of ``jaxgen/trainers/likelihood.py``
 with its ``loss``: t ~ U{1..T}, x_t = sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, loss = mean (eps - eps_theta)^2,
@@ -27,9 +27,11 @@ from torch.nn import functional as F
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_dcgan import median_ms  # noqa: E402
 
+from jaxgen.models.diffusion import norm_groups  # noqa: E402
+
 
 def _norm(c):
-    return nn.GroupNorm(math.gcd(32, c), c, eps=1e-6)  # flax's GroupNorm epsilon
+    return nn.GroupNorm(norm_groups(c), c, eps=1e-6)  # flax's GroupNorm epsilon
 
 
 def timestep_embedding(t, dim):

@@ -2,8 +2,8 @@
 likelihood trainer: an ε-prediction U-Net trained on L_simple, scored by the variational bound in nats.
 
 The U-Net (Ho et al. appendix B, PixelCNN++-style, at any widths): a 3x3 conv stem, then per resolution level
-``num_res_blocks`` residual blocks (GroupNorm, swish, 3x3 conv, + the time embedding, GroupNorm, swish, dropout,
-3x3 conv) with single-head self-attention after each block where the side is <= ``attention_below``, a stride-2
+``num_res_blocks`` residual blocks (GroupNorm with `norm_groups` groups, swish, 3x3 conv, + the time embedding,
+GroupNorm, swish, dropout, 3x3 conv) with single-head self-attention after each block where the side is <= ``attention_below``, a stride-2
 conv down between levels; a middle of block, attention, block; the mirror path up (nearest x2 + 3x3 conv) taking
 every skip; GroupNorm, swish and a zero-initialised 3x3 conv to ε [B, H, W, C]. The time embedding is the
 sinusoidal embedding of t (width ``width``) through Dense(4 width), swish, Dense(4 width); with
@@ -35,7 +35,7 @@ from jaxgen.losses import diffusion as dl
 from jaxgen.losses import likelihood as lik
 from jaxgen.models.density import Density
 
-__all__ = ["UNet", "density", "model", "sampler", "timestep_embedding"]
+__all__ = ["UNet", "density", "model", "norm_groups", "sampler", "timestep_embedding"]
 
 
 def timestep_embedding(t: jax.Array, dim: int) -> jax.Array:
@@ -47,8 +47,15 @@ def timestep_embedding(t: jax.Array, dim: int) -> jax.Array:
     return jnp.pad(emb, ((0, 0), (0, dim - 2 * half)))
 
 
+def norm_groups(channels: int) -> int:
+    """GroupNorm's group count for C channels: the most groups up to 32 (Ho et al.'s count) with >= 4 channels each
+    (what 32 groups give at the paper's width 128). 32 groups of a narrow U-Net would hold 1-2 channels each and
+    act as instance norm, which erases each channel's spatial mean, i.e. the image's global colour."""
+    return max(g for g in range(1, 33) if channels % g == 0 and channels // g >= min(4, channels))
+
+
 def _norm(channels: int, dtype) -> nn.GroupNorm:
-    return nn.GroupNorm(num_groups=math.gcd(32, channels), dtype=dtype)
+    return nn.GroupNorm(num_groups=norm_groups(channels), dtype=dtype)
 
 
 class ResBlock(nn.Module):
