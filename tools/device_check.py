@@ -10,8 +10,8 @@ G update), each in ``config.dtype`` float32 and bfloat16 (compute dtype; paramet
 on one device (the first), with a fixed random batch. Each row times, in alternating rounds (``tools/bench.py``'s
 ``time_rounds``: medians over ``--rounds`` rounds of ``--steps`` steps, after compiling and ``--warmup`` steps):
 
-- JAX with the backend's lowering (``jaxgen.nn.upsample.default_impl``: ``"fast"``, the sub-pixel forms measured
-  on XLA:CPU, on the CPU; XLA's own ``"lax"`` elsewhere);
+- JAX with the backend's lowering (``jaxgen.nn.upsample.default_impl``: ``"fast"``, the sub-pixel forms, on the
+  CPU and GPU, where they were measured faster; XLA's own ``"lax"`` elsewhere);
 - JAX with the other lowering, forced with ``$JAXGEN_UPSAMPLE_IMPL`` while its step is built and compiled;
 - PyTorch eager (``tools/torch_dcgan.py``) on the same device, bfloat16 as ``torch.autocast`` with float32 weights.
   Without PyTorch, or without a CUDA build of it on a GPU, the JAX columns still print and one line says why.
