@@ -19,13 +19,13 @@ import math
 import os
 import sys
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_dcgan import median_ms  # noqa: E402
+from torch_flax import tensor, weight  # noqa: E402
 
 from jaxgen.models.diffusion import norm_groups  # noqa: E402
 
@@ -117,12 +117,8 @@ class UNet(nn.Module):
 def load_flax(net: UNet, params: dict) -> None:
     """Copies the ``params`` of jaxgen's U-Net of the same config (``jaxgen.models.diffusion.UNet``) into `net`."""
 
-    def tensor(x):
-        return torch.as_tensor(np.array(x, np.float32))
-
-    def linear(module, p):  # a flax Conv [kh, kw, in, out] or Dense [in, out] kernel (a Dense as a 1x1 conv here)
-        kernel = tensor(p["kernel"])
-        module.weight.copy_(kernel.permute(3, 2, 0, 1) if kernel.ndim == 4 else kernel.T.reshape(module.weight.shape))
+    def linear(module, p):  # a flax Conv or Dense kernel (a Dense as a 1x1 conv here)
+        module.weight.copy_(weight(p["kernel"]).reshape(module.weight.shape))
         module.bias.copy_(tensor(p["bias"]))
 
     def norm(module, p):

@@ -34,12 +34,12 @@ from __future__ import annotations
 
 import os
 
-import numpy as np
 import torch
 import torch_vgg
 from torch import nn
 from torch.nn import functional as F
 from torch_dcgan import D_LOSSES, G_LOSSES, config_step_main, in_precision, init_weights, make_optimizer
+from torch_flax import tensor, weight
 
 from jaxgen.defaults import games as game_defaults
 from jaxgen.models import srgan
@@ -107,24 +107,21 @@ def load_flax(named, variables) -> None:
     ``named`` (``(name, module)`` pairs) of the same names: Conv2d (kernel ``[kh, kw, in, out]``), Linear, BatchNorm2d
     (scale, bias, running mean and var), PReLU (negative_slope). Names missing from ``params`` are left alone."""
     params, stats = variables["params"], variables.get("batch_stats", {})
-    t = lambda a: torch.from_numpy(np.array(a, np.float32))  # noqa: E731
     with torch.no_grad():
         for name, m in named:
             if name not in params:
                 continue
             p = params[name]
-            if isinstance(m, nn.Conv2d):
-                m.weight.copy_(t(p["kernel"]).permute(3, 2, 0, 1))
-            elif isinstance(m, nn.Linear):
-                m.weight.copy_(t(p["kernel"]).T)
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                m.weight.copy_(weight(p["kernel"]))
             elif isinstance(m, nn.BatchNorm2d):
-                m.weight.copy_(t(p["scale"]))
-                m.running_mean.copy_(t(stats[name]["mean"]))
-                m.running_var.copy_(t(stats[name]["var"]))
+                m.weight.copy_(tensor(p["scale"]))
+                m.running_mean.copy_(tensor(stats[name]["mean"]))
+                m.running_var.copy_(tensor(stats[name]["var"]))
             elif isinstance(m, nn.PReLU):
-                m.weight.copy_(t(p["negative_slope"]).reshape(1))
+                m.weight.copy_(tensor(p["negative_slope"]).reshape(1))
             if "bias" in p:
-                m.bias.copy_(t(p["bias"]))
+                m.bias.copy_(tensor(p["bias"]))
 
 
 def quantise(x: torch.Tensor) -> torch.Tensor:

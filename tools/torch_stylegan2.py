@@ -33,11 +33,11 @@ from __future__ import annotations
 import math
 import os
 
-import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 from torch_dcgan import config_step_main
+from torch_flax import tensor, weight
 
 from jaxgen.engine.optimizers import lazy_ratio
 
@@ -219,10 +219,6 @@ class Discriminator(nn.Module):
         return f["out"](h)[:, 0]
 
 
-def _tensor(a):
-    return torch.from_numpy(np.array(a, np.float32))
-
-
 def load_flax(net: nn.Module, params: dict, model_state: dict | None = None) -> None:
     """Copies jaxgen's ``params`` (and G's ``batch_stats/w_avg``) of the same network into `net`."""
     flat = {}
@@ -237,16 +233,15 @@ def load_flax(net: nn.Module, params: dict, model_state: dict | None = None) -> 
             path = name.replace("synthesis_layers.", "synthesis/").replace("mapping_network.", "mapping_network/")
             path = path.replace("layers.", "").replace(".", "/")
             if isinstance(module, (Dense, Conv, ModulatedConv)):
-                kernel = _tensor(flat[f"{path}/kernel"])
-                module.weight.copy_(kernel.T if kernel.ndim == 2 else kernel.permute(3, 2, 0, 1))
+                module.weight.copy_(weight(flat[f"{path}/kernel"]))
                 if module.bias is not None:
-                    module.bias.copy_(_tensor(flat[f"{path}/bias"]))
+                    module.bias.copy_(tensor(flat[f"{path}/bias"]))
             elif isinstance(module, Noise):
-                module.strength.copy_(_tensor(flat[f"{path}/strength"]))
+                module.strength.copy_(tensor(flat[f"{path}/strength"]))
         if isinstance(net, Generator):
-            net.const.copy_(_tensor(flat["synthesis/const"]).permute(2, 0, 1))
+            net.const.copy_(tensor(flat["synthesis/const"]).permute(2, 0, 1))
             if model_state:
-                net.w_avg.copy_(_tensor(model_state["batch_stats"]["w_avg"]))
+                net.w_avg.copy_(tensor(model_state["batch_stats"]["w_avg"]))
 
 
 def _adam(params, cfg, interval):

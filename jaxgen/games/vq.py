@@ -43,6 +43,7 @@ reconstructions (clipped to [-1, 1]) scored against the split itself on `eval.fe
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import jax
@@ -57,7 +58,6 @@ from jaxgen.games.base import Game
 from jaxgen.losses import gan as gan_losses
 from jaxgen.losses import likelihood, perceptual
 from jaxgen.metrics import evaluate, image_quality
-from jaxgen.metrics import features as feature_nets
 from jaxgen.models import autoregressive as ar
 from jaxgen.models import vqvae
 from jaxgen.models.gated_pixelcnn import GatedPixelCNN
@@ -65,6 +65,7 @@ from jaxgen.nn import quantizer
 
 PRIORS = ("gated_pixelcnn", "transformer")
 REC_LOSSES = ("mse", "l1")
+METRICS = ("rec_mse", "rec_psnr", "code_perplexity", "code_usage", "bpd_bound", "rfid", "rkid")  # eval.metrics
 LAMBDA_MAX = 1e4  # Esser et al.'s clip of the adaptive weight
 DELTA = 1e-4  # ... and its delta
 
@@ -74,6 +75,18 @@ def adaptive_weight(rec_grad, gan_grad):
     reconstruction and GAN losses w.r.t. the decoder's last layer."""
     lam = jnp.linalg.norm(rec_grad.ravel()) / (jnp.linalg.norm(gan_grad.ravel()) + DELTA)
     return jax.lax.stop_gradient(jnp.clip(lam, 0.0, LAMBDA_MAX))
+
+
+def parse_metrics(metrics: str) -> tuple[str, ...]:
+    """The names of a comma-separated `eval.metrics` (empty: none), each one of `METRICS`; a ConfigError names
+    the unknown ones. The evaluator reports the reconstruction, code and bound metrics whichever are named
+    (they come from one pass over the split); rFID/rKID only when named, as they need a feature network."""
+    chosen = tuple(m.strip() for m in str(metrics).split(",") if m.strip())
+    unknown = [m for m in chosen if m not in METRICS]
+    if unknown:
+        raise ConfigError(f"config key 'eval.metrics': unknown metric(s) {', '.join(map(repr, unknown))} for the vq "
+                          f"game; choose from {', '.join(METRICS)}")
+    return chosen
 
 
 def _stage_starts(prior_from: int, disc_start: int) -> tuple[int, ...]:
@@ -104,6 +117,7 @@ class VQ(Game):
             raise ConfigError(f"config key 'model.prior' must be one of {PRIORS}, got {cfg.prior!r}")
         if int(cfg.top_k) < 0:
             raise ConfigError(f"config key 'model.top_k' must be >= 0 (0: sample from every code), got {cfg.top_k}")
+        self.metrics = parse_metrics(config.eval.get("metrics", ""))
         prior_from, disc_start = int(cfg.prior_from), int(cfg.disc_start)
         self.stage_starts = _stage_starts(prior_from, disc_start)
         self.prior_stage = self.stage_starts.index(prior_from) if prior_from > 0 else None
@@ -310,9 +324,9 @@ class VQ(Game):
         split = config.eval.split
         tag = split.split("[")[0]
         measure = jax.jit(self.measures)
-        wanted = [m.strip() for m in str(config.eval.get("metrics", "")).split(",")]
-        scored = tuple(m[1:] for m in ("rfid", "rkid") if m in wanted)  # "fid", "kid" of the reconstructions
-        net = functools.cache(lambda: feature_nets.get(config.eval.features, config.data.name))  # on first use
+        scored = tuple(m[1:] for m in ("rfid", "rkid") if m in self.metrics)  # "fid", "kid" of the reconstructions
+        protocol = evaluate.Protocol(metrics=scored, num_samples=0, split=split, features=config.eval.features)
+        net = functools.cache(lambda: evaluate.feature_net(protocol, config.data.name))  # on first use
 
         def run(state, rng):
             del rng
@@ -329,9 +343,8 @@ class VQ(Game):
                        f"code_perplexity_{tag}": float(used["perplexity"]), f"code_usage_{tag}": float(used["usage"]),
                        f"bpd_bound_{tag}": float(likelihood.bits_per_dim(np.mean(m["prior"] + m["decoder"]), dims))}
             if scored:
-                protocol = evaluate.Protocol(metrics=scored, num_samples=len(m["x_hat"]), split=split,
-                                             features=config.eval.features)
-                scores = evaluate.evaluate(m["x_hat"], config.data, protocol, net=net())
+                scores = evaluate.evaluate(m["x_hat"], config.data,
+                                           dataclasses.replace(protocol, num_samples=len(m["x_hat"])), net=net())
                 results.update({"r" + name: value for name, value in scores.items()})
             return results
 

@@ -135,6 +135,7 @@ def test_decoder_likelihood_and_bound_terms(uninterrupted, tiny_lenet):
     ("model.disc_start=7", "'model.disc_start'"),
     ("model.restart_after=-1", "'model.restart_after'"),
     ("loss.weights.gradient=1.0", "loss.weights.gradient"),
+    ("eval.metrics=rec_mse,rfd", "'eval.metrics': unknown metric(s) 'rfd'"),
 ])
 def test_bad_config_values_are_one_line_errors(override, fragment, tmp_path, capsys, mnist5k_prepared):
     assert cli.main(["train", "--config", TINY, "--workdir", str(tmp_path / "w"), f"--config.{override}"]) == \

@@ -180,7 +180,7 @@ def test_r1_against_central_differences_float64():
 @pytest.mark.parametrize("name", ["wgan_gp", "r1"])
 def test_dcgan_strided_conv_custom_jvp_under_double_backward(name, monkeypatch):
     """jaxgen.nn.StridedConv's CPU lowering (custom_jvp input gradient) gives the penalty and parameter gradients
-    of XLA's own conv (its GPU/TPU lowering, traced with jax.default_backend() patched)."""
+    of XLA's own conv (its TPU lowering, traced with jax.default_backend() patched)."""
     shape = (4, 8, 8, 1)
     cfg = model_defaults.dcgan()
     cfg.width, cfg.d_norm = 4, "none"
@@ -188,7 +188,7 @@ def test_dcgan_strided_conv_custom_jvp_under_double_backward(name, monkeypatch):
     params = _random_params(module, shape, train=False)
     real, fake, rng = jnp.asarray(_rand(8, shape)), jnp.asarray(_rand(9, shape)), jax.random.key(2)
     results = {}
-    for fast, backend in ((True, "cpu"), (False, "gpu")):
+    for fast, backend in ((True, "cpu"), (False, "tpu")):
         with monkeypatch.context() as m, jax.default_matmul_precision("highest"):
             m.setattr(jax, "default_backend", lambda b=backend: b)
             results[fast] = _penalty_value_and_grad(lambda p, x: module.apply({"params": p}, x, train=True),

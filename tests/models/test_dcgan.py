@@ -129,10 +129,10 @@ def test_init_statistics():
 
 
 def _on_both_lowerings(fn, monkeypatch):
-    """``(fn() traced as the CPU lowers it, fn() traced as GPU/TPU lower it)``: jax.default_backend() patched
+    """``(fn() traced as the CPU lowers it, fn() traced as TPU lowers it (XLA's own))``: jax.default_backend() patched
     while tracing, so the layers take :func:`jaxgen.nn.upsample.default_impl`'s "fast" and then "lax" forms."""
     out = []
-    for backend in ("cpu", "gpu"):
+    for backend in ("cpu", "tpu"):
         with monkeypatch.context() as m:
             m.setattr(jax, "default_backend", lambda b=backend: b)
             with jax.default_matmul_precision("highest"):
