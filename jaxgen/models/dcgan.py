@@ -24,9 +24,9 @@ down-samples with :class:`jaxgen.nn.StridedConv` (``flax.linen.Conv``'s). Their 
 (:func:`jaxgen.nn.upsample.default_impl`), not a config key: on the CPU each role (forward, input and kernel
 gradient) takes the fastest XLA:CPU form (the ``lax.conv_transpose`` kernel gradient is ~20x slower than PyTorch
 there), as a ``custom_jvp``, so nested ``grad`` (R1, WGAN-GP) and ``jvp`` work; the same on GPU (measured faster
-there too); on TPU XLA's own convolutions. For speed on CPU also jit with ``jaxgen.engine.compilation.jit``. (Workdirs saved when
-``model.use_fast_upsample``, ``model.upsample_impl`` and ``model.use_fast_downsample`` were config keys still
-load: ``jaxgen.config.RETIRED_KEYS``.)
+there too); on TPU XLA's own convolutions. For speed on CPU also jit with ``jaxgen.engine.compilation.jit``.
+(Workdirs saved when ``model.use_fast_upsample``, ``model.upsample_impl`` and ``model.use_fast_downsample``
+were config keys still load: ``jaxgen.config.RETIRED_KEYS``.)
 
 Class conditioning, ``cfg.conditioning`` (default ``"none"``; needs labelled data, ``num_classes``; see
 :mod:`jaxgen.nn.conditioning`). G's input is ``[z; onehot(y)]`` for every conditional mode (Mirza & Osindero

@@ -3,8 +3,8 @@ likelihood trainer: an ε-prediction U-Net trained on L_simple, scored by the va
 
 The U-Net (Ho et al. appendix B, PixelCNN++-style, at any widths): a 3x3 conv stem, then per resolution level
 ``num_res_blocks`` residual blocks (GroupNorm with `norm_groups` groups, swish, 3x3 conv, + the time embedding,
-GroupNorm, swish, dropout, 3x3 conv) with single-head self-attention after each block where the side is <= ``attention_below``, a stride-2
-conv down between levels; a middle of block, attention, block; the mirror path up (nearest x2 + 3x3 conv) taking
+GroupNorm, swish, dropout, 3x3 conv) with single-head self-attention after each block where the side is
+<= ``attention_below``, a stride-2 conv down between levels; a middle of block, attention, block; the mirror path up (nearest x2 + 3x3 conv) taking
 every skip; GroupNorm, swish and a zero-initialised 3x3 conv to ε [B, H, W, C]. The time embedding is the
 sinusoidal embedding of t (width ``width``) through Dense(4 width), swish, Dense(4 width); with
 ``conditional=True`` a learned class embedding [num_classes, 4 width] is added to it.

@@ -241,7 +241,8 @@ def default_impl(backend: str | None = None) -> str:
     ``"fast"`` on ``"cpu"`` (measured: XLA:CPU's lhs-dilated convolutions, the transposed conv and the strided
     conv's input gradient, are its slow path; docs/benchmarks.md) and on ``"gpu"`` (measured on an NVIDIA H200 by
     ``tools/device_check.py``: faster in all 8 rows, 1.01-1.06x at batch 64, 1.02-1.33x at batch 256);
-    ``"lax"`` (XLA's own lowering) on every other backend (TPU), where nothing has been measured yet. Both are in :data:`IMPLS` and :data:`CONV_IMPLS`.
+    ``"lax"`` (XLA's own lowering) on every other backend (TPU), where nothing has been measured yet. Both are in
+    :data:`IMPLS` and :data:`CONV_IMPLS`.
 
     ``$JAXGEN_UPSAMPLE_IMPL`` (:data:`IMPL_ENV`), when set and not empty, is returned instead, whatever the
     backend: it is read while a layer is traced, so a program compiled under it keeps that lowering. It is for
