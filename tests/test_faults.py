@@ -1,5 +1,5 @@
-"""Faults a cluster or a careless user causes, and what a run does about them: preemption (SIGTERM, a second
-signal mid-save), a second trainer on the workdir, exploding parameters, a changed architecture, unreadable or
+"""Faults a cluster or a careless user causes, and what a run does about them: preemption (SIGTERM, to the
+process group too, a second signal mid-save), a second trainer on the workdir, exploding parameters, a changed architecture, unreadable or
 missing files, a full disk, values out of range. Each leaves the last good checkpoint usable and says so in one
 line."""
 
@@ -9,6 +9,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import textwrap
 
 import jax
 import numpy as np
@@ -104,6 +105,65 @@ def test_sigterm_saves_and_the_resumed_run_equals_the_uninterrupted_one(tmp_path
     _assert_same(_params(str(interrupted)), _params(str(tmp_path / "uninterrupted")))
     steps = [json.loads(line)["step"] for line in (interrupted / "metrics.jsonl").read_text().splitlines()]
     assert steps == list(range(1, 301))  # one line per step, none lost or repeated around the stop
+
+
+def test_sigterm_to_the_process_group_with_data_workers_saves_and_resumes_exactly(tmp_path):
+    """`timeout` and SLURM signal the whole process group, grain's worker processes too, and the trainer twice:
+    the workers ignore it, the trainer saves at the step it reached (no traceback) and resumes bit for bit."""
+    args = ["--config", TINY, "--config.num_steps=300", "--config.log_every=1", "--config.checkpoint_every=100000",
+            "--config.sample_every=100000", "--config.data.num_workers=2"]
+    interrupted = tmp_path / "interrupted"
+    proc = _jaxgen("train", "--workdir", str(interrupted), *args, start_new_session=True)
+    wait_for_first_log(proc, interrupted, timeout=240)
+    proc.send_signal(signal.SIGTERM)  # as `timeout` does: the process, then its whole group
+    os.killpg(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=240)
+    assert proc.returncode == cli.EXIT_INTERRUPTED, err
+    assert "SIGTERM: saving a checkpoint" in err and "Traceback" not in err, err
+    (stopped,) = _steps(str(interrupted))
+    assert 1 <= stopped < 300
+    for workdir in (interrupted, tmp_path / "uninterrupted"):
+        out = subprocess.run([sys.executable, "-m", "jaxgen", "train", "--workdir", str(workdir), *args],
+                             env=subprocess_env(), text=True, capture_output=True, timeout=600, check=False)
+        assert out.returncode == 0, out.stderr
+    _assert_same(_params(str(interrupted)), _params(str(tmp_path / "uninterrupted")))
+
+
+def test_data_workers_ignore_a_sigterm_to_the_process_group(tmp_path):
+    """grain's worker processes outlive a SIGTERM sent to the whole group: the process that owns the loader decides
+    when they stop (a trainer may need more batches before its save: a step of several critic batches)."""
+    script = tmp_path / "workers.py"  # grain spawns its workers, which import the main module: a file, not -c
+    script.write_text(textwrap.dedent("""
+        import os, signal, time
+        from jaxgen import config
+        from jaxgen.data import pipeline
+        if __name__ == "__main__":
+            data = config.load("dcgan_mnist:tiny").data
+            data.num_workers = 2
+            heard = []
+            signal.signal(signal.SIGTERM, lambda *_: heard.append(1))
+            batches = iter(pipeline.make_loader(data, global_batch_size=8, seed=0))
+            next(batches)  # the workers start
+            os.killpg(0, signal.SIGTERM)
+            time.sleep(1)
+            print("batches", sum(len(next(batches)["image"]) for _ in range(20)), "heard", len(heard))
+    """))
+    out = subprocess.run([sys.executable, str(script)], env=subprocess_env(), text=True, capture_output=True,
+                         timeout=300, check=False, start_new_session=True)
+    assert out.returncode == 0 and "batches 160 heard 1" in out.stdout, out.stdout + out.stderr
+
+
+def test_a_repeated_sigterm_still_saves_and_a_second_ctrl_c_stops_at_once():
+    from jaxgen.engine import loop
+
+    with loop._StopFlag() as stop:
+        for _ in range(3):  # `timeout` signals the process and its group; schedulers may repeat it
+            os.kill(os.getpid(), signal.SIGTERM)
+        assert stop.requested and stop.reached(1)
+    with loop._StopFlag() as stop, pytest.raises(KeyboardInterrupt):
+        os.kill(os.getpid(), signal.SIGINT)
+        assert stop.requested
+        os.kill(os.getpid(), signal.SIGINT)  # the user means it
 
 
 def test_a_second_signal_during_the_save_waits_for_it(trained, tmp_path, monkeypatch, capsys):

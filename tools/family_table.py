@@ -16,7 +16,7 @@ Per `NAME=WORKDIR` (newest checkpoint; the EMA weights where the run kept them, 
 - the run: its model, checkpoint step, batch size and images seen;
 - with `--real`, a last row: the first `--num` images of the reference split scored the same way (the floor).
 
-Prints a markdown table, writes every number to `--out` (JSON) and 12 samples per family, one row each, to
+Prints a markdown table, writes every number to `--out` (JSON, rewritten after each row) and 12 samples per family, one row each, to
 `--figure`.
 """
 
@@ -104,19 +104,19 @@ def main(argv=None):
     if bad or args.num < 2 or args.batch < 1:
         parser.error("give runs as NAME=WORKDIR, --num >= 2 and --batch >= 1")
     rows, strips, nets = [], [], {}
-    for name, workdir in runs:
-        row, shown = score(name, workdir, args, nets)
+
+    def add(row, shown):  # the JSON is rewritten after every row: a scoring cut short keeps the rows it has
         rows.append(row)
         strips.append(shown)
         print(json.dumps(row), flush=True)
+        writers.write_atomic(args.out, json.dumps(
+            {"command": "python tools/family_table.py " + " ".join(argv), "rows": rows}, indent=1))
+
+    for name, workdir in runs:
+        add(*score(name, workdir, args, nets))
     if args.real:
         data = jaxgen.load(runs[0][1]).config.data
-        row, shown = real_row(data, args, nets[data.name])
-        rows.append(row)
-        strips.append(shown)
-        print(json.dumps(row), flush=True)
-    with open(args.out, "w") as f:
-        json.dump({"command": "python tools/family_table.py " + " ".join(argv), "rows": rows}, f, indent=1)
+        add(*real_row(data, args, nets[data.name]))
     print(markdown(rows, args.num, args.split.split("[")[0], next(iter(nets.values())).name))
     path = writers.save_grid(args.figure, np.concatenate(strips), ncol=12, scale=2)
     print(f"wrote {args.out} and {path}")

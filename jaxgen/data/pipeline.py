@@ -25,6 +25,8 @@ iterator state is `{}`, so `jaxgen train`, resume, `jaxgen sweep` and `jaxgen re
 """
 
 import json
+import signal
+import threading
 from collections.abc import Iterator
 
 import grain
@@ -216,7 +218,7 @@ class _Normalize(grain.transforms.Map):
         return {**batch, **{k: self._normalize(batch[k]) for k in self.keys}}
 
 
-def _loader(data_cfg, split, **kwargs) -> grain.DataLoader:
+def _loader(data_cfg, split, **kwargs):
     """The loader of `data.name` (its image, or a and b with data.pair; labels unless data.keep_labels=False)."""
     info = _info(data_cfg)
     output_info(data_cfg, info)  # Validates the data keys against the dataset.
@@ -225,7 +227,7 @@ def _loader(data_cfg, split, **kwargs) -> grain.DataLoader:
 
 
 def _stream(data_cfg, name, split, images, label_key, *, batch_size, seed, shuffle, num_epochs, drop_remainder,
-            shard, augment) -> grain.DataLoader:
+            shard, augment):
     """A grain loader of dataset `name`'s `images` ({batch key: feature}) and `label_key` (or None); crops and
     flips are random with `augment` (training), crops centred and no flips otherwise (evaluation)."""
     source = open_source(name, split, _get(data_cfg, "data_dir"))
@@ -238,7 +240,7 @@ def _stream(data_cfg, name, split, images, label_key, *, batch_size, seed, shuff
     num_workers = _get(data_cfg, "num_workers", 0)
     if num_workers and not flags.FLAGS.is_parsed():
         flags.FLAGS.mark_as_parsed()  # grain's worker processes read absl flags; outside absl.app, use defaults.
-    return grain.DataLoader(
+    loader = grain.DataLoader(
         data_source=source,
         # Unsharded global stream; the loader gives process p the stream positions p, p + P, p + 2P, ...
         sampler=grain.samplers.IndexSampler(len(source), shuffle=shuffle, num_epochs=num_epochs,
@@ -253,6 +255,49 @@ def _stream(data_cfg, name, split, images, label_key, *, batch_size, seed, shuff
         shard_options=shard,
         read_options=_READ_OPTIONS,
     )
+    return _WorkersIgnoreSignals(loader) if num_workers else loader
+
+
+class _WorkersIgnoreSignals:
+    """A grain loader whose worker processes ignore Ctrl-C and SIGTERM: the process that owns the loader decides
+    (the trainer saves a checkpoint, then closes the workers). `timeout`, SLURM and a terminal's Ctrl-C signal a
+    whole process group, and a worker killed mid-run would make the next batch fail before the save.
+
+    grain spawns its workers at the first batch (after `set_state` too); they inherit the ignored dispositions
+    that are set around that one call (a signal to this process during that call is lost)."""
+
+    def __init__(self, loader: grain.DataLoader):
+        self.loader = loader
+
+    def __iter__(self):
+        return _IgnoringIterator(iter(self.loader))
+
+
+class _IgnoringIterator:
+    def __init__(self, iterator):
+        self.iterator, self.started = iterator, False
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> dict:
+        if self.started or threading.current_thread() is not threading.main_thread():
+            return next(self.iterator)
+        previous = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            batch = next(self.iterator)
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+        self.started = True
+        return batch
+
+    def get_state(self) -> bytes:
+        return self.iterator.get_state()
+
+    def set_state(self, state: bytes) -> None:
+        self.iterator.set_state(state)
+        self.started = False  # grain restarts its workers at the next batch
 
 
 def _augment(data_cfg, keys: tuple[str, ...], random: bool) -> list:
@@ -306,7 +351,7 @@ class Unpaired:
     """The loader of unpaired examples: batches `{**next(a), **next(b)}` of two independent loaders (`{"a"}` and
     `{"b"}` batches); its iterator's state is `{"a": a's state, "b": b's state}` (JSON bytes, as grain's)."""
 
-    def __init__(self, a: grain.DataLoader, b: grain.DataLoader):
+    def __init__(self, a, b):
         self.loaders = {"a": a, "b": b}
 
     def __iter__(self):

@@ -108,8 +108,10 @@ def sample_grid(task: Task, state: State, rng: jax.Array, num: int,
 
 
 class _StopFlag:
-    """Turns the first Ctrl-C or SIGTERM into a request to save and stop. A second signal stops at once, except
-    during a save: that save is finished first, so the newest checkpoint stays whole.
+    """Turns the first Ctrl-C or SIGTERM into a request to save and stop. A second Ctrl-C stops at once, except
+    during a save: that save is finished first, so the newest checkpoint stays whole. A repeated SIGTERM does not:
+    `timeout` and cluster schedulers send it to the process and to its group, or more than once, and it is theirs
+    to follow with SIGKILL when the grace period is over.
 
     In a multi-process run SIGTERM is left to JAX's preemption service, which hears it on any process and makes
     every process agree on the step to save at (`reached`); Ctrl-C reaches every process of a terminal's job.
@@ -137,17 +139,18 @@ class _StopFlag:
 
     def _handle(self, signum, frame):
         name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
-        if self.requested and not self._saving:
+        if self.requested and not self._saving and signum == signal.SIGINT:
             raise KeyboardInterrupt
         if self.requested:
-            print(f"\n{name}: a checkpoint is being written; stopping as soon as it is complete", file=sys.stderr)
+            if self._saving:
+                print(f"\n{name}: a checkpoint is being written; stopping as soon as it is complete", file=sys.stderr)
             return
         self.requested = True
-        print(f"\n{name}: saving a checkpoint before stopping (a second signal stops at once)", file=sys.stderr)
+        print(f"\n{name}: saving a checkpoint before stopping (a second Ctrl-C stops at once)", file=sys.stderr)
 
     @contextlib.contextmanager
     def saving(self):
-        """A save that a second signal does not cut short."""
+        """A save that a second Ctrl-C does not cut short."""
         self._saving = True
         try:
             yield
