@@ -14,7 +14,8 @@ Per `NAME=WORKDIR` (newest checkpoint; the EMA weights where the run kept them, 
   (default train) on `--features` (default emojinet), as `jaxgen eval` scores samples: every row on the same
   features, reference split and sample count;
 - the run: its model, checkpoint step, batch size and images seen;
-- with `--real`, a last row: the first `--num` images of the reference split scored the same way (the floor).
+- with `--real`, a last row: `--num` images of the reference split (a seeded random subset) scored the same way
+  (the floor).
 
 Prints a markdown table, writes every number to `--out` (JSON, rewritten after each row) and 12 samples per family, one row each, to
 `--figure`.
@@ -62,9 +63,11 @@ def score(name: str, workdir: str, args, nets: dict) -> tuple[dict, np.ndarray]:
 
 
 def real_row(data, args, net) -> tuple[dict, np.ndarray]:
-    """The floor: the first `--num` images of the reference split itself, scored as a family's samples (they are in
-    the reference, so no model is expected to reach it)."""
-    images = pipeline.read_split(data, args.split, limit=args.num)["image"]
+    """The floor: `--num` images of the reference split itself, a seeded random subset (the split is stored in
+    codepoint order, so its first images are not a sample of it), scored as a family's samples (they are in the
+    reference, so no model is expected to reach it)."""
+    images = pipeline.read_split(data, args.split)["image"]
+    images = images[np.sort(np.random.default_rng(0).permutation(len(images))[:args.num])]
     protocol = evaluate.Protocol(metrics=("fid", "kid", "pr"), num_samples=len(images), split=args.split,
                                  features=args.features)
     results = evaluate.evaluate(images, data, protocol, net=net)
@@ -94,7 +97,7 @@ def main(argv=None):
     parser.add_argument("--split", default="train", help="reference split (default train)")
     parser.add_argument("--features", default="emojinet")
     parser.add_argument("--real", action="store_true",
-                        help="add the floor: --num images of the reference split scored as samples")
+                        help="add the floor: --num random images of the reference split scored as samples")
     parser.add_argument("--out", default="docs/family_table.json")
     parser.add_argument("--figure", default="docs/images/family_samples.png")
     argv = sys.argv[1:] if argv is None else argv
