@@ -17,8 +17,8 @@ Per `NAME=WORKDIR` (newest checkpoint; the EMA weights where the run kept them, 
 - with `--real`, a last row: `--num` images of the reference split (a seeded random subset) scored the same way
   (the floor).
 
-Prints a markdown table, writes every number to `--out` (JSON, rewritten after each row) and 12 samples per family, one row each, to
-`--figure`.
+Prints a markdown table, writes every number to `--out` (JSON, rewritten after each row) and 12 samples per family,
+one row each, to `--figure`.
 """
 
 from __future__ import annotations
