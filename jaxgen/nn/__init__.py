@@ -1,5 +1,6 @@
 """Layers shared by several model families."""
 
+from jaxgen.nn.groupnorm import GroupNorm
 from jaxgen.nn.inception import (
     FID_WEIGHTS_FILE,
     FID_WEIGHTS_URL,
@@ -26,6 +27,7 @@ __all__ = [
     "ConvTranspose",
     "FID_WEIGHTS_FILE",
     "FID_WEIGHTS_URL",
+    "GroupNorm",
     "INCEPTION_WEIGHTS_ENV",
     "InceptionV3",
     "StridedConv",

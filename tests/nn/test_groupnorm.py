@@ -1,0 +1,81 @@
+"""jaxgen.nn.GroupNorm against flax.linen.GroupNorm (same parameters, values and gradients) and torch.nn.GroupNorm."""
+
+import flax.linen as fnn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import torch
+
+from jaxgen.nn.groupnorm import GroupNorm, group_stats
+
+
+def _inputs(shape, seed=0):
+    rng = np.random.default_rng(seed)
+    # an offset and a spread per channel, so that mean and variance both matter
+    return jnp.asarray(rng.normal(size=shape) * rng.uniform(0.5, 3, shape[-1]) + rng.normal(size=shape[-1]) * 2,
+                       jnp.float32)
+
+
+def _params(c, seed=1):
+    rng = np.random.default_rng(seed)
+    return {"scale": jnp.asarray(rng.uniform(0.5, 1.5, c), jnp.float32),
+            "bias": jnp.asarray(rng.normal(size=c), jnp.float32)}
+
+
+@pytest.mark.parametrize("shape,groups", [((3, 6, 5, 8), 4), ((2, 7, 12), 3), ((2, 3, 4, 2, 6), 6), ((4, 9), 1)])
+def test_values_and_gradients_equal_flax_group_norm(shape, groups):
+    x, params = _inputs(shape), _params(shape[-1])
+    ours, theirs = GroupNorm(num_groups=groups), fnn.GroupNorm(num_groups=groups)
+    assert jax.tree.map(jnp.shape, ours.init(jax.random.key(0), x)) == \
+        jax.tree.map(jnp.shape, theirs.init(jax.random.key(0), x))  # same parameter tree: checkpoints carry over
+    w = jnp.asarray(np.random.default_rng(2).normal(size=shape), jnp.float32)
+
+    def loss(module):
+        return lambda p, x: jnp.sum(jnp.tanh(module.apply({"params": p}, x)) * w)
+
+    np.testing.assert_allclose(ours.apply({"params": params}, x), theirs.apply({"params": params}, x),
+                               rtol=1e-5, atol=1e-5)
+    for a, b in zip(jax.tree.leaves(jax.grad(loss(ours), argnums=(0, 1))(params, x)),
+                    jax.tree.leaves(jax.grad(loss(theirs), argnums=(0, 1))(params, x))):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
+
+
+def test_equals_torch_group_norm_on_nchw():
+    x, params = _inputs((2, 5, 7, 12)), _params(12)
+    ref = torch.nn.GroupNorm(4, 12, eps=1e-6)
+    with torch.no_grad():
+        ref.weight.copy_(torch.tensor(np.asarray(params["scale"])))
+        ref.bias.copy_(torch.tensor(np.asarray(params["bias"])))
+        expected = ref(torch.tensor(np.asarray(x)).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).numpy()
+    np.testing.assert_allclose(GroupNorm(num_groups=4).apply({"params": params}, x), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_group_statistics_against_a_direct_computation():
+    x = np.asarray(_inputs((3, 4, 4, 6)), np.float64)
+    mean, var = group_stats(jnp.asarray(x, jnp.float32), 3)
+    groups = x.reshape(3, 16, 3, 2).transpose(0, 2, 1, 3).reshape(3, 3, 32)
+    np.testing.assert_allclose(mean, groups.mean(-1), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(var, groups.var(-1), rtol=1e-4, atol=1e-6)
+
+
+def test_bfloat16_computes_statistics_in_float32_and_returns_bfloat16():
+    x = _inputs((2, 4, 4, 8)) * 50 + 300  # a large mean: E[x^2] - E[x]^2 in bfloat16 would cancel to nothing
+    out = GroupNorm(num_groups=2, dtype=jnp.bfloat16).apply({"params": _params(8)}, x.astype(jnp.bfloat16))
+    assert out.dtype == jnp.bfloat16
+    reference = fnn.GroupNorm(num_groups=2).apply({"params": _params(8)}, x.astype(jnp.bfloat16).astype(jnp.float32))
+    np.testing.assert_allclose(np.asarray(out, np.float32), reference, rtol=0.02, atol=0.05)
+
+
+def test_without_scale_and_bias_has_no_parameters_and_unit_statistics():
+    x = _inputs((2, 3, 3, 4))
+    module = GroupNorm(num_groups=2, use_scale=False, use_bias=False)
+    assert module.init(jax.random.key(0), x) == {}
+    mean, var = group_stats(module.apply({}, x), 2)
+    np.testing.assert_allclose(mean, 0, atol=1e-5)
+    np.testing.assert_allclose(var, 1, atol=1e-3)
+
+
+def test_groups_that_do_not_divide_the_channels_are_a_clear_error():
+    with pytest.raises(ValueError, match=r"num_groups=4 must divide the channel count 6"):
+        GroupNorm(num_groups=4).init(jax.random.key(0), jnp.zeros((1, 2, 2, 6)))
