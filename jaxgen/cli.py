@@ -17,7 +17,9 @@
     jaxgen dissect --workdir runs/stylegan --layer synthesis/style3 --out DIR [--num N] [--units K] [--region …]
 
 Errors the user can fix are printed as one line `jaxgen: error: …` with exit status 2. Arguments are checked
-(`check_args`) before JAX, TFDS or a trainer is imported, so that a bad one fails in about a second.
+(`check_args`) before JAX, TFDS or a trainer is imported, so that a bad one fails in about a second. A run stopped
+by Ctrl-C or SIGTERM exits with 130, one stopped by its time budget (`--config.max_seconds`) with 75; both saved a
+checkpoint, and the same command continues them.
 """
 
 from __future__ import annotations
@@ -27,9 +29,10 @@ import os
 import sys
 
 from jaxgen import cache
-from jaxgen.errors import ConfigError, Interrupted, JaxgenError, NonFiniteLoss
+from jaxgen.errors import ConfigError, Interrupted, JaxgenError, NonFiniteLoss, TimeBudgetReached
 
 EXIT_USAGE, EXIT_NONFINITE, EXIT_INTERRUPTED = 2, 3, 130
+EXIT_TIME_BUDGET = 75  # sysexits' EX_TEMPFAIL: stopped at config.max_seconds with a checkpoint; run again to go on
 CONFIG_HELP = ("a config file or a bundled config's name, optionally with a variant: dcgan_mnist:tiny, "
                "my_config.py:tiny (`jaxgen configs` lists the bundled ones)")
 
@@ -772,6 +775,9 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader of our output left (`jaxgen configs | head`): not an error
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except TimeBudgetReached as e:
+        print(f"jaxgen: {e}", file=sys.stderr)
+        return EXIT_TIME_BUDGET
     except JaxgenError as e:
         print(f"jaxgen: error: {e}", file=sys.stderr)
         if isinstance(e, Interrupted):

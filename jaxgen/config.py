@@ -35,7 +35,8 @@ COMMON_KEYS = {
 }
 # Keys (and groups) that may differ between a workdir's saved config and a resumed run: they change how
 # often the run reports, evaluates or saves, or how long it runs, never the trajectory of the parameters.
-RESUMABLE_KEYS = ("num_steps", "checkpoint_every", "sample_every", "log_every", "keep_checkpoints", "eval")
+RESUMABLE_KEYS = ("num_steps", "checkpoint_every", "sample_every", "log_every", "keep_checkpoints", "max_seconds",
+                  "eval")
 # Keys jaxgen once had and no longer reads, with what replaced each. A workdir's saved config.json may hold them:
 # `from_json` (every read of a saved config) and the resume check drop them, so old workdirs still sample,
 # evaluate and resume; a config file or override that sets one is a ConfigError saying why.
@@ -55,7 +56,7 @@ _AT_LEAST_ONE = ("keep_checkpoints", "num_samples", "width", "widths", "z_dim", 
                  "g_hidden", "d_units", "blocks", "layers", "kernel_size", "num_components", "n_critic", "reg_every",
                  "g_reg_every", "d_pieces", "train_samples", "head_features", "g_width", "d_width", "d_dense",
                  "features", "groups", "scale", "width_base", "mbstd_group")
-_NOT_NEGATIVE = ("num_workers", "pad", "augment_shift", "penalty_weight", "clip", "ema_decay", "g_blocks",
+_NOT_NEGATIVE = ("max_seconds", "num_workers", "pad", "augment_shift", "penalty_weight", "clip", "ema_decay", "g_blocks",
                  "d_layers", "dropout_blocks", "pool_size")  # 0: a default (sized to the image) or off
 _BELOW_ONE = ("b1", "b2", "ema_decay", "dropout")  # decay rates and dropout rates: [0, 1)
 _POSITIVE = ("learning_rate",)
@@ -87,14 +88,16 @@ def is_resumable(key: str) -> bool:
 
 def experiment_config(trainer: str, *, num_steps: int, batch_size: int, log_every: int, sample_every: int,
                       checkpoint_every: int, dataset: str = "mnist5k") -> ml_collections.ConfigDict:
-    """The keys every experiment has (`COMMON_KEYS`, `trainer`, `keep_checkpoints`, `data`); trainers add theirs.
+    """The keys every experiment has (`COMMON_KEYS`, `trainer`, `keep_checkpoints`, `max_seconds`, `data`); trainers
+    add theirs. `max_seconds` (0.0: none) is a wall-time budget per process: the run saves and stops when it is spent
+    (`jaxgen.engine.loop`; the CLI exits with status 75), and the same command continues it.
 
     `data`: `name`, `split` ("train"), `data_dir` (None: `$JAXGEN_DATA_DIR`), `image_size` (None: as stored),
     `pad` (0), `num_workers` (0); see `jaxgen.data.pipeline`.
     """
     config = ml_collections.ConfigDict(dict(
         trainer=trainer, seed=0, num_steps=num_steps, batch_size=batch_size, log_every=log_every,
-        sample_every=sample_every, checkpoint_every=checkpoint_every, keep_checkpoints=3))
+        sample_every=sample_every, checkpoint_every=checkpoint_every, keep_checkpoints=3, max_seconds=0.0))
     config.data = ml_collections.ConfigDict(dict(
         name=dataset, split="train", data_dir=ml_collections.FieldReference(None, field_type=str),
         image_size=ml_collections.FieldReference(None, field_type=int), pad=0, num_workers=0))

@@ -21,5 +21,9 @@ class Interrupted(JaxgenError):
     """The run was stopped by Ctrl-C or SIGTERM after saving a checkpoint."""
 
 
+class TimeBudgetReached(JaxgenError):
+    """The run spent `config.max_seconds` and stopped after saving a checkpoint; the same command continues it."""
+
+
 class NonFiniteLoss(JaxgenError):
     """A loss or the state became NaN or infinite; the run stopped without saving it."""

@@ -290,16 +290,27 @@ def test_resume_under_other_versions_warns(tmp_path, capsys):
 
 
 def test_two_processes_with_jax_distributed(tmp_path):
-    """Two processes (one CPU device each, gloo collectives on loopback) train and checkpoint together."""
+    """Two processes (one CPU device each, gloo collectives on loopback) train, stop at a time budget, resume and
+    checkpoint together."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     workdir = tmp_path / "run"
-    procs = [_jaxgen("train", "--config", TINY, "--workdir", str(workdir), "--coordinator", f"127.0.0.1:{port}",
-                     "--num-processes", "2", "--process-id", str(i)) for i in range(2)]
-    outputs = [p.communicate(timeout=300) for p in procs]
-    errors = "\n".join(f"--- process {i}, exit {p.returncode}:\n{err}" for i, (p, (_, err)) in enumerate(zip(procs, outputs)))
-    assert all(p.returncode == 0 for p in procs), errors
+
+    def train(*extra):
+        procs = [_jaxgen("train", "--config", TINY, "--workdir", str(workdir), "--coordinator", f"127.0.0.1:{port}",
+                         "--num-processes", "2", "--process-id", str(i), *extra) for i in range(2)]
+        outputs = [p.communicate(timeout=300) for p in procs]
+        return [p.returncode for p in procs], "\n".join(
+            f"--- process {i}, exit {p.returncode}:\n{err}" for i, (p, (_, err)) in enumerate(zip(procs, outputs)))
+
+    # A time budget spent at once: both processes stop after the same step (the first log step, by process 0's
+    # clock), save it together, and the same command without a budget resumes them to the end.
+    codes, errors = train("--config.max_seconds=1e-9")
+    assert codes == [cli.EXIT_TIME_BUDGET] * 2 and "reached at step 2 of 4" in errors, errors
+    assert sorted(os.listdir(workdir / "checkpoints")) == ["2"]
+    codes, errors = train()
+    assert codes == [0, 0], errors
     assert sorted(os.listdir(workdir / "checkpoints")) == ["2", "4"]
     assert (workdir / "samples" / "step_0000004.png").exists()
     assert '"processes": 2' in (workdir / "run.json").read_text()

@@ -74,6 +74,7 @@ def _assert_same(a, b):
     ("model.z_dim=-3", "'model.z_dim' must be at least 1"),
     ("data.num_workers=-1", "'data.num_workers' must not be negative"),
     ("optimizer.g.b1=1.0", "'optimizer.g.b1' must be in [0, 1)"),
+    ("max_seconds=-5", "'max_seconds' must not be negative"),
 ])
 def test_values_out_of_range_are_refused_before_anything_is_touched(override, fragment, trained, tmp_path, capsys):
     workdir = _copy(trained, tmp_path)
@@ -164,6 +165,41 @@ def test_a_repeated_sigterm_still_saves_and_a_second_ctrl_c_stops_at_once():
         os.kill(os.getpid(), signal.SIGINT)
         assert stop.requested
         os.kill(os.getpid(), signal.SIGINT)  # the user means it
+
+
+def test_a_spent_time_budget_saves_exits_75_and_the_same_command_continues_exactly(trained, tmp_path, monkeypatch,
+                                                                                    capsys):
+    """`config.max_seconds`: a cluster job's allocation ends before num_steps; the run saves and stops by itself
+    (after step 3 here: a clock that advances one second per reading, a budget of 2.5 s), says how to go on, and the
+    same command (no budget now) ends where an uninterrupted run does."""
+    from jaxgen.engine import loop
+
+    ticks = iter(range(1000))
+    monkeypatch.setattr(loop, "_clock", lambda: float(next(ticks)))
+    workdir = str(tmp_path / "run")
+    assert cli.main(["train", "--config", TINY, "--workdir", workdir, "--config.max_seconds=2.5"]) == \
+        cli.EXIT_TIME_BUDGET == 75
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "time budget: saves and stops after 2.5 s" in err
+    assert err.strip().splitlines()[-1].startswith(
+        "jaxgen: time budget config.max_seconds=2.5 reached at step 3 of 4; checkpoint saved in ")
+    assert _steps(workdir) == [2, 3]
+    monkeypatch.setattr(loop, "_clock", lambda: 0.0)
+    assert cli.main(["train", "--config", TINY, "--workdir", workdir, "--config.max_seconds=0"]) == 0
+    _assert_same(_params(workdir), _params(trained))
+    with open(os.path.join(workdir, "metrics.jsonl")) as f:
+        assert [json.loads(line)["step"] for line in f] == [2, 4]
+
+
+def test_a_budget_spent_on_the_last_step_ends_the_run_normally(trained, tmp_path, monkeypatch):
+    from jaxgen.engine import loop
+
+    ticks = iter(range(1000))
+    monkeypatch.setattr(loop, "_clock", lambda: float(next(ticks)))
+    workdir = str(tmp_path / "run")
+    assert cli.main(["train", "--config", TINY, "--workdir", workdir, "--config.max_seconds=4"]) == 0
+    assert _steps(workdir) == [2, 4]
+    _assert_same(_params(workdir), _params(trained))
 
 
 def test_a_second_signal_during_the_save_waits_for_it(trained, tmp_path, monkeypatch, capsys):

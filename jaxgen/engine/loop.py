@@ -36,7 +36,7 @@ from jaxgen.data import pipeline
 from jaxgen.engine import checkpoint as checkpoint_lib
 from jaxgen.engine import keys, sharding, writers
 from jaxgen.engine import workdir as workdir_lib
-from jaxgen.errors import ConfigError, Interrupted, JaxgenError, NonFiniteLoss
+from jaxgen.errors import ConfigError, Interrupted, JaxgenError, NonFiniteLoss, TimeBudgetReached
 
 State = Any
 
@@ -163,6 +163,35 @@ class _StopFlag:
         return False
 
 
+_clock = time.monotonic  # the time budget's clock (tests replace it)
+
+
+class _TimeBudget:
+    """``config.max_seconds``: the wall time this process may train for (compilation, sampling, evaluation and saves
+    included; 0: no limit), after which the run saves and stops with :class:`TimeBudgetReached` (the CLI's exit
+    status 75, "run again"): a cluster job whose allocation ends before ``num_steps`` stops cleanly instead of being
+    killed, and the same command continues it.
+
+    One process checks its clock after every step; several processes check at every `every`-th step (the log steps)
+    and follow process 0's clock, so that all of them stop after the same step."""
+
+    def __init__(self, seconds: float, every: int, multi_process: bool | None = None):
+        self.seconds, self.every = float(seconds), max(1, int(every))
+        self.multi_process = jax.process_count() > 1 if multi_process is None else multi_process
+        self.start = _clock()
+
+    def reached(self, step: int) -> bool:
+        """Whether the budget is spent after `step` (called after every step, on every process)."""
+        if not self.seconds:
+            return False
+        if not self.multi_process:
+            return _clock() - self.start >= self.seconds
+        if step % self.every:
+            return False
+        spent = np.asarray(_clock() - self.start >= self.seconds)
+        return bool(multihost_utils.broadcast_one_to_all(spent))
+
+
 def _check_finite(step: int, metrics: dict, checkpointer) -> None:
     bad = {k: v for k, v in metrics.items() if not math.isfinite(v)}
     if bad:
@@ -234,6 +263,10 @@ def _train(config, workdir, task, loader, mesh, eval_every, best_metric) -> Stat
         progress.write(f"step {at_step}: " + ", ".join(f"{k} {v:.5g}" for k, v in results.items()))
         best.update(at_step, results, state)
 
+    budget = _TimeBudget(config.get("max_seconds", 0), config.log_every)
+    if budget.seconds and is_main:
+        print(f"time budget: saves and stops after {budget.seconds:g} s of this process (config.max_seconds)",
+              file=sys.stderr)
     progress = _Progress(config.num_steps, step, enabled=is_main)
     pending, sums, count, timed, t_log = None, {}, 0, 0, None
     try:
@@ -253,7 +286,9 @@ def _train(config, workdir, task, loader, mesh, eval_every, best_metric) -> Stat
                 pending = (step, metrics)
                 progress.update(step)
                 due_log, due_ckpt = step % config.log_every == 0, step % config.checkpoint_every == 0
-                stopping = stop.reached(step)
+                signalled = stop.reached(step)
+                spent = budget.reached(step) and step < config.num_steps
+                stopping = signalled or spent
                 if due_log or due_ckpt or stopping or step == config.num_steps:
                     progress.show(_account(pending, sums, checkpointer, task.check_finite))
                     count += 1
@@ -275,6 +310,11 @@ def _train(config, workdir, task, loader, mesh, eval_every, best_metric) -> Stat
                     if pending is not None:
                         _account(pending, sums, checkpointer, task.check_finite)
                     save(step, wait=True)
+                    if not stop.requested:
+                        raise TimeBudgetReached(
+                            f"time budget config.max_seconds={budget.seconds:g} reached at step {step} of "
+                            f"{config.num_steps}; checkpoint saved in {checkpointer.directory}; run the same command "
+                            f"again to continue")
                     raise Interrupted(f"interrupted at step {step}; checkpoint saved in {checkpointer.directory}; "
                                       f"run the same command again to resume")
             checkpointer.wait()
