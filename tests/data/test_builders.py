@@ -3,6 +3,7 @@
 import gzip
 import os
 import re
+import subprocess
 import sys
 
 import numpy as np
@@ -14,6 +15,7 @@ from jaxgen import data
 from jaxgen.data.builders.labelled_images import stratified_split
 from jaxgen.data.builders.mnist5k import CSV_NAME
 from jaxgen.errors import DataError, JaxgenError
+from tests.test_cli import subprocess_env
 
 SIZES = {"mnist5k": {"train": 4000, "test": 1000}, "digits": {"train": 1497, "test": 300}}
 SHAPES = {"mnist5k": (28, 28, 1), "digits": (8, 8, 1)}
@@ -151,6 +153,40 @@ def test_bundled_dataset_is_prepared_on_first_open_with_one_line_of_output(tmp_p
     assert out == "", out  # no TFDS "Downloading and preparing dataset Unknown size" lines
     assert re.fullmatch(r"preparing the bundled dataset digits in \S+ \(first use only\)\.\.\. "
                         r"done in [0-9.]+ s\n", err), err  # no absl warnings, progress bars or escape codes
+
+
+_PREPARE_TOGETHER = """import os, sys, time
+from jaxgen import data
+barrier, me = sys.argv[1], sys.argv[2]
+open(os.path.join(barrier, me), "w").close()
+while len(os.listdir(barrier)) < 2:  # both processes start preparing at the same instant, once both have imported
+    time.sleep(0.001)
+print(len(data.open_source("digits", "test", sys.argv[3])))
+"""
+
+
+def test_two_processes_preparing_one_dataset_at_once_both_get_it(tmp_path):
+    """A fresh machine's first runs started together (a sweep, families side by side): one prepares the bundled
+    dataset, the other waits for it and reads it (without the lock the second one's rename failed with a
+    FileExistsError traceback)."""
+    (tmp_path / "barrier").mkdir()
+    procs = [subprocess.Popen([sys.executable, "-c", _PREPARE_TOGETHER, str(tmp_path / "barrier"), str(i),
+                               str(tmp_path / "data")], env=subprocess_env(), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for i in range(2)]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    for p, (out, err) in zip(procs, outputs):
+        assert p.returncode == 0 and out.strip() == "300" and "Traceback" not in err, err
+    errs = sorted(err for _, err in outputs)
+    assert "done in" in errs[0] and "waiting for another process preparing digits" in errs[1], errs
+    assert sum(err.count("preparing the bundled dataset digits") for err in errs) == 1  # prepared once
+
+
+def test_a_data_dir_that_cannot_be_made_is_a_one_line_error(tmp_path):
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(DataError, match=r"cannot prepare 'digits' in data dir .*a_file/data: Not a directory; set "
+                                        r"config key data.data_dir \(or \$JAXGEN_DATA_DIR\) to a directory you can "
+                                        r"write to"):
+        data.prepare("digits", str(tmp_path / "a_file" / "data"))
 
 
 def test_missing_data_package_names_the_extra(tmp_path, monkeypatch, capfd):
