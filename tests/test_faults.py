@@ -181,6 +181,7 @@ def test_a_spent_time_budget_saves_exits_75_and_the_same_command_continues_exact
         cli.EXIT_TIME_BUDGET == 75
     err = capsys.readouterr().err
     assert "Traceback" not in err and "time budget: saves and stops after 2.5 s" in err
+    assert "budget_left=0:00:0" in err  # the bar shows the time left (the fake clock's seconds)
     assert err.strip().splitlines()[-1].startswith(
         "jaxgen: time budget config.max_seconds=2.5 reached at step 3 of 4; checkpoint saved in ")
     assert _steps(workdir) == [2, 3]

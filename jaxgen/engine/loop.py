@@ -178,17 +178,27 @@ class _TimeBudget:
     def __init__(self, seconds: float, every: int, multi_process: bool | None = None):
         self.seconds, self.every = float(seconds), max(1, int(every))
         self.multi_process = jax.process_count() > 1 if multi_process is None else multi_process
-        self.start = _clock()
+        self.start = self.now = _clock()
+
+    def left(self) -> str:
+        """The time left at the last check as "h:mm:ss" ("" without a budget): the progress bar shows it beside the
+        ETA of ``num_steps``, which a budgeted run set to "run until stopped" does not reach."""
+        if not self.seconds:
+            return ""
+        left = max(0, int(self.seconds - (self.now - self.start)))
+        return f"{left // 3600}:{left // 60 % 60:02d}:{left % 60:02d}"
 
     def reached(self, step: int) -> bool:
         """Whether the budget is spent after `step` (called after every step, on every process)."""
         if not self.seconds:
             return False
         if not self.multi_process:
-            return _clock() - self.start >= self.seconds
+            self.now = _clock()
+            return self.now - self.start >= self.seconds
         if step % self.every:
             return False
-        spent = np.asarray(_clock() - self.start >= self.seconds)
+        self.now = _clock()
+        spent = np.asarray(self.now - self.start >= self.seconds)
         return bool(multihost_utils.broadcast_one_to_all(spent))
 
 
@@ -267,7 +277,7 @@ def _train(config, workdir, task, loader, mesh, eval_every, best_metric) -> Stat
     if budget.seconds and is_main:
         print(f"time budget: saves and stops after {budget.seconds:g} s of this process (config.max_seconds)",
               file=sys.stderr)
-    progress = _Progress(config.num_steps, step, enabled=is_main)
+    progress = _Progress(config.num_steps, step, enabled=is_main, budget=budget)
     pending, sums, count, timed, t_log = None, {}, 0, 0, None
     try:
         with _StopFlag() as stop:
@@ -338,10 +348,11 @@ def _write_failed(error: OSError, workdir: str, checkpointer) -> JaxgenError:
 
 class _Progress:
     """The progress bar: "compiling…" until the first step of the process is done, then steps/s and an ETA from
-    the steps after it (not from the compile), and the latest step's losses."""
+    the steps after it (not from the compile), the time budget left (``budget_left``, with ``config.max_seconds``)
+    and the latest step's losses."""
 
-    def __init__(self, total: int, initial: int, enabled: bool):
-        self.total, self.enabled, self.first = total, enabled, initial
+    def __init__(self, total: int, initial: int, enabled: bool, budget: _TimeBudget | None = None):
+        self.total, self.enabled, self.first, self.budget = total, enabled, initial, budget
         self._bar = None
         self._postfix = {}
         if enabled and initial < total:
@@ -356,7 +367,8 @@ class _Progress:
                                   mininterval=1.0 if sys.stderr.isatty() else 30.0)
         else:
             self._bar.update(step - self._bar.n)
-        self._bar.set_postfix(self._postfix, refresh=False)
+        left = self.budget.left() if self.budget is not None else ""
+        self._bar.set_postfix({"budget_left": left, **self._postfix} if left else self._postfix, refresh=False)
 
     def show(self, values: dict) -> None:
         self._postfix = {k: f"{v:.3g}" for k, v in values.items() if "/" not in k}
