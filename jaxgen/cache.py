@@ -1,6 +1,7 @@
 """Where jaxgen keeps what it computes once or is given: `$JAXGEN_CACHE_DIR`, default `~/.cache/jaxgen`.
 
-    features/lenet_<dataset>/   the feature networks jaxgen trains on first use (workdirs; emojinet/ for emoji)
+    features/lenet_<dataset>/   the feature networks jaxgen trains on first use (workdirs; emojinet/ for emoji; one
+                                process at a time, `one_at_a_time`)
     reference_stats/*.npz       real-data features per protocol (jaxgen.metrics.reference)
     weights/                    weight files the user supplies (InceptionV3 for FID, torchvision's VGG)
     xla/                        compiled programs (`use_compilation_cache`)
@@ -9,6 +10,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import os
 import sys
 
@@ -49,3 +53,31 @@ def use_compilation_cache() -> str | None:
         jax.config.update("jax_persistent_cache_min_compile_time_secs", float(_MIN_COMPILE_SECS))
     compilation_cache.reset_cache()
     return directory
+
+
+def try_lock(f) -> bool:
+    """Takes the exclusive OS lock of open file `f` if no other process holds it: True, else False at once."""
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        if e.errno not in (errno.EAGAIN, errno.EACCES):
+            raise
+        return False
+    return True
+
+
+@contextlib.contextmanager
+def one_at_a_time(lock_file: str, what: str):
+    """Holds `lock_file` (an OS file lock, released when the process ends, even by kill -9; its folder is made)
+    around work done once for every process, such as preparing a dataset or training a feature network on first
+    use: processes started together on a fresh machine do it once, the others print that they wait for `what`,
+    wait, and then find it done. An `OSError` (a folder that cannot be made or written) is the caller's to word."""
+    os.makedirs(os.path.dirname(lock_file), exist_ok=True)
+    with open(lock_file, "a+") as f:
+        if not try_lock(f):
+            print(f"waiting for another process {what}...", file=sys.stderr, flush=True)
+            fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

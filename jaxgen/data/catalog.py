@@ -8,8 +8,6 @@ and is then read by name like the bundled ones.
 """
 
 import contextlib
-import errno
-import fcntl
 import io
 import logging
 import os
@@ -83,32 +81,6 @@ def _builder(name: str, data_dir: str) -> tfds.core.DatasetBuilder:
         ) from None
 
 
-@contextlib.contextmanager
-def _preparing(name: str, data_dir: str):
-    """Holds `<data_dir>/.<name>.lock` (an OS file lock, released when the process ends, even by kill -9) while
-    `name` is prepared: runs started at once on a fresh machine (a sweep's jobs, two families side by side) prepare
-    it once, the others wait for it and then read it."""
-    path = os.path.join(data_dir, f".{name}.lock")
-    try:
-        os.makedirs(data_dir, exist_ok=True)
-        f = open(path, "a+")
-    except OSError as e:
-        raise DataError(f"cannot prepare {name!r} in data dir {data_dir}: {e.strerror}; set config key "
-                        f"data.data_dir (or ${ENV_VAR}) to a directory you can write to") from None
-    with f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as e:
-            if e.errno not in (errno.EAGAIN, errno.EACCES):
-                raise
-            print(f"waiting for another process preparing {name} in {data_dir}...", file=sys.stderr, flush=True)
-            fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
 def _prepared_builder(name: str, data_dir: str | None) -> tfds.core.DatasetBuilder:
     """A prepared builder; bundled datasets are prepared on first use (by one process at a time), others raise
     `DataError`."""
@@ -123,7 +95,13 @@ def _prepared_builder(name: str, data_dir: str | None) -> tfds.core.DatasetBuild
             f"dataset {name!r} is not prepared in data dir {data_dir}; to prepare it: "
             f"{_build_command(name, data_dir)}"
         )
-    with _preparing(name, data_dir):
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(cache.one_at_a_time(os.path.join(data_dir, f".{name}.lock"),
+                                                   f"preparing {name} in {data_dir}"))
+        except OSError as e:
+            raise DataError(f"cannot prepare {name!r} in data dir {data_dir}: {e.strerror}; set config key "
+                            f"data.data_dir (or ${ENV_VAR}) to a directory you can write to") from None
         with _quiet_tfds():  # again: another process may have prepared it while this one waited
             builder = _builder(name, data_dir)
             prepared = builder.is_prepared()

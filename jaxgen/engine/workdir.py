@@ -13,7 +13,6 @@ dataset.
 from __future__ import annotations
 
 import contextlib
-import errno
 import fcntl
 import json
 import os
@@ -22,6 +21,7 @@ import sys
 
 import jax
 
+from jaxgen import cache
 from jaxgen import config as config_lib
 from jaxgen.engine import checkpoint, sharding, writers
 from jaxgen.errors import ConfigError, JaxgenError
@@ -60,11 +60,7 @@ def lock(workdir: str):
         return
     path = os.path.join(workdir, ".lock")
     with open(path, "a+") as f:
-        try:
-            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as e:
-            if e.errno not in (errno.EAGAIN, errno.EACCES):
-                raise
+        if not cache.try_lock(f):
             f.seek(0)
             holder = f.read().strip() or "unknown"
             raise JaxgenError(f"--workdir {workdir} is in use by another jaxgen run (pid {holder}); wait for it to "

@@ -35,7 +35,7 @@ import jax
 import numpy as np
 import tqdm
 
-from jaxgen.cache import cache_dir
+from jaxgen.cache import cache_dir, one_at_a_time
 from jaxgen.errors import MetricError
 from jaxgen.metrics.checks import non_finite_rows
 
@@ -158,12 +158,20 @@ def domain_workdir(net: DomainNet) -> str:
 
     workdir, config = cache_dir("features", net.workdir), net.config()
     folder = os.path.join(workdir, "checkpoints")
-    steps = [int(d) for d in os.listdir(folder) if d.isdigit()] if os.path.isdir(folder) else []
-    if max(steps, default=0) < config.num_steps:
-        print(f"training the {net.name} feature network of {', '.join(net.datasets)} once ({config.num_steps} steps: "
-              f"minutes on a CPU, the progress bar shows the time left) into {workdir}, as `jaxgen train --config "
-              f"{net.config_name} --workdir {workdir}` would", file=sys.stderr)
-        classifier.train_and_evaluate(config, workdir)
+
+    def trained() -> bool:
+        steps = [int(d) for d in os.listdir(folder) if d.isdigit()] if os.path.isdir(folder) else []
+        return max(steps, default=0) >= config.num_steps
+
+    if trained():
+        return workdir
+    # Two evaluations started together on a fresh machine: one trains it, the other waits and then reads it.
+    with one_at_a_time(workdir + ".lock", f"training the {net.name} feature network into {workdir}"):
+        if not trained():
+            print(f"training the {net.name} feature network of {', '.join(net.datasets)} once ({config.num_steps} "
+                  f"steps: minutes on a CPU, the progress bar shows the time left) into {workdir}, as `jaxgen train "
+                  f"--config {net.config_name} --workdir {workdir}` would", file=sys.stderr)
+            classifier.train_and_evaluate(config, workdir)
     return workdir
 
 

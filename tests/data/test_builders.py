@@ -177,7 +177,7 @@ def test_two_processes_preparing_one_dataset_at_once_both_get_it(tmp_path):
     for p, (out, err) in zip(procs, outputs):
         assert p.returncode == 0 and out.strip() == "300" and "Traceback" not in err, err
     errs = sorted(err for _, err in outputs)
-    assert "done in" in errs[0] and "waiting for another process preparing digits" in errs[1], errs
+    assert "done in" in errs[0] and "waiting for another process preparing digits in " in errs[1], errs
     assert sum(err.count("preparing the bundled dataset digits") for err in errs) == 1  # prepared once
 
 

@@ -128,6 +128,39 @@ def test_lenet_is_trained_once_on_first_use(tmp_path, monkeypatch, data_dir, cap
     assert features.domain_workdir(features.domain_net("lenet", "digits")) == workdir and trained == [1]
 
 
+def test_an_evaluation_that_finds_the_network_in_training_waits_and_does_not_train_it_again(tmp_path, monkeypatch,
+                                                                                            capfd):
+    """Two `jaxgen eval` started together on a fresh machine: the second waits for the first's training (here the
+    test holds the lock and finishes the "training" itself), then reads the network instead of training it again
+    (before the lock it was refused as a second trainer of the same workdir)."""
+    import fcntl
+    import threading
+
+    from jaxgen.defaults import classifier as classifier_defaults
+    from jaxgen.trainers import classifier
+
+    monkeypatch.setenv("JAXGEN_CACHE_DIR", str(tmp_path))
+    tiny = classifier_defaults.default_config("digits", "tiny")
+    monkeypatch.setattr(features.DomainNet, "config", lambda self: tiny)
+    trained = []
+    monkeypatch.setattr(classifier, "train_and_evaluate", lambda *a, **k: trained.append(1))
+    net = features.domain_net("lenet", "digits")
+    workdir = tmp_path / "features" / "lenet_digits"
+    workdir.parent.mkdir()
+    got = []
+    with open(str(workdir) + ".lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another process is training it
+        waiter = threading.Thread(target=lambda: got.append(features.domain_workdir(net)))
+        waiter.start()
+        waiter.join(2.0)
+        assert waiter.is_alive() and not got  # it waits...
+        (workdir / "checkpoints" / str(tiny.num_steps)).mkdir(parents=True)  # ...while the other one finishes
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    waiter.join(30)
+    assert got == [str(workdir)] and trained == []
+    assert "waiting for another process training the lenet feature network" in capfd.readouterr().err
+
+
 @pytest.mark.parametrize("net", features.DOMAIN_NETS, ids=lambda net: net.workdir)
 def test_the_config_named_on_first_use_trains_the_named_network_on_its_data(net):
     config = net.config()
