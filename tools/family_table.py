@@ -65,14 +65,16 @@ def score(name: str, workdir: str, args, nets: dict) -> tuple[dict, np.ndarray]:
 def real_row(data, args, net) -> tuple[dict, np.ndarray]:
     """The floor: `--num` images of the reference split itself, a seeded random subset (the split is stored in
     codepoint order, so its first images are not a sample of it), scored as a family's samples (they are in the
-    reference, so no model is expected to reach it)."""
-    images = pipeline.read_split(data, args.split)["image"]
-    images = images[np.sort(np.random.default_rng(0).permutation(len(images))[:args.num])]
+    reference, so no model is expected to reach it). The figure shows 12 of them in random order (the first 12 in
+    split order would be the subset's lowest codepoints: letters and flags)."""
+    split = pipeline.read_split(data, args.split)["image"]
+    chosen = np.random.default_rng(0).permutation(len(split))[:args.num]
+    images = split[np.sort(chosen)]
     protocol = evaluate.Protocol(metrics=("fid", "kid", "pr"), num_samples=len(images), split=args.split,
                                  features=args.features)
     results = evaluate.evaluate(images, data, protocol, net=net)
     return {"family": f"real ({args.split} images)", "dataset": data.name, "image_size": int(images.shape[1]),
-            "step": 0, "batch_size": 0, "sample_seconds_per_image": float("nan"), **results}, images[:12]
+            "step": 0, "batch_size": 0, "sample_seconds_per_image": float("nan"), **results}, split[chosen[:12]]
 
 
 def markdown(rows: list[dict], num: int, split: str, features: str) -> str:

@@ -29,3 +29,5 @@ def test_the_real_floor_is_a_seeded_random_subset_of_the_split(monkeypatch):
     assert len(rows[0]) == len(set(rows[0])) == 30 and rows[0].max() > 30  # not the first 30, no repeats
     np.testing.assert_array_equal(rows[0], rows[1])
     assert row["family"] == "real (train images)" and shown.shape == (12, 4, 4, 3)
+    shown_ids = shown[:, 0, 0, 0].astype(int)
+    assert set(shown_ids) <= set(rows[0]) and list(shown_ids) != sorted(shown_ids)  # a random 12, not the lowest
