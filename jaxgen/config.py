@@ -56,8 +56,8 @@ _AT_LEAST_ONE = ("keep_checkpoints", "num_samples", "width", "widths", "z_dim", 
                  "g_hidden", "d_units", "blocks", "layers", "kernel_size", "num_components", "n_critic", "reg_every",
                  "g_reg_every", "d_pieces", "train_samples", "head_features", "g_width", "d_width", "d_dense",
                  "features", "groups", "scale", "width_base", "mbstd_group")
-_NOT_NEGATIVE = ("max_seconds", "num_workers", "pad", "augment_shift", "penalty_weight", "clip", "ema_decay", "g_blocks",
-                 "d_layers", "dropout_blocks", "pool_size")  # 0: a default (sized to the image) or off
+_NOT_NEGATIVE = ("max_seconds", "num_workers", "pad", "augment_shift", "penalty_weight", "clip", "ema_decay",
+                 "g_blocks", "d_layers", "dropout_blocks", "pool_size")  # 0: a default (sized to the image) or off
 _BELOW_ONE = ("b1", "b2", "ema_decay", "dropout")  # decay rates and dropout rates: [0, 1)
 _POSITIVE = ("learning_rate",)
 

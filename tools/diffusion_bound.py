@@ -57,13 +57,14 @@ def bound(workdir: str, split: str = "test", num: int = 0, batch: int = 64, seed
             totals.append(np.asarray(total))
             parts.append({k: np.asarray(v) for k, v in terms.items()})
         seconds = time.perf_counter() - start
-        bpd = np.concatenate(totals)[:count] / (dims * math.log(2))
+        bpd = np.asarray(lik.bits_per_dim(np.concatenate(totals)[:count], dims))
         out[f"{name}_bpd"] = float(bpd.mean())
         out[f"{name}_bpd_sem"] = float(bpd.std(ddof=1) / math.sqrt(len(bpd))) if len(bpd) > 1 else float("nan")
         out[f"{name}_seconds"] = round(seconds, 2)
         if name == "full":
             for k in ("prior", "diffusion", "decoder"):
-                out[f"full_{k}_bpd"] = float(np.concatenate([p[k] for p in parts])[:count].mean() / (dims * math.log(2)))
+                nats = np.concatenate([p[k] for p in parts])[:count].mean()
+                out[f"full_{k}_bpd"] = float(lik.bits_per_dim(nats, dims))
     return out
 
 
