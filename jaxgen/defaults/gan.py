@@ -93,7 +93,7 @@ def superres_config(arg=None, srgan_from: int = -1) -> ml_collections.ConfigDict
     config.batch_size = 16
     config.num_samples = 9  # three held-out crops as rows: bicubic, SR, HR
     config.log_every, config.sample_every, config.checkpoint_every = 100, 2000, 2000
-    for group in ("g", "d"):  # the paper's Adam; D gets zero gradients before SRGAN starts
+    for group in ("g", "d"):  # the paper's Adam; D does not train before SRGAN starts
         config.optimizer[group] = optimizers.adam(1e-4, 0.9, 0.999)
     config.eval.every = 2000
     config.eval.metrics = "psnr_y,ssim_y"  # what the game's evaluator reports (see games.superres.evaluator)

@@ -29,7 +29,9 @@ source: grids, `jaxgen sample`), `evaluator(config, task) -> (state, rng) -> {me
 `config.eval` protocol in place of the trainer's sample-set metrics), `joint_inputs` / `joint_terms`
 (simultaneous updates from one forward pass, PacGAN's protocol),
 `g_reg` / `g_reg_terms` / `g_reg_init` (lazy G regularisation in its own phase: StyleGAN2's path length),
-`begin_stage(state, stage) -> state` (run once when a stage starts: grow, freeze, reset, measure) and
+`begin_stage(state, stage) -> state` (run once when a stage starts: grow, freeze, reset, measure),
+`trains_d(stage) -> bool` (False: the stage has no D phases at all, for a stage whose D players must not move and
+whose optimizer state a later `begin_stage` resets: SRResNet before SRGAN; default True) and
 `state_init() -> game_state` / `update_state(game_state, inputs, key) -> (inputs, game_state)` (a state of the
 game's own, kept in `state["game_state"]` and so checkpointed, that D-main's inputs pass through before D sees
 them: CycleGAN's history of fakes; an empty `state_init()` leaves the state without the entry).
@@ -108,6 +110,13 @@ class Game:
     def begin_stage(self, state, stage: int):
         del stage
         return state
+
+    def trains_d(self, stage: int) -> bool:
+        """Whether the D phases of `stage` run. A stage without critics still runs them by default (zero gradients
+        through the optimizer, which advances its step count: taming-transformers' VQ-GAN before its critic
+        starts); a game whose next stage resets the optimizers says False and saves the phase."""
+        del stage
+        return True
 
     def state_init(self) -> dict:
         """The game's own state (arrays), kept in `state["game_state"]`; {} for none (no entry in the state)."""

@@ -9,8 +9,8 @@ stage 0 = SRResNet pre-training on steps 0..k-1 and stage 1 = SRGAN from step k,
 so it resumes exactly anywhere (the stage is checkpointed); 0 trains SRGAN from scratch. ``begin_stage`` of
 SRGAN sets both optimizer groups' states to zero, which is optax's initial state for every optimizer jaxgen builds
 (Adam's count and moments, RMSProp's, SGD's momentum): SRGAN starts from SRResNet's weights with fresh
-optimizers, as the paper's SRGAN was initialised from its SRResNet. D keeps its initial weights until then
-(zero gradients).
+optimizers, as the paper's SRGAN was initialised from its SRResNet. D keeps its initial weights until then: the
+SRResNet stage has no D phase at all (`trains_d`), so its step is SRResNet's alone.
 
 Terms. SRResNet stage: no critic; G's extra term ``mse`` = mean over N, H, W, C of (G(LR) - HR)^2 on [-1, 1]
 images (the paper's range). SRGAN stage: D as any critic under `loss.objective` (``ns``: the paper's
@@ -158,6 +158,9 @@ class SuperRes(OneCritic):
 
     def adversarial(self, stage: int) -> bool:
         return stage == self.srgan_stage
+
+    def trains_d(self, stage: int) -> bool:  # SRResNet's stage has no D phase; SRGAN's begin_stage resets both
+        return self.adversarial(stage)
 
     def d_inputs(self, players, batch, key):
         if not self.adversarial(players.stage):

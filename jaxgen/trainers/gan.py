@@ -18,7 +18,8 @@ The game (``config.game``) gives the players, their inputs and the terms; this m
 - two optimizer groups, ``optimizer.d`` over the game's D players and ``optimizer.g`` over its G players (TTUR);
 - ``ema_decay`` > 0: an exponential moving average of every G player, used for samples;
 - a stage without critics (a G-only pre-training stage: SRResNet before SRGAN) has objective 0 and gives the D
-  players zero gradients; a game with a ``adversarial`` weight has G's objective weighted by it (SRGAN's 1e-3);
+  players zero gradients; where the game's ``trains_d(stage)`` is False the D phases do nothing at all (no
+  gradients, no optimizer update, no metrics); a game with a ``adversarial`` weight has G's objective weighted by it (SRGAN's 1e-3);
   a game's own ``evaluator`` replaces the sample-based metrics of ``config.eval`` (PSNR/SSIM for super-resolution);
 - stages (``game.stage_starts``): the phases of each stage compile once; ``game.begin_stage`` runs when a
   stage starts; ``state["stage"]`` is checkpointed, so a run resumes exactly inside any stage;
@@ -228,7 +229,10 @@ class _Phases:
 
     def d_main(self, state, batch, rng):
         """One update of the D players on the objective (+ extras, + the penalty unless it is lazy), after the
-        game's `update_state` of D's inputs when the state has a ``game_state``."""
+        game's `update_state` of D's inputs when the state has a ``game_state``; nothing in a stage where the game's
+        `trains_d` is False (no metrics)."""
+        if not self.game.trains_d(self.stage):
+            return state, {}
         carried = ("model_state", *_carried(state, ("game_state",)))
         grads, carry, (outs, terms) = self._accumulate(self._d_main_grads, state, carried, batch, rng)
         state = self._update({**state, **carry}, "d", grads)
@@ -252,6 +256,8 @@ class _Phases:
 
     def d_reg(self, state, batch, rng):
         """Lazy regularisation: one D update on ``reg_every * weight * penalty`` alone (StyleGAN2's D-reg)."""
+        if not self.game.trains_d(self.stage):
+            return state, {}
         grads, _, value = self._accumulate(self._d_reg_grads, state, (), batch, rng)
         return self._update(state, "d", grads), {"penalty": value}
 

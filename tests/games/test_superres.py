@@ -107,8 +107,8 @@ def test_srgan_starts_with_fresh_optimizers_and_resumes_exactly_across_the_switc
     assert int(boundary["step"]) == 2 and int(boundary["stage"]) == 0 and int(final["stage"]) == 1
     game = superres.build(config, pipeline.output_info(config.data), None)
     assert game.stage_starts == (0, 2) and game.begin_stage(boundary, 0) is boundary
-    d_opt = boundary["opt"]["d"]  # no gradient reached D in stage 0: its Adam moments are zero, D unchanged
-    assert int(optax.tree_utils.tree_get(d_opt, "count")) == 2
+    d_opt = boundary["opt"]["d"]  # stage 0 has no D phase: D's Adam state is its initial one, D unchanged
+    assert int(optax.tree_utils.tree_get(d_opt, "count")) == 0 and not game.trains_d(0) and game.trains_d(1)
     assert not any(np.any(m) for name in ("mu", "nu") for m in jax.tree.leaves(optax.tree_utils.tree_get(d_opt, name)))
     fresh = game.begin_stage(boundary, 1)["opt"]
     for role in ("g", "d"):  # zeros are optax's initial state of the configured Adam (with its step schedule)
@@ -129,6 +129,7 @@ def test_evaluation_names_and_samples(uninterrupted):
     assert {"ssim_y_test_x4", "psnr_y_test_x4_bicubic", "ssim_y_test_x4_bicubic"} <= set(evals[0])
     assert 15 < evals[0]["psnr_y_test_x4_bicubic"] < 40 and 0 < evals[0]["ssim_y_test_x4_bicubic"] < 1
     assert {"g_perceptual", "d_real", "d_fake"} <= set(rows[-2]) and "g_mse" in rows[0]
+    assert "d_loss" not in rows[0]  # SRResNet's stage has no D phase
     assert os.path.exists(os.path.join(workdir, "samples", "step_0000004.png"))
     hr = jnp.asarray(_hr(1, 64))
     np.testing.assert_allclose(superres.quality(hr, hr, 4)["ssim_y_test_x4"], 1.0, rtol=1e-6)
