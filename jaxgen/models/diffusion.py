@@ -35,6 +35,7 @@ from jaxgen.losses import diffusion as dl
 from jaxgen.losses import likelihood as lik
 from jaxgen.models.density import Density
 from jaxgen.nn.groupnorm import GroupNorm
+from jaxgen.nn.upsample import StridedConv
 
 __all__ = ["UNet", "density", "model", "norm_groups", "sampler", "timestep_embedding"]
 
@@ -144,7 +145,7 @@ class UNet(nn.Module):
                 h = jnp.repeat(jnp.repeat(h, 2, axis=1), 2, axis=2)  # nearest x2
                 h = nn.Conv(h.shape[-1], (3, 3), dtype=dt, name=f"upsample{level}")(h)
         h = nn.swish(_norm(h.shape[-1], dt)(h))
-        out = nn.Conv(self.channels, (3, 3), dtype=dt, kernel_init=nn.initializers.zeros, name="out")(h)
+        out = StridedConv(self.channels, (3, 3), dtype=dt, kernel_init=nn.initializers.zeros, name="out")(h)
         return out.astype(jnp.float32)
 
 

@@ -30,6 +30,7 @@ import jax.numpy as jnp
 from flax import linen as nn
 
 from jaxgen.errors import ConfigError
+from jaxgen.nn.upsample import StridedConv
 
 __all__ = ["CoarseDiscriminator", "CoarseGenerator", "ResidualDiscriminator", "ResidualGenerator", "discriminators",
            "generators", "latent", "levels", "noise_plane"]
@@ -80,7 +81,7 @@ class ResidualGenerator(nn.Module):
         for i in range(2):
             x = nn.Conv(self.width, (3, 3), use_bias=False, dtype=self.dtype, name=f"conv{i}")(x)
             x = nn.relu(nn.BatchNorm(use_running_average=not train, momentum=0.9, dtype=self.dtype, name=f"bn{i}")(x))
-        return nn.Conv(low.shape[-1], (3, 3), dtype=self.dtype, name="out")(x).astype(jnp.float32)
+        return StridedConv(low.shape[-1], (3, 3), dtype=self.dtype, name="out")(x).astype(jnp.float32)
 
 
 class ResidualDiscriminator(nn.Module):

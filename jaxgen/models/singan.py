@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxgen.nn import init
+from jaxgen.nn.upsample import StridedConv
 
 
 class _Body(nn.Module):
@@ -39,8 +40,8 @@ class _Body(nn.Module):
             x = nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, scale_init=init.dcgan_bn_scale,
                              dtype=self.dtype, name=f"bn{i}")(x)
             x = nn.leaky_relu(x, 0.2)
-        return nn.Conv(self.out, (3, 3), padding="VALID", kernel_init=init.dcgan_normal, dtype=self.dtype,
-                       name="tail")(x).astype(jnp.float32)
+        return StridedConv(self.out, (3, 3), padding="VALID", kernel_init=init.dcgan_normal, dtype=self.dtype,
+                           name="tail")(x).astype(jnp.float32)  # nn.Conv; by taps on the CPU (1 or 3 outputs)
 
 
 class Generator(nn.Module):

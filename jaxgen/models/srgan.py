@@ -76,7 +76,7 @@ class SRResNet(nn.Module):
 
     @nn.compact
     def __call__(self, x, *, train: bool):
-        conv = functools.partial(nn.Conv, padding="SAME", dtype=self.dtype)
+        conv = functools.partial(StridedConv, padding="SAME", dtype=self.dtype)  # nn.Conv; the RGB layer by taps
         bn = functools.partial(_bn, train, self.bn_momentum, self.dtype)
         h = skip = _prelu("head_prelu")(conv(self.width, (9, 9), name="head")(x))
 

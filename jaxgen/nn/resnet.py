@@ -19,6 +19,7 @@ from flax import linen as nn
 
 from jaxgen.nn.init import dcgan_normal
 from jaxgen.nn.unet import norm_layer
+from jaxgen.nn.upsample import StridedConv
 
 __all__ = ["ReflectConv", "ResidualBlock", "reflect_pad"]
 
@@ -37,8 +38,8 @@ class ReflectConv(nn.Module):
 
     @nn.compact
     def __call__(self, x):
-        return nn.Conv(self.features, (self.kernel, self.kernel), padding="VALID", kernel_init=dcgan_normal,
-                       dtype=self.dtype, name="conv")(reflect_pad(x, self.kernel // 2))
+        return StridedConv(self.features, (self.kernel, self.kernel), padding="VALID", kernel_init=dcgan_normal,
+                           dtype=self.dtype, name="conv")(reflect_pad(x, self.kernel // 2))  # nn.Conv (RGB: taps)
 
 
 class ResidualBlock(nn.Module):

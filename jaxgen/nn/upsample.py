@@ -73,6 +73,7 @@ from jax import lax
 from jax.custom_derivatives import SymbolicZero
 
 from jaxgen.errors import JaxgenError
+from jaxgen.nn import taps
 
 __all__ = [
     "ConvTranspose",
@@ -472,12 +473,16 @@ def conv(
     impl: str | None = None,
 ) -> Array:
     """``lax.conv_general_dilated`` (NHWC/HWIO); with ``impl="fast"`` and strides > 1, a sub-pixel input gradient
-    (``custom_jvp``). ``impl`` None (default): :func:`default_impl` (``"fast"`` on the CPU, ``"lax"`` elsewhere)."""
+    (``custom_jvp``); with ``impl="fast"``, stride 1 and few output channels on the CPU, the kernel-tap lowering
+    of :mod:`jaxgen.nn.taps` (where :func:`jaxgen.nn.taps.faster` says it wins: RGB/grey output layers).
+    ``impl`` None (default): :func:`default_impl` (``"fast"`` on the CPU, ``"lax"`` elsewhere)."""
     impl = default_impl() if impl is None else impl
     if impl not in CONV_IMPLS:
         raise ValueError(f"impl must be one of {CONV_IMPLS}, got {impl!r}")
     strides = tuple(int(s) for s in strides)
     pads = conv_padding(padding, x.shape[1:3], kernel.shape[:2], strides)
+    if impl == "fast" and taps.faster(kernel.shape, strides) and min(min(p) for p in pads) >= 0:
+        return taps.conv_taps(x, kernel, pads, precision)
     if impl == "lax" or strides == (1, 1):
         return lax.conv_general_dilated(x, kernel, strides, pads, dimension_numbers=DN, precision=precision)
     return _conv_fast(x, kernel, strides, pads, precision)
@@ -485,7 +490,8 @@ def conv(
 
 class StridedConv(nn.Module):
     """2-D convolution with ``flax.linen.Conv``'s parameters and numbers (``kernel [kh, kw, Cin, Cout]``,
-    ``bias``), whose input gradient avoids XLA:CPU's slow lhs-dilated convolution (see :func:`conv`).
+    ``bias``), lowered by :func:`conv`: for strides > 1 its input gradient avoids XLA:CPU's slow lhs-dilated
+    convolution; at stride 1 with few output channels (an RGB output layer) it runs by kernel taps on the CPU.
     ``impl``: None (the backend's :func:`default_impl`), ``"fast"`` or ``"lax"`` (for tests and benchmarks).
     Not supported: dilation, feature groups, ``'CIRCULAR'`` padding, masks."""
 

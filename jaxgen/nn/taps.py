@@ -1,0 +1,123 @@
+"""Stride-1 convolutions with few output channels (RGB or grey output layers), lowered for XLA:CPU by kernel taps.
+
+XLA:CPU's Eigen convolution packs a ``kh * kw * Cin`` patch for every output position whatever the number of
+output channels, so a layer with ``Cout <= 4`` runs at a few GFLOP/s: SRResNet's 9x9 64 -> 3 output layer at
+96 px takes ~270 ms forward and ~310 ms for its kernel gradient on one core, more than its 16 residual blocks
+together. Computed by taps instead, the same function is one matrix product and a sum of shifted slices:
+
+    z[n, h, w, (i, j, d)] = sum_c x[n, h, w, c] K[i, j, c, d]        # [N, H, W, kh*kw*Cout]: one dot
+    y[n, o_h, o_w, d]     = sum_{i, j} zp[n, o_h + i, o_w + j, (i, j, d)]    # zp: z padded like x
+
+and its kernel gradient is the transpose of the same idea, one matrix product over the cotangent's shifted copies:
+
+    dK[i, j, c, d] = sum_{n, h, w} x[n, h, w, c] g[n, h - i + lo_h, w - j + lo_w, d]   # [(i, j, d), NHW] @ [NHW, Cin]
+
+The input gradient stays XLA's (a convolution to ``Cin`` outputs, which Eigen runs well). Measured on one core
+(jax 0.10.2, forward + both gradients, docs/benchmarks.md): 9x9 64 -> 3 at 16x96x96 720 -> 417 ms, 7x7 64 -> 3 at
+4x64x64 81 -> 27 ms, 3x3 64 -> 3 at 64x32x32 45 -> 16 ms; 3x3 64 -> 8 is already slower (44 -> 59 ms), and a
+wide output layer (3 -> 64) is far slower: :func:`faster` says where taps win.
+
+:func:`conv_taps` is a ``jax.custom_jvp`` (forward mode, reverse mode and nested derivatives work); the sums run in
+float32 for float16/bfloat16 inputs, as a convolution accumulates.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+from jax.custom_derivatives import SymbolicZero
+
+__all__ = ["conv_taps", "faster"]
+
+Array = jax.Array
+DN = ("NHWC", "HWIO", "NHWC")
+MAX_OUTPUTS = 4  # Cout up to which taps beat Eigen's convolution (measured at 1, 3, 4; not at 8)
+MIN_INPUTS = 16  # Cin from which they were measured to (the ratio Cin / Cout is what makes the dot worth it)
+
+
+def faster(kernel_shape, strides, backend: str | None = None) -> bool:
+    """Whether a convolution of this ``[kh, kw, Cin, Cout]`` kernel runs faster by taps on `backend` (default:
+    ``jax.default_backend()``): XLA:CPU, stride 1, a kernel wider than 1x1, ``Cout <= 4`` and ``Cin >= 16``."""
+    kh, kw, cin, cout = kernel_shape
+    backend = jax.default_backend() if backend is None else backend
+    return (backend == "cpu" and tuple(strides) == (1, 1) and kh * kw > 1 and cout <= MAX_OUTPUTS
+            and cin >= MIN_INPUTS)
+
+
+def _sum_dtype(dtype):
+    return jnp.float32 if jnp.dtype(dtype).itemsize < 4 else dtype
+
+
+def _forward(x: Array, kernel: Array, pads, precision) -> Array:
+    """``[N, H, W, Cin]``, ``[kh, kw, Cin, Cout]`` -> ``[N, H', W', Cout]`` (the correlation lax computes)."""
+    kh, kw, cin, cout = kernel.shape
+    _, h, w, _ = x.shape
+    (lo_h, hi_h), (lo_w, hi_w) = pads
+    ho, wo = h + lo_h + hi_h - kh + 1, w + lo_w + hi_w - kw + 1
+    taps = jnp.transpose(kernel, (2, 0, 1, 3)).reshape(cin, kh * kw * cout).astype(x.dtype)
+    z = lax.dot_general(x, taps, (((3,), (0,)), ((), ())), precision=precision,
+                        preferred_element_type=_sum_dtype(x.dtype))  # [N, H, W, kh*kw*Cout]
+    z = lax.pad(z, jnp.zeros((), z.dtype), ((0, 0, 0), (lo_h, max(hi_h, 0), 0), (lo_w, max(hi_w, 0), 0), (0, 0, 0)))
+    y = None
+    for i in range(kh):
+        for j in range(kw):
+            t = (i * kw + j) * cout
+            part = z[:, i:i + ho, j:j + wo, t:t + cout]
+            y = part if y is None else y + part
+    return y.astype(x.dtype)
+
+
+def _kernel_grad(x: Array, g: Array, kernel_shape, pads, precision) -> Array:
+    """``d <g, conv(x, K)> / dK``: ``[N, H, W, Cin]``, ``[N, H', W', Cout]`` -> ``[kh, kw, Cin, Cout]``."""
+    kh, kw, cin, cout = kernel_shape
+    n, h, w, _ = x.shape
+    (lo_h, hi_h), (lo_w, hi_w) = pads
+    gt = jnp.transpose(g, (3, 0, 1, 2))  # [Cout, N, H', W']: each shifted copy below is a block of whole rows
+    gt = lax.pad(gt, jnp.zeros((), g.dtype),
+                 ((0, 0, 0), (0, 0, 0), (kh - 1, max(kh - 1 - hi_h, 0), 0), (kw - 1, max(kw - 1 - hi_w, 0), 0)))
+    shifted = [gt[:, :, lo_h - i + kh - 1:lo_h - i + kh - 1 + h, lo_w - j + kw - 1:lo_w - j + kw - 1 + w]
+               for i in range(kh) for j in range(kw)]  # g[n, h - i + lo_h, w - j + lo_w] (zero outside)
+    spread = jnp.stack(shifted, 0).reshape(kh * kw * cout, n * h * w)
+    dk = lax.dot_general(spread, x.reshape(n * h * w, cin).astype(g.dtype), (((1,), (0,)), ((), ())),
+                         precision=precision, preferred_element_type=_sum_dtype(g.dtype))  # [(i, j, d), Cin]
+    return jnp.swapaxes(dk.reshape(kh, kw, cout, cin), 2, 3)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2, 3))
+def _conv_taps(x, kernel, pads, precision):
+    return _forward(x, kernel, pads, precision)
+
+
+def _conv_taps_jvp(pads, precision, primals, tangents):
+    x, kernel = primals
+    dx, dk = tangents
+    y = _forward(x, kernel, pads, precision)
+    t = None
+    if type(dx) is not SymbolicZero:  # linear in dx; reverse mode transposes it to XLA's input-gradient conv
+        t = lax.conv_general_dilated(dx, kernel.astype(dx.dtype), (1, 1), pads, dimension_numbers=DN,
+                                     precision=precision)
+    if type(dk) is not SymbolicZero:
+        def kernel_grad(g):  # linear in g; written as its transpose so that reverse mode runs it as it is
+            return _kernel_grad(x, g, kernel.shape, pads, precision).astype(dk.dtype)
+
+        tk = jax.linear_transpose(kernel_grad, jax.ShapeDtypeStruct(y.shape, y.dtype))(dk)[0]
+        t = tk if t is None else t + tk
+    return y, (jnp.zeros_like(y) if t is None else t)
+
+
+_conv_taps.defjvp(_conv_taps_jvp, symbolic_zeros=True)
+
+
+def conv_taps(x: Array, kernel: Array, pads, precision: Any = None) -> Array:
+    """``lax.conv_general_dilated(x, kernel, (1, 1), pads, dimension_numbers=NHWC/HWIO/NHWC)`` by taps.
+
+    x ``[N, H, W, Cin]``, kernel ``[kh, kw, Cin, Cout]``, pads ``((lo_h, hi_h), (lo_w, hi_w))`` (non-negative) ->
+    ``[N, H + lo_h + hi_h - kh + 1, W + lo_w + hi_w - kw + 1, Cout]`` in x's dtype."""
+    pads = tuple((int(lo), int(hi)) for lo, hi in pads)
+    if min(min(p) for p in pads) < 0:
+        raise NotImplementedError(f"conv_taps needs non-negative padding, got {pads}")
+    return _conv_taps(x, kernel, pads, precision)

@@ -1,0 +1,108 @@
+"""jaxgen.nn.taps.conv_taps == lax.conv_general_dilated at stride 1 (forward, both gradients, jvp, grad-of-grad,
+paddings, bfloat16), where it is used (the rule, StridedConv at stride 1 with an RGB output), and that the
+lowering it promises compiles: no convolution in the forward pass or the kernel gradient."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import linen as nn
+from jax import lax
+
+from jaxgen.nn import StridedConv, taps
+
+DN = ("NHWC", "HWIO", "NHWC")
+
+
+def _rand(seed, shape):
+    return jnp.asarray(np.random.default_rng(seed).standard_normal(shape), jnp.float32)
+
+
+def _allclose_rel(a, b, tol=1e-5, err_msg=""):
+    np.testing.assert_allclose(a, b, atol=tol * (1.0 + float(jnp.max(jnp.abs(b)))), rtol=tol, err_msg=err_msg)
+
+
+@pytest.fixture(autouse=True)
+def _highest_precision():
+    with jax.default_matmul_precision("highest"):
+        yield
+
+
+CASES = [  # (kernel hw, padding, input hw, cin, cout)
+    ((9, 9), ((4, 4), (4, 4)), (12, 11), 16, 3),  # SRResNet's output layer ('SAME')
+    ((3, 3), ((0, 0), (0, 0)), (7, 9), 16, 1),  # 'VALID' (SinGAN's layers), grey output
+    ((5, 3), ((1, 3), (0, 2)), (6, 5), 17, 4),  # asymmetric kernel and padding
+    ((2, 4), ((6, 0), (1, 5)), (4, 6), 16, 2),  # padding beyond the kernel
+]
+
+
+@pytest.mark.parametrize("kernel_hw,pads,hw,cin,cout", CASES)
+def test_matches_lax_forward_gradients_jvp_and_second_order(kernel_hw, pads, hw, cin, cout):
+    x, kern = _rand(0, (2, *hw, cin)), 0.3 * _rand(1, (*kernel_hw, cin, cout))
+    ref_fn = lambda x, w: lax.conv_general_dilated(x, w, (1, 1), pads, dimension_numbers=DN)
+    taps_fn = lambda x, w: taps.conv_taps(x, w, pads)
+    cot = _rand(2, jax.eval_shape(ref_fn, x, kern).shape)
+    tangents = (_rand(3, x.shape), _rand(4, kern.shape))
+
+    def all_of(f, x, w):
+        y, vjp = jax.vjp(f, x, w)
+        inner = lambda x, w: jnp.sum(jnp.sin(f(x, w)))  # an R1 / WGAN-GP penalty's pattern
+        outer = lambda x, w: jnp.sum(jnp.tanh(jax.grad(inner)(x, w)) ** 2)
+        return (y, *vjp(cot), jax.jvp(f, (x, w), tangents)[1], *jax.grad(outer, argnums=(0, 1))(x, w))
+
+    got, ref = jax.jit(lambda x, w: (all_of(taps_fn, x, w), all_of(ref_fn, x, w)))(x, kern)
+    for name, a, b in zip(("out", "d_input", "d_kernel", "jvp", "d2_input", "d2_kernel"), got, ref):
+        assert a.shape == b.shape, name
+        _allclose_rel(a, b, err_msg=name)
+
+
+def test_bfloat16_sums_like_a_convolution():
+    """In bfloat16 the 81 taps are summed in float32: as close to the float32 result as lax's bfloat16 conv."""
+    x, kern, pads = _rand(5, (2, 16, 16, 32)), 0.05 * _rand(6, (9, 9, 32, 3)), ((4, 4), (4, 4))
+    exact = lax.conv_general_dilated(x, kern, (1, 1), pads, dimension_numbers=DN)
+    xb, kb = x.astype(jnp.bfloat16), kern.astype(jnp.bfloat16)
+    got = taps.conv_taps(xb, kb, pads)
+    ref = lax.conv_general_dilated(xb, kb, (1, 1), pads, dimension_numbers=DN)
+    assert got.dtype == jnp.bfloat16
+    err, ref_err = (float(jnp.max(jnp.abs(y.astype(jnp.float32) - exact))) for y in (got, ref))
+    assert err <= 1.5 * ref_err + 1e-3, (err, ref_err)
+
+
+def test_the_rule_picks_few_outputs_at_stride_one_on_the_cpu_only():
+    assert taps.faster((9, 9, 64, 3), (1, 1), "cpu") and taps.faster((3, 3, 16, 1), (1, 1), "cpu")
+    assert not taps.faster((3, 3, 64, 8), (1, 1), "cpu")  # measured slower from 8 outputs
+    assert not taps.faster((9, 9, 3, 64), (1, 1), "cpu")  # a wide input layer
+    assert not taps.faster((4, 4, 64, 3), (2, 2), "cpu") and not taps.faster((1, 1, 64, 3), (1, 1), "cpu")
+    assert not taps.faster((9, 9, 64, 3), (1, 1), "gpu") and not taps.faster((9, 9, 64, 3), (1, 1), "tpu")
+
+
+def _convs(fn, *args):
+    hlo = jax.jit(fn).lower(*args).compile().as_text()
+    return [line for line in hlo.splitlines() if " convolution(" in line]
+
+
+def test_strided_conv_at_stride_one_is_flax_conv_and_lowers_by_taps():
+    """StridedConv(3 outputs, 9x9, 'SAME') has nn.Conv's parameters and numbers; on the CPU its forward pass and
+    kernel gradient contain no convolution (the input gradient is XLA's convolution to Cin outputs)."""
+    kw = dict(features=3, kernel_size=(9, 9), padding="SAME")
+    x = _rand(7, (2, 12, 12, 16))
+    v = nn.Conv(**kw).init(jax.random.key(0), x)
+    assert jax.tree.map(jnp.shape, StridedConv(**kw).init(jax.random.key(0), x)) == jax.tree.map(jnp.shape, v)
+    cot = _rand(8, (2, 12, 12, 3))
+
+    def loss(m):
+        return lambda v, x: jnp.sum(m(**kw).apply(v, x) * cot)
+
+    got, ref = jax.jit(lambda v, x: [jax.value_and_grad(loss(m), argnums=(0, 1))(v, x)
+                                     for m in (StridedConv, nn.Conv)])(v, x)
+    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(ref)):
+        _allclose_rel(a, b, tol=1e-4)
+    assert _convs(lambda v, x: StridedConv(**kw).apply(v, x), v, x) == []
+    assert _convs(jax.grad(loss(StridedConv)), v, x) == []  # kernel gradient only
+    assert len(_convs(jax.grad(loss(StridedConv), argnums=1), v, x)) == 1  # the input gradient
+    assert _convs(lambda v, x: nn.Conv(**kw).apply(v, x), v, x)  # what it replaces is a convolution
+
+
+def test_negative_padding_is_refused():
+    with pytest.raises(NotImplementedError, match="non-negative padding"):
+        taps.conv_taps(jnp.zeros((1, 8, 8, 16)), jnp.zeros((3, 3, 16, 3)), ((-1, 0), (0, 0)))
