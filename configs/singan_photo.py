@@ -23,6 +23,7 @@ def get_config(arg=None):
     if arg not in (None, "paper", "tiny", *PHOTOS):
         raise ValueError(f"unknown variant {arg!r}; known: paper, tiny, or a photo: {', '.join(PHOTOS)}")
     config = gan.default_config("singan", "wgan_gp", game="singan")
+    config.loss.penalty = "wgan_gp_pixel"  # the official code's: the gradient's norm per position, over channels
     config.loss.penalty_weight = 0.1  # the official code's lambda_grad
     config.data.name = "single_image"
     config.data.image = arg if arg in PHOTOS else "coffee"

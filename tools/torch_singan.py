@@ -62,7 +62,7 @@ def make_step(size=(64, 96), width=32, layers=5, n_critic=3, gp=0.1, alpha=10.0,
             t = torch.rand(1, 1, 1, 1)
             x_hat = (t * real + (1 - t) * fake).requires_grad_(True)
             grad, = torch.autograd.grad(d(x_hat).sum(), x_hat, create_graph=True)
-            penalty = ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+            penalty = ((grad.norm(dim=1) - 1) ** 2).mean()  # per position, over channels (the official code)
             loss = d(fake).mean() - d(real).mean() + gp * penalty
             opt_d.zero_grad(set_to_none=True)
             loss.backward()

@@ -17,8 +17,9 @@ states (a zero gradient from a zero Adam state moves nothing: the scales below s
 (the paper's), and measures ``sigma_n = model.noise_amp x RMSE(real_n, up(rec_{n-1}))``, kept in ``g_n``'s
 ``singan`` collection (`model_state`, so checkpointed).
 
-Terms (``loss.objective="wgan"``, ``loss.penalty="wgan_gp"``, lambda 0.1 as the official code): D_n's score is
-the mean of its patch map; the penalty's critic is the map's sum (the official gradient of the map against ones).
+Terms (``loss.objective="wgan"``, ``loss.penalty="wgan_gp_pixel"``, lambda 0.1 as the official code): D_n's score
+is the mean of its patch map; the penalty's critic is the map's sum (the official gradient of the map against ones),
+its norm taken over the channels at each position and averaged (the official ``gradients.norm(2, dim=1)``).
 G's extra term ``rec`` (weight alpha, 10): ``mean((G_n(z*_n, up(rec_{n-1})) - real_n)^2)`` with ``z*_0`` the fixed
 noise drawn at init (``g0``'s ``singan`` collection) and ``z*_n = 0`` above: ``rec_n`` is the reconstruction.
 """

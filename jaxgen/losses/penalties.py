@@ -13,6 +13,10 @@ backward), as the papers intend.
   code, ``c`` configurable).
 - ``r1`` / ``r2``: ``1/2 E[||grad D(x)||_2^2]`` on real / on generated data, zero-centred (Mescheder
   et al. 2018, eq. 9), so that a weight ``gamma`` gives their ``gamma/2`` term.
+- ``wgan_gp_pixel``: WGAN-GP's term with the norm taken over the channels at each position of an image
+  ``[N, H, W, C]`` and averaged over positions and examples, ``E[(||grad_{x[n,h,w,:]} D(x_hat)||_2 - 1)^2]``: the
+  official SinGAN code's penalty (``gradients.norm(2, dim=1)`` of an NCHW gradient), for patch critics whose
+  score is a map: every position's gradient is held near norm 1, where ``wgan_gp`` holds the whole image's.
 
 Inputs may be pytrees of arrays with a common leading example axis (MSG-GAN's images at every scale, a
 paired game's (source, target)): an example's gradient norm is taken over all its leaves together,
@@ -57,6 +61,16 @@ def two_sided(d_fn: DFn, x) -> jax.Array:
     return jnp.mean((_norms(input_gradients(d_fn, x)) - 1.0) ** 2)
 
 
+def pixelwise_two_sided(d_fn: DFn, x: jax.Array) -> jax.Array:
+    """``E_{n,h,w}[(||grad_{x[n,h,w,:]} D||_2 - 1)^2]`` at images ``x [N, H, W, C]``: the norm over channels at each
+    position (SinGAN's official penalty)."""
+    if not isinstance(x, jax.Array) or x.ndim != 4:
+        raise ConfigError("config key 'loss.penalty' = 'wgan_gp_pixel' needs image inputs [N, H, W, C] to D; got "
+                          f"{jax.tree.map(jnp.shape, x)} (use 'wgan_gp')")
+    norms = jnp.sqrt(jnp.sum(input_gradients(d_fn, x) ** 2, axis=-1) + 1e-12)  # [N, H, W]
+    return jnp.mean((norms - 1.0) ** 2)
+
+
 def zero_centred(d_fn: DFn, x) -> jax.Array:
     """``1/2 E[||grad D(x)||_2^2]`` at the given points ``x [N, ...]`` (the R1 / R2 term)."""
     return 0.5 * jnp.mean(_squares(input_gradients(d_fn, x)))
@@ -90,6 +104,11 @@ def wgan_gp(d_fn: DFn, real: jax.Array, fake: jax.Array, rng: jax.Array) -> jax.
     return two_sided(d_fn, interpolates(real, fake, rng))
 
 
+def wgan_gp_pixel(d_fn: DFn, real: jax.Array, fake: jax.Array, rng: jax.Array) -> jax.Array:
+    """The pixel-wise two-sided penalty (:func:`pixelwise_two_sided`) on WGAN-GP's interpolates."""
+    return pixelwise_two_sided(d_fn, interpolates(real, fake, rng))
+
+
 def dragan(d_fn: DFn, real: jax.Array, rng: jax.Array, c: float = 0.5) -> jax.Array:
     """Two-sided penalty on real examples perturbed with Gaussian noise of std ``c * std(real)``."""
     return two_sided(d_fn, perturbed(real, rng, c))
@@ -105,7 +124,7 @@ def r2(d_fn: DFn, fake: jax.Array) -> jax.Array:
     return zero_centred(d_fn, fake)
 
 
-PENALTIES = ("none", "wgan_gp", "dragan", "r1", "r2")
+PENALTIES = ("none", "wgan_gp", "dragan", "r1", "r2", "wgan_gp_pixel")
 
 
 def penalty(name: str, d_fn: DFn, real: jax.Array, fake: jax.Array, rng: jax.Array, dragan_c: float = 0.5):
@@ -114,6 +133,8 @@ def penalty(name: str, d_fn: DFn, real: jax.Array, fake: jax.Array, rng: jax.Arr
         return wgan_gp(d_fn, real, fake, rng)
     if name == "dragan":
         return dragan(d_fn, real, rng, dragan_c)
+    if name == "wgan_gp_pixel":
+        return wgan_gp_pixel(d_fn, real, fake, rng)
     if name == "r1":
         return r1(d_fn, real)
     if name == "r2":

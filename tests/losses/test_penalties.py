@@ -246,3 +246,33 @@ def test_penalties_on_pytrees_take_the_norm_over_every_leaf():
     np.testing.assert_allclose(penalties.wgan_gp(d_tree, real, fake, ke), penalties.two_sided(d_tree, mixed), rtol=1e-6)
     moved = penalties.perturbed(real, ke, c=0.5)
     assert jax.tree.structure(moved) == jax.tree.structure(real) and float(penalties.dragan(d_tree, real, ke)) > 0
+
+
+def test_pixel_penalty_matches_the_official_singan_formula_in_torch():
+    """``wgan_gp_pixel`` at given points is SinGAN's ``((grad.norm(2, dim=1) - 1) ** 2).mean()`` of an NCHW input
+    gradient (torch double backward on the same D), value and parameter gradients; it differs from ``wgan_gp``
+    (the whole example's norm) on the same points, and refuses inputs that are not images."""
+    params, points = _init(), jnp.asarray(_rand(4, SHAPE))
+    value, grads = jax.jit(jax.value_and_grad(
+        lambda p: penalties.pixelwise_two_sided(lambda x: _tiny_apply(p, x), points)))(params)
+    d, tparams = _torch_d(params)
+    x = torch.tensor(np.asarray(points)).permute(0, 3, 1, 2).requires_grad_(True)
+    grad, = torch.autograd.grad(d(x).sum(), x, create_graph=True)
+    want = ((grad.norm(2, dim=1) - 1) ** 2).mean()
+    leaves = [(layer, kind, p) for layer, kinds in tparams.items() for kind, p in kinds.items()]
+    dps = torch.autograd.grad(want, [p for *_, p in leaves], materialize_grads=True)
+    to_flax = {"conv": lambda w: w.permute(2, 3, 1, 0), "hidden": lambda w: w.T, "logit": lambda w: w.T}
+    want_grads = {layer: {} for layer in tparams}
+    for (layer, kind, _), dp in zip(leaves, dps):
+        want_grads[layer][kind] = (to_flax[layer](dp) if kind == "kernel" else dp).numpy()
+    assert float(value) == pytest.approx(float(want.detach()), rel=1e-5)
+    _assert_trees_close(grads, want_grads, 1e-4, "wgan_gp_pixel")
+    whole = penalties.two_sided(lambda x: _tiny_apply(params, x), points)
+    assert abs(float(whole) - float(value)) > 1e-2
+    rng = jax.random.key(5)
+    np.testing.assert_allclose(  # the named penalty samples WGAN-GP's interpolates
+        penalties.penalty("wgan_gp_pixel", lambda x: _tiny_apply(params, x), points, 2 * points, rng),
+        penalties.pixelwise_two_sided(lambda x: _tiny_apply(params, x),
+                                      penalties.interpolates(points, 2 * points, rng)), rtol=1e-6)
+    with pytest.raises(ConfigError, match="wgan_gp_pixel"):
+        penalties.penalty("wgan_gp_pixel", lambda x: x.sum(1), points[:, 0, 0], points[:, 0, 0], rng)
