@@ -80,6 +80,11 @@ def _torch_penalty(name, params, points):
     the PyTorch reference of ``tools/bench.py`` (``torch_dcgan.penalty_at``)."""
     d, tparams = _torch_d(params)
     value = TORCH_REF.penalty_at(name, d, torch.tensor(np.asarray(points)).permute(0, 3, 1, 2))
+    return float(value.detach()), _torch_param_grads(value, tparams)
+
+
+def _torch_param_grads(value, tparams):
+    """d value / d the torch D's parameters, in flax layout ({layer: {kind: array}})."""
     leaves = [(layer, kind, p) for layer, ps in tparams.items() for kind, p in ps.items()]
     # the output bias is not in the graph of an input gradient: materialised as zeros
     dps = torch.autograd.grad(value, [p for *_, p in leaves], materialize_grads=True)
@@ -87,7 +92,7 @@ def _torch_penalty(name, params, points):
     grads = {layer: {} for layer in tparams}
     for (layer, kind, _), dp in zip(leaves, dps):
         grads[layer][kind] = (to_flax[layer](dp) if kind == "kernel" else dp).numpy()
-    return float(value.detach()), grads
+    return grads
 
 
 def _penalty_value_and_grad(apply_fn, name, params, real, fake, rng, **kw):
@@ -259,12 +264,7 @@ def test_pixel_penalty_matches_the_official_singan_formula_in_torch():
     x = torch.tensor(np.asarray(points)).permute(0, 3, 1, 2).requires_grad_(True)
     grad, = torch.autograd.grad(d(x).sum(), x, create_graph=True)
     want = ((grad.norm(2, dim=1) - 1) ** 2).mean()
-    leaves = [(layer, kind, p) for layer, kinds in tparams.items() for kind, p in kinds.items()]
-    dps = torch.autograd.grad(want, [p for *_, p in leaves], materialize_grads=True)
-    to_flax = {"conv": lambda w: w.permute(2, 3, 1, 0), "hidden": lambda w: w.T, "logit": lambda w: w.T}
-    want_grads = {layer: {} for layer in tparams}
-    for (layer, kind, _), dp in zip(leaves, dps):
-        want_grads[layer][kind] = (to_flax[layer](dp) if kind == "kernel" else dp).numpy()
+    want_grads = _torch_param_grads(want, tparams)
     assert float(value) == pytest.approx(float(want.detach()), rel=1e-5)
     _assert_trees_close(grads, want_grads, 1e-4, "wgan_gp_pixel")
     whole = penalties.two_sided(lambda x: _tiny_apply(params, x), points)

@@ -4,29 +4,12 @@ lowering it promises compiles: no convolution in the forward pass or the kernel 
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import pytest
 from flax import linen as nn
 from jax import lax
 
 from jaxgen.nn import StridedConv, taps
-
-DN = ("NHWC", "HWIO", "NHWC")
-
-
-def _rand(seed, shape):
-    return jnp.asarray(np.random.default_rng(seed).standard_normal(shape), jnp.float32)
-
-
-def _allclose_rel(a, b, tol=1e-5, err_msg=""):
-    np.testing.assert_allclose(a, b, atol=tol * (1.0 + float(jnp.max(jnp.abs(b)))), rtol=tol, err_msg=err_msg)
-
-
-@pytest.fixture(autouse=True)
-def _highest_precision():
-    with jax.default_matmul_precision("highest"):
-        yield
-
+from tests.nn.test_upsample import DN, _allclose_rel, _highest_precision, _rand  # noqa: F401 (an autouse fixture)
 
 CASES = [  # (kernel hw, padding, input hw, cin, cout)
     ((9, 9), ((4, 4), (4, 4)), (12, 11), 16, 3),  # SRResNet's output layer ('SAME')
