@@ -109,9 +109,13 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--dataset", help="reference dataset for --samples (e.g. mnist5k)")
     ev.add_argument("--metrics",
                     help="comma-separated from fid, kid, is, pr, parzen, nn, or 'all' (default fid,kid,is,pr); a "
-                         "translation workdir (pix2pix): from l1, psnr, ssim, kid (default all four) on --split")
+                         "translation workdir (pix2pix): from l1, psnr, ssim, kid (default all four) on --split; "
+                         "'task' (a workdir, alone or in the list): the run's own evaluation, as training runs it "
+                         "every eval.every steps (a likelihood model's test NLL or bound in bits/dim, a diffusion "
+                         "model's bound, a VQ model's reconstruction and two-stage bound) on --split (default the "
+                         "run's eval.split), with the run's evaluation key")
     ev.add_argument("--num-samples", type=int, help="samples to draw from the workdir (default 5000; all of --samples)")
-    ev.add_argument("--split", default="test", help="reference split (default test)")
+    ev.add_argument("--split", help="reference split (default test; for 'task', the run's eval.split)")
     ev.add_argument("--features", default="auto",
                     help="auto | lenet | emojinet | NAME:WORKDIR | inception | inception:FILE | vgg (default auto: "
                          "Inception if its weights are present, else the dataset's LeNet or EmojiNet)")
@@ -495,6 +499,28 @@ def cmd_export(args) -> None:
 
 
 DEFAULT_METRICS = "fid,kid,is,pr"
+TASK_METRIC = "task"  # `jaxgen eval --metrics task`: the run's own evaluation (`Task.evaluate`)
+
+
+def _task_split(args):
+    """The config edit of `jaxgen eval --split S --metrics task`: the run's evaluation on split S (None: as run)."""
+    if not args.split:
+        return None
+
+    def edit(config):
+        config.eval.split = args.split
+
+    return edit
+
+
+def _task_evaluation(config, task, state) -> dict:
+    """The run's own evaluation of `state` with the key training uses (its numbers are those training logs)."""
+    from jaxgen.engine import keys
+
+    if task.evaluate is None:
+        raise JaxgenError(f"--metrics {TASK_METRIC}: trainer {config.trainer!r} has no evaluation of its own; choose "
+                          f"sample metrics (fid, kid, is, pr, parzen, nn)")
+    return task.evaluate(state, keys.eval_key(config.seed))
 
 
 def _evaluate_translation(args) -> tuple[dict, int]:
@@ -505,7 +531,8 @@ def _evaluate_translation(args) -> tuple[dict, int]:
     from jaxgen.engine import workdir as workdir_lib
 
     def edit(config):
-        config.eval.update(every=1, metrics=args.metrics or "l1,psnr,ssim,kid", split=args.split,
+        chosen = ",".join(m for m in (args.metrics or "").split(",") if m.strip() not in ("", TASK_METRIC))
+        config.eval.update(every=1, metrics=chosen or "l1,psnr,ssim,kid", split=args.split or "test",
                            features=args.features)
 
     _, task, state, step = workdir_lib.restore(args.workdir, args.step, edit=edit)
@@ -553,15 +580,20 @@ def cmd_eval(args) -> None:
             results, step = _evaluate_translation(args)
             print(json.dumps({"step": step, "workdir": args.workdir, **results}))
             return
-        config, task, state, step = workdir_lib.restore(args.workdir, args.step)
+        metrics = [m.strip() for m in (args.metrics or DEFAULT_METRICS).split(",") if m.strip()]
+        sample_metrics = ",".join(m for m in metrics if m != TASK_METRIC)
+        config, task, state, step = workdir_lib.restore(args.workdir, args.step, edit=_task_split(args))
         state, raw = _raw_generator(args, state)
-        protocol = evaluate.Protocol.parse(args.metrics or DEFAULT_METRICS, num_samples=num, split=args.split,
-                                           features=args.features)
-        net = evaluate.feature_net(protocol, config.data.name)
-        samples = evaluate.generate_samples(task, state, num, jax.random.key(args.seed))
-        out_dir = args.out or os.path.join(args.workdir, "eval")
-        results = _log_eval(args, step, evaluate.evaluate(samples, config.data, protocol, out_dir,
-                                                          tag=f"step_{step:07d}" + "_rawg" * raw, net=net), raw)
+        results = _task_evaluation(config, task, state) if TASK_METRIC in metrics else {}
+        if sample_metrics:
+            protocol = evaluate.Protocol.parse(sample_metrics, num_samples=num, split=args.split or "test",
+                                               features=args.features)
+            net = evaluate.feature_net(protocol, config.data.name)
+            samples = evaluate.generate_samples(task, state, num, jax.random.key(args.seed))
+            out_dir = args.out or os.path.join(args.workdir, "eval")
+            results.update(evaluate.evaluate(samples, config.data, protocol, out_dir,
+                                             tag=f"step_{step:07d}" + "_rawg" * raw, net=net))
+        results = _log_eval(args, step, results, raw)
         line = {"step": step, "workdir": args.workdir, **results}
     else:
         samples = evaluate.load_samples(args.samples)
@@ -570,7 +602,8 @@ def cmd_eval(args) -> None:
                 raise JaxgenError(f"--num-samples {args.num_samples} is more than the {len(samples)} images in "
                                   f"{args.samples}")
             samples = samples[:args.num_samples]
-        protocol = evaluate.Protocol.parse(args.metrics or DEFAULT_METRICS, num_samples=len(samples), split=args.split,
+        protocol = evaluate.Protocol.parse(args.metrics or DEFAULT_METRICS, num_samples=len(samples),
+                                           split=args.split or "test",
                                            features=args.features)
         data_cfg = ml_collections.ConfigDict(dict(name=args.dataset, data_dir=None, image_size=None, pad=0))
         results = evaluate.evaluate(samples, data_cfg, protocol, args.out or ".", tag="samples")
@@ -724,8 +757,12 @@ def check_args(args, overrides: list[str]):
     if args.command == "eval":
         from jaxgen.metrics import names
 
-        if args.metrics and not set(args.metrics.split(",")) <= set(names.TRANSLATION_METRICS):
-            names.parse(args.metrics)
+        chosen = [m.strip() for m in (args.metrics or "").split(",") if m.strip()]
+        if TASK_METRIC in chosen and not args.workdir:
+            raise JaxgenError(f"--metrics {TASK_METRIC} evaluates a trained run: give --workdir, not --samples")
+        rest = ",".join(m for m in chosen if m != TASK_METRIC)
+        if rest and not set(rest.split(",")) <= set(names.TRANSLATION_METRICS):
+            names.parse(rest)
         if args.workdir and args.dataset:
             raise JaxgenError("--dataset goes with --samples; a workdir evaluates against its own config.data")
         if args.samples and not args.dataset:

@@ -78,6 +78,7 @@ print(status, ",".join(m for m in ("jax", "tensorflow_datasets", "flax", "grain"
     (["sample", "--workdir", "W"], "is 'W' a jaxgen workdir"),
     (["eval", "--samples", "x.npz", "--dataset", "mnist5k"], "samples file 'x.npz' not found"),
     (["eval", "--samples", "x.npz", "--dataset", "mnist5k", "--metrics", "fud"], "unknown metric(s) ['fud']"),
+    (["eval", "--samples", "x.npz", "--dataset", "mnist5k", "--metrics", "task"], "give --workdir, not --samples"),
     (["research", "landscape", "--workdir", "W", "--kind", "interp", "--k", "3"], "is 'W' a jaxgen workdir"),
     (["edit", "mix", "--workdir", "W", "--out", "m.png", "--layers", "3:1"], "--layers must be START:STOP"),
     (["edit", "truncate", "--workdir", "W", "--out", "t.png", "--psi", "1,a"], "--psi must be comma-separated"),

@@ -42,6 +42,26 @@ def test_evaluation_reports_the_bounds_in_nats(tiny_vae):
     assert os.path.exists(os.path.join(workdir, "samples", "step_0000004.png"))
 
 
+def test_eval_task_metric_reproduces_the_logged_evaluation(tiny_vae, capsys):
+    """`jaxgen eval --workdir W --metrics task` runs the run's own evaluation on its newest checkpoint with training's
+    evaluation key: the numbers training logged at that step (the bounds are stochastic: the same key, the same
+    draws); --split moves it to another split; the line is appended to metrics.jsonl."""
+    from jaxgen import cli
+
+    workdir, _ = tiny_vae
+    logged = [json.loads(line) for line in open(os.path.join(workdir, "metrics.jsonl")) if "test_elbo_nats" in line][-1]
+    assert cli.main(["eval", "--workdir", workdir, "--metrics", "task"]) == 0
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert line["step"] == logged["step"] == 4
+    for key in ("test_elbo_nats", "test_iwae1_nats", "test_iwae3_nats"):
+        assert line[key] == pytest.approx(logged[key], rel=1e-6), key
+    assert cli.main(["eval", "--workdir", workdir, "--metrics", "task", "--split", "train[:16]"]) == 0
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert "train_elbo_nats" in line and "test_elbo_nats" not in line and np.isfinite(line["train_elbo_nats"])
+    rows = [json.loads(r) for r in open(os.path.join(workdir, "metrics.jsonl"))]
+    assert "train_elbo_nats" in rows[-1] and rows[-1]["step"] == 4
+
+
 def test_resume_is_exact(tiny_vae, tmp_path, one_device_mesh):
     _, uninterrupted = tiny_vae
     likelihood.train_and_evaluate(_config(TINY, "num_steps=2"), str(tmp_path), mesh=one_device_mesh)
