@@ -35,8 +35,8 @@ class _Body(nn.Module):
     @nn.compact
     def __call__(self, x, train: bool):
         for i in range(self.layers - 1):
-            x = nn.Conv(self.width, (3, 3), padding="VALID", kernel_init=init.dcgan_normal, dtype=self.dtype,
-                        name=f"conv{i}")(x)
+            x = StridedConv(self.width, (3, 3), padding="VALID", kernel_init=init.dcgan_normal, dtype=self.dtype,
+                            name=f"conv{i}")(x)  # nn.Conv (the RGB layer's input gradient by taps)
             x = nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, scale_init=init.dcgan_bn_scale,
                              dtype=self.dtype, name=f"bn{i}")(x)
             x = nn.leaky_relu(x, 0.2)

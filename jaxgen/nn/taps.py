@@ -1,4 +1,4 @@
-"""Stride-1 convolutions with few output channels (RGB or grey output layers), lowered for XLA:CPU by kernel taps.
+"""Stride-1 convolutions with few output or input channels (RGB layers), lowered for XLA:CPU by kernel taps.
 
 XLA:CPU's Eigen convolution packs a ``kh * kw * Cin`` patch for every output position whatever the number of
 output channels, so a layer with ``Cout <= 4`` runs at a few GFLOP/s: SRResNet's 9x9 64 -> 3 output layer at
@@ -17,6 +17,12 @@ The input gradient stays XLA's (a convolution to ``Cin`` outputs, which Eigen ru
 4x64x64 81 -> 27 ms, 3x3 64 -> 3 at 64x32x32 45 -> 16 ms; 3x3 64 -> 8 is already slower (44 -> 59 ms), and a
 wide output layer (3 -> 64) is far slower: :func:`faster` says where taps win.
 
+The mirror case is an RGB *input* layer whose input gradient is needed (a loss network such as VGG differentiated
+with respect to the image, a critic's first layer in G's phase, the second generator of a cycle): that gradient is
+a convolution of the cotangent to ``Cin <= 4`` outputs, Eigen's slow case again (VGG-16's 3x3 3 -> 64 layer at
+16x96x96: 74 ms; a 7x7 3 -> 64 layer at 4x70x70: 48 ms). :func:`conv_input_taps` keeps XLA's forward and kernel
+gradient and computes the input gradient by the taps above (16 ms and 3 ms); :func:`input_faster` says where.
+
 :func:`conv_taps` is a ``jax.custom_jvp`` (forward mode, reverse mode and nested derivatives work); the sums run in
 float32 for float16/bfloat16 inputs, as a convolution accumulates.
 """
@@ -31,12 +37,12 @@ import jax.numpy as jnp
 from jax import lax
 from jax.custom_derivatives import SymbolicZero
 
-__all__ = ["conv_taps", "faster"]
+__all__ = ["conv_input_taps", "conv_taps", "faster", "input_faster"]
 
 Array = jax.Array
 DN = ("NHWC", "HWIO", "NHWC")
-MAX_OUTPUTS = 4  # Cout up to which taps beat Eigen's convolution (measured at 1, 3, 4; not at 8)
-MIN_INPUTS = 16  # Cin from which they were measured to (the ratio Cin / Cout is what makes the dot worth it)
+FEW_CHANNELS = 4  # channels up to which taps beat Eigen's convolution (outputs measured at 1, 3, 4; not at 8)
+MANY_CHANNELS = 16  # and on the other side from (the ratio of the two is what makes the dot worth it)
 
 
 def faster(kernel_shape, strides, backend: str | None = None) -> bool:
@@ -44,8 +50,17 @@ def faster(kernel_shape, strides, backend: str | None = None) -> bool:
     ``jax.default_backend()``): XLA:CPU, stride 1, a kernel wider than 1x1, ``Cout <= 4`` and ``Cin >= 16``."""
     kh, kw, cin, cout = kernel_shape
     backend = jax.default_backend() if backend is None else backend
-    return (backend == "cpu" and tuple(strides) == (1, 1) and kh * kw > 1 and cout <= MAX_OUTPUTS
-            and cin >= MIN_INPUTS)
+    return (backend == "cpu" and tuple(strides) == (1, 1) and kh * kw > 1 and cout <= FEW_CHANNELS
+            and cin >= MANY_CHANNELS)
+
+
+def input_faster(kernel_shape, strides, pads, backend: str | None = None) -> bool:
+    """Whether a convolution of this kernel gets its input gradient faster by taps (:func:`conv_input_taps`):
+    XLA:CPU, stride 1, a kernel wider than 1x1, ``Cin <= 4``, ``Cout >= 16``, padding within ``k - 1``."""
+    kh, kw, cin, cout = kernel_shape
+    backend = jax.default_backend() if backend is None else backend
+    return (backend == "cpu" and tuple(strides) == (1, 1) and kh * kw > 1 and cin <= FEW_CHANNELS
+            and cout >= MANY_CHANNELS and all(0 <= p <= k - 1 for (lo, hi), k in zip(pads, (kh, kw)) for p in (lo, hi)))
 
 
 def _sum_dtype(dtype):
@@ -110,6 +125,49 @@ def _conv_taps_jvp(pads, precision, primals, tangents):
 
 
 _conv_taps.defjvp(_conv_taps_jvp, symbolic_zeros=True)
+
+
+def _input_grad(g: Array, kernel: Array, pads, precision) -> Array:
+    """``d <g, conv(x, K)> / dx``: the cotangent ``[N, H', W', Cout]`` correlated with K flipped and its channels
+    swapped, padded ``k - 1 - lo`` / ``k - 1 - hi``, by taps: ``[N, H, W, Cin]``."""
+    kh, kw = kernel.shape[:2]
+    flipped = jnp.swapaxes(kernel[::-1, ::-1], 2, 3)  # [kh, kw, Cout, Cin]
+    tpads = tuple((k - 1 - lo, k - 1 - hi) for (lo, hi), k in zip(pads, (kh, kw)))
+    return _forward(g, flipped.astype(g.dtype), tpads, precision)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(2, 3))
+def _conv_input_taps(x, kernel, pads, precision):
+    return lax.conv_general_dilated(x, kernel, (1, 1), pads, dimension_numbers=DN, precision=precision)
+
+
+def _conv_input_taps_jvp(pads, precision, primals, tangents):
+    x, kernel = primals
+    dx, dk = tangents
+    y = lax.conv_general_dilated(x, kernel, (1, 1), pads, dimension_numbers=DN, precision=precision)
+    t = None
+    if type(dx) is not SymbolicZero:
+        def input_grad(g):  # linear in g; written as its transpose so that reverse mode runs it as it is
+            return _input_grad(g, kernel, pads, precision).astype(dx.dtype)
+
+        t = jax.linear_transpose(input_grad, jax.ShapeDtypeStruct(y.shape, y.dtype))(dx)[0]
+    if type(dk) is not SymbolicZero:  # linear in dk; reverse mode transposes it to XLA's kernel gradient
+        tk = lax.conv_general_dilated(x, dk.astype(x.dtype), (1, 1), pads, dimension_numbers=DN, precision=precision)
+        t = tk if t is None else t + tk
+    return y, (jnp.zeros_like(y) if t is None else t)
+
+
+_conv_input_taps.defjvp(_conv_input_taps_jvp, symbolic_zeros=True)
+
+
+def conv_input_taps(x: Array, kernel: Array, pads, precision: Any = None) -> Array:
+    """``lax.conv_general_dilated(x, kernel, (1, 1), pads)`` (NHWC/HWIO) whose input gradient runs by taps (an RGB
+    input layer); forward and kernel gradient are XLA's. ``pads`` within ``[0, k - 1]`` (:func:`input_faster`)."""
+    pads = tuple((int(lo), int(hi)) for lo, hi in pads)
+    if not input_faster(kernel.shape, (1, 1), pads, backend="cpu"):
+        raise NotImplementedError(f"conv_input_taps needs stride 1, a kernel wider than 1x1, padding within k - 1, "
+                                  f"Cin <= {FEW_CHANNELS} and Cout >= {MANY_CHANNELS}; got kernel {kernel.shape}, pads {pads}")
+    return _conv_input_taps(x, kernel, pads, precision)
 
 
 def conv_taps(x: Array, kernel: Array, pads, precision: Any = None) -> Array:

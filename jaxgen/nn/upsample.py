@@ -473,8 +473,9 @@ def conv(
     impl: str | None = None,
 ) -> Array:
     """``lax.conv_general_dilated`` (NHWC/HWIO); with ``impl="fast"`` and strides > 1, a sub-pixel input gradient
-    (``custom_jvp``); with ``impl="fast"``, stride 1 and few output channels on the CPU, the kernel-tap lowering
-    of :mod:`jaxgen.nn.taps` (where :func:`jaxgen.nn.taps.faster` says it wins: RGB/grey output layers).
+    (``custom_jvp``); with ``impl="fast"``, stride 1 and few output (or input) channels on the CPU, the kernel-tap
+    lowering of :mod:`jaxgen.nn.taps` for the forward and kernel gradient (or the input gradient) where
+    :func:`jaxgen.nn.taps.faster` (:func:`~jaxgen.nn.taps.input_faster`) says it wins: RGB/grey layers.
     ``impl`` None (default): :func:`default_impl` (``"fast"`` on the CPU, ``"lax"`` elsewhere)."""
     impl = default_impl() if impl is None else impl
     if impl not in CONV_IMPLS:
@@ -483,6 +484,8 @@ def conv(
     pads = conv_padding(padding, x.shape[1:3], kernel.shape[:2], strides)
     if impl == "fast" and taps.faster(kernel.shape, strides) and min(min(p) for p in pads) >= 0:
         return taps.conv_taps(x, kernel, pads, precision)
+    if impl == "fast" and taps.input_faster(kernel.shape, strides, pads):
+        return taps.conv_input_taps(x, kernel, pads, precision)
     if impl == "lax" or strides == (1, 1):
         return lax.conv_general_dilated(x, kernel, strides, pads, dimension_numbers=DN, precision=precision)
     return _conv_fast(x, kernel, strides, pads, precision)

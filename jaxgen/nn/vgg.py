@@ -50,6 +50,7 @@ from jaxgen import optional
 from jaxgen.cache import cache_dir
 from jaxgen.errors import MetricError
 from jaxgen.nn.inception import load_torch_state_dict, state_dict_problems
+from jaxgen.nn.upsample import StridedConv
 
 __all__ = [
     "HED",
@@ -144,7 +145,7 @@ class VGG(nn.Module):
         for name in steps:
             if name.startswith("conv"):
                 width = WIDTHS[int(name[4]) - 1]
-                x = nn.Conv(width, (3, 3), padding=((1, 1), (1, 1)), dtype=self.dtype, name=name)(x)
+                x = StridedConv(width, (3, 3), padding=((1, 1), (1, 1)), dtype=self.dtype, name=name)(x)  # nn.Conv
             elif name.startswith("relu"):
                 x = nn.relu(x)
             else:

@@ -1,6 +1,7 @@
-"""jaxgen.nn.taps.conv_taps == lax.conv_general_dilated at stride 1 (forward, both gradients, jvp, grad-of-grad,
-paddings, bfloat16), where it is used (the rule, StridedConv at stride 1 with an RGB output), and that the
-lowering it promises compiles: no convolution in the forward pass or the kernel gradient."""
+"""jaxgen.nn.taps.conv_taps and conv_input_taps == lax.conv_general_dilated at stride 1 (forward, both gradients,
+jvp, grad-of-grad, paddings, bfloat16), where they are used (the rules, StridedConv at stride 1 with an RGB output
+or input), and that the lowerings they promise compile: no convolution in the forward pass or the kernel gradient
+of an RGB output layer, none in the input gradient of an RGB input layer."""
 
 import jax
 import jax.numpy as jnp
@@ -19,11 +20,19 @@ CASES = [  # (kernel hw, padding, input hw, cin, cout)
 ]
 
 
-@pytest.mark.parametrize("kernel_hw,pads,hw,cin,cout", CASES)
-def test_matches_lax_forward_gradients_jvp_and_second_order(kernel_hw, pads, hw, cin, cout):
+INPUT_CASES = [  # (kernel hw, padding, input hw, cin, cout): RGB input layers
+    ((3, 3), ((1, 1), (1, 1)), (9, 8), 3, 16),  # VGG's first layer
+    ((7, 5), ((0, 0), (2, 4)), (10, 7), 1, 17),  # 'VALID' rows (a reflect-padded layer), asymmetric columns
+]
+
+
+@pytest.mark.parametrize("lowering,kernel_hw,pads,hw,cin,cout",
+                         [("outputs", *c) for c in CASES] + [("inputs", *c) for c in INPUT_CASES])
+def test_matches_lax_forward_gradients_jvp_and_second_order(lowering, kernel_hw, pads, hw, cin, cout):
     x, kern = _rand(0, (2, *hw, cin)), 0.3 * _rand(1, (*kernel_hw, cin, cout))
     ref_fn = lambda x, w: lax.conv_general_dilated(x, w, (1, 1), pads, dimension_numbers=DN)
-    taps_fn = lambda x, w: taps.conv_taps(x, w, pads)
+    lowered = taps.conv_taps if lowering == "outputs" else taps.conv_input_taps
+    taps_fn = lambda x, w: lowered(x, w, pads)
     cot = _rand(2, jax.eval_shape(ref_fn, x, kern).shape)
     tangents = (_rand(3, x.shape), _rand(4, kern.shape))
 
@@ -57,6 +66,14 @@ def test_the_rule_picks_few_outputs_at_stride_one_on_the_cpu_only():
     assert not taps.faster((9, 9, 3, 64), (1, 1), "cpu")  # a wide input layer
     assert not taps.faster((4, 4, 64, 3), (2, 2), "cpu") and not taps.faster((1, 1, 64, 3), (1, 1), "cpu")
     assert not taps.faster((9, 9, 64, 3), (1, 1), "gpu") and not taps.faster((9, 9, 64, 3), (1, 1), "tpu")
+    same = ((1, 1), (1, 1))
+    assert taps.input_faster((3, 3, 3, 64), (1, 1), same, "cpu") and taps.input_faster((7, 7, 1, 16), (1, 1),
+                                                                                      ((0, 0), (0, 0)), "cpu")
+    assert not taps.input_faster((3, 3, 8, 64), (1, 1), same, "cpu")  # not few inputs
+    assert not taps.input_faster((3, 3, 3, 8), (1, 1), same, "cpu")  # not many outputs
+    assert not taps.input_faster((3, 3, 3, 64), (2, 2), same, "cpu")  # strided: upsample.conv's own path
+    assert not taps.input_faster((3, 3, 3, 64), (1, 1), ((3, 0), (0, 0)), "cpu")  # padding beyond k - 1
+    assert not taps.input_faster((3, 3, 3, 64), (1, 1), same, "gpu")
 
 
 def _convs(fn, *args):
@@ -86,6 +103,29 @@ def test_strided_conv_at_stride_one_is_flax_conv_and_lowers_by_taps():
     assert _convs(lambda v, x: nn.Conv(**kw).apply(v, x), v, x)  # what it replaces is a convolution
 
 
-def test_negative_padding_is_refused():
+def test_strided_conv_with_an_rgb_input_takes_its_input_gradient_by_taps():
+    """StridedConv(3 -> 16, 3x3, 'SAME') equals nn.Conv with its gradients; on the CPU its forward pass and kernel
+    gradient are XLA's convolutions, its input gradient has none."""
+    kw = dict(features=16, kernel_size=(3, 3), padding="SAME")
+    x = _rand(9, (2, 10, 10, 3))
+    v = nn.Conv(**kw).init(jax.random.key(0), x)
+    cot = _rand(10, (2, 10, 10, 16))
+
+    def loss(m):
+        return lambda v, x: jnp.sum(m(**kw).apply(v, x) * cot)
+
+    got, ref = jax.jit(lambda v, x: [jax.value_and_grad(loss(m), argnums=(0, 1))(v, x)
+                                     for m in (StridedConv, nn.Conv)])(v, x)
+    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(ref)):
+        _allclose_rel(a, b, tol=1e-4)
+    assert len(_convs(lambda v, x: StridedConv(**kw).apply(v, x), v, x)) == 1
+    assert len(_convs(jax.grad(loss(StridedConv)), v, x)) == 1  # the kernel gradient
+    assert _convs(jax.grad(loss(StridedConv), argnums=1), v, x) == []  # the input gradient, by taps
+    assert _convs(jax.grad(loss(nn.Conv), argnums=1), v, x)  # what it replaces is a convolution
+
+
+def test_bad_padding_is_refused():
     with pytest.raises(NotImplementedError, match="non-negative padding"):
         taps.conv_taps(jnp.zeros((1, 8, 8, 16)), jnp.zeros((3, 3, 16, 3)), ((-1, 0), (0, 0)))
+    with pytest.raises(NotImplementedError, match="padding within k - 1"):
+        taps.conv_input_taps(jnp.zeros((1, 8, 8, 3)), jnp.zeros((3, 3, 3, 16)), ((3, 0), (0, 0)))
