@@ -23,6 +23,17 @@ a convolution of the cotangent to ``Cin <= 4`` outputs, Eigen's slow case again 
 16x96x96: 74 ms; a 7x7 3 -> 64 layer at 4x70x70: 48 ms). :func:`conv_input_taps` keeps XLA's forward and kernel
 gradient and computes the input gradient by the taps above (16 ms and 3 ms); :func:`input_faster` says where.
 
+Layers with few positions (a U-Net's bottleneck: 1x1 to 4x4 maps of 512-1024 channels at batch 4) are the third
+case: their work is reading and writing 4-8 M-entry kernels, and XLA:CPU's convolutions there run at a few GFLOP/s
+(the 2x2 -> 1x1 layer's forward alone took 28 ms in pix2pix's step). :func:`conv_patches` computes a (strided)
+convolution as the input's patches ``[N*H'*W', kh*kw*Cin]`` times the kernel as it is stored (HWIO flattened, no
+transpose), and :func:`conv_transpose_taps` a transposed convolution as one product per kernel tap placed on the
+output's dilated grid; both are plain JAX ops with ordinary gradients. :func:`few_positions` says where (measured
+fwd + both gradients, one core: pix2pix's 2x2 -> 1x1 conv 61 -> 3 ms, 1x1 -> 2x2 transposed 68 -> 10 ms, 4x4 -> 8x8
+transposed 161 -> 104 ms; from 8x8 inputs (256 positions) the transposed form loses alone, and whole CycleGAN steps,
+whose PatchGANs end in 144-256-position layers, were 3 % slower with the conv's threshold at 256: 64 for both; and
+only for kernels of 1 M entries or more, where the work is the kernel).
+
 :func:`conv_taps` is a ``jax.custom_jvp`` (forward mode, reverse mode and nested derivatives work); the sums run in
 float32 for float16/bfloat16 inputs, as a convolution accumulates.
 """
@@ -30,6 +41,7 @@ float32 for float16/bfloat16 inputs, as a convolution accumulates.
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any
 
 import jax
@@ -37,7 +49,8 @@ import jax.numpy as jnp
 from jax import lax
 from jax.custom_derivatives import SymbolicZero
 
-__all__ = ["conv_input_taps", "conv_taps", "faster", "input_faster"]
+__all__ = ["conv_input_taps", "conv_patches", "conv_taps", "conv_transpose_taps", "faster", "few_positions",
+           "input_faster"]
 
 Array = jax.Array
 DN = ("NHWC", "HWIO", "NHWC")
@@ -52,6 +65,19 @@ def faster(kernel_shape, strides, backend: str | None = None) -> bool:
     backend = jax.default_backend() if backend is None else backend
     return (backend == "cpu" and tuple(strides) == (1, 1) and kh * kw > 1 and cout <= FEW_CHANNELS
             and cin >= MANY_CHANNELS)
+
+
+FEW_POSITIONS = {"conv": 64, "conv_transpose": 64}  # positions up to which a layer runs as matrix products
+BIG_KERNEL = 1 << 20  # kernel entries from which (a U-Net bottleneck's 4x4x512x512 = 4 M; StyleGAN2's 3x3x128x128
+# layers at 2x2-4x4 ran 3 % slower as matrix products)
+
+
+def few_positions(kind: str, positions: int, kernel_shape, backend: str | None = None) -> bool:
+    """Whether a layer of `kind` ("conv": output positions ``N*H'*W'``; "conv_transpose": input positions
+    ``N*H*W``) and kernel ``[kh, kw, Cin, Cout]`` runs faster as matrix products (:func:`conv_patches`,
+    :func:`conv_transpose_taps`) on `backend`: XLA:CPU, few positions, a big kernel."""
+    backend = jax.default_backend() if backend is None else backend
+    return backend == "cpu" and positions <= FEW_POSITIONS[kind] and math.prod(kernel_shape) >= BIG_KERNEL
 
 
 def input_faster(kernel_shape, strides, pads, backend: str | None = None) -> bool:
@@ -168,6 +194,38 @@ def conv_input_taps(x: Array, kernel: Array, pads, precision: Any = None) -> Arr
         raise NotImplementedError(f"conv_input_taps needs stride 1, a kernel wider than 1x1, padding within k - 1, "
                                   f"Cin <= {FEW_CHANNELS} and Cout >= {MANY_CHANNELS}; got kernel {kernel.shape}, pads {pads}")
     return _conv_input_taps(x, kernel, pads, precision)
+
+
+def conv_patches(x: Array, kernel: Array, strides, pads, precision: Any = None) -> Array:
+    """``lax.conv_general_dilated(x, kernel, strides, pads)`` (NHWC/HWIO) as ``patches @ kernel``: the input's
+    ``kh*kw`` strided slices ``[N, H', W', kh, kw, Cin]`` flattened against the kernel flattened as stored."""
+    kh, kw, cin, cout = kernel.shape
+    n, h, w, _ = x.shape
+    (sh, sw), ((lo_h, hi_h), (lo_w, hi_w)) = strides, pads
+    ho, wo = (h + lo_h + hi_h - kh) // sh + 1, (w + lo_w + hi_w - kw) // sw + 1
+    xp = lax.pad(x, jnp.zeros((), x.dtype), ((0, 0, 0), (lo_h, hi_h, 0), (lo_w, hi_w, 0), (0, 0, 0)))
+    patches = jnp.stack([xp[:, i:i + (ho - 1) * sh + 1:sh, j:j + (wo - 1) * sw + 1:sw, :]
+                         for i in range(kh) for j in range(kw)], 3)  # [N, H', W', kh*kw, Cin]
+    y = lax.dot_general(patches.reshape(n * ho * wo, kh * kw * cin), kernel.reshape(kh * kw * cin, cout).astype(x.dtype),
+                        (((1,), (0,)), ((), ())), precision=precision)
+    return y.reshape(n, ho, wo, cout)
+
+
+def conv_transpose_taps(x: Array, kernel: Array, strides, pads, precision: Any = None) -> Array:
+    """``lax.conv_transpose(x, kernel, strides, pads)`` (NHWC/HWIO, unflipped kernel) as one product per tap:
+    ``z[n, m, a, b] = x[n, m] @ K[a, b]``, and ``z[..., a, b, :]`` lands on output ``s*m + lo - a`` (a pad with
+    ``s - 1`` zeros between the input positions), summed over the taps."""
+    kh, kw, _, cout = kernel.shape
+    (sh, sw), ((lo_h, hi_h), (lo_w, hi_w)) = strides, pads
+    z = jnp.einsum("nhwi,abio->nhwabo", x, kernel.astype(x.dtype), precision=precision)
+    y = None
+    for a in range(kh):
+        for b in range(kw):
+            part = lax.pad(z[:, :, :, a, b, :], jnp.zeros((), z.dtype),
+                           ((0, 0, 0), (lo_h - a, hi_h - (kh - 1 - a), sh - 1), (lo_w - b, hi_w - (kw - 1 - b), sw - 1),
+                            (0, 0, 0)))
+            y = part if y is None else y + part
+    return y
 
 
 def conv_taps(x: Array, kernel: Array, pads, precision: Any = None) -> Array:

@@ -403,6 +403,8 @@ def conv_transpose(
         raise ValueError(f"impl must be one of {IMPLS}, got {impl!r}")
     strides = tuple(int(s) for s in strides)
     pads = transpose_padding(padding, kernel.shape[:2], strides)
+    if impl == "fast" and taps.few_positions("conv_transpose", math.prod(x.shape[:3]), kernel.shape):
+        return taps.conv_transpose_taps(x, kernel, strides, pads, precision)
     if impl == "fast":
         return _conv_transpose_fast(x, kernel, strides, pads, precision, _primal_impl(kernel.shape[-1], strides))
     return conv_transpose_subpixel(x, kernel, strides, pads, precision, impl)
@@ -482,6 +484,10 @@ def conv(
         raise ValueError(f"impl must be one of {CONV_IMPLS}, got {impl!r}")
     strides = tuple(int(s) for s in strides)
     pads = conv_padding(padding, x.shape[1:3], kernel.shape[:2], strides)
+    out_hw = [(n + lo + hi - k) // s + 1 for n, k, s, (lo, hi) in zip(x.shape[1:3], kernel.shape[:2], strides, pads)]
+    if (impl == "fast" and taps.few_positions("conv", x.shape[0] * math.prod(out_hw), kernel.shape)
+            and min(min(p) for p in pads) >= 0):
+        return taps.conv_patches(x, kernel, strides, pads, precision)
     if impl == "fast" and taps.faster(kernel.shape, strides) and min(min(p) for p in pads) >= 0:
         return taps.conv_taps(x, kernel, pads, precision)
     if impl == "fast" and taps.input_faster(kernel.shape, strides, pads):

@@ -103,9 +103,11 @@ def test_strided_conv_at_stride_one_is_flax_conv_and_lowers_by_taps():
     assert _convs(lambda v, x: nn.Conv(**kw).apply(v, x), v, x)  # what it replaces is a convolution
 
 
-def test_strided_conv_with_an_rgb_input_takes_its_input_gradient_by_taps():
+def test_strided_conv_with_an_rgb_input_takes_its_input_gradient_by_taps(monkeypatch):
     """StridedConv(3 -> 16, 3x3, 'SAME') equals nn.Conv with its gradients; on the CPU its forward pass and kernel
-    gradient are XLA's convolutions, its input gradient has none."""
+    gradient are XLA's convolutions, its input gradient has none (a layer this small would otherwise be computed as
+    patches: FEW_POSITIONS off)."""
+    monkeypatch.setattr(taps, "FEW_POSITIONS", {"conv": 0, "conv_transpose": 0})
     kw = dict(features=16, kernel_size=(3, 3), padding="SAME")
     x = _rand(9, (2, 10, 10, 3))
     v = nn.Conv(**kw).init(jax.random.key(0), x)
@@ -122,6 +124,73 @@ def test_strided_conv_with_an_rgb_input_takes_its_input_gradient_by_taps():
     assert len(_convs(jax.grad(loss(StridedConv)), v, x)) == 1  # the kernel gradient
     assert _convs(jax.grad(loss(StridedConv), argnums=1), v, x) == []  # the input gradient, by taps
     assert _convs(jax.grad(loss(nn.Conv), argnums=1), v, x)  # what it replaces is a convolution
+
+
+FEW_POSITION_CASES = [  # (kind, kernel hw, strides, padding, input hw, cin, cout)
+    ("conv", (4, 4), (2, 2), ((1, 1), (1, 1)), (2, 2), 8, 6),  # a U-Net's innermost 2x2 -> 1x1
+    ("conv", (3, 5), (3, 2), ((0, 2), (1, 0)), (7, 6), 5, 4),  # odd strides and padding
+    ("conv_transpose", (4, 4), (2, 2), "SAME", (1, 1), 8, 6),  # the decoder's 1x1 -> 2x2
+    ("conv_transpose", (3, 4), (3, 2), ((0, 1), (-1, 3)), (2, 3), 5, 4),  # negative padding
+]
+
+
+@pytest.mark.parametrize("kind,kernel_hw,strides,padding,hw,cin,cout", FEW_POSITION_CASES)
+def test_few_position_lowerings_match_lax(kind, kernel_hw, strides, padding, hw, cin, cout):
+    """conv_patches / conv_transpose_taps == XLA's conv / conv_transpose: values, both gradients, jvp, grad-of-grad."""
+    from jaxgen.nn import upsample
+
+    x, kern = _rand(11, (2, *hw, cin)), 0.3 * _rand(12, (*kernel_hw, cin, cout))
+    if kind == "conv":
+        pads = upsample.conv_padding(padding, hw, kernel_hw, strides)
+        ref_fn = lambda x, w: lax.conv_general_dilated(x, w, strides, pads, dimension_numbers=DN)
+        new_fn = lambda x, w: taps.conv_patches(x, w, strides, pads)
+    else:
+        pads = upsample.transpose_padding(padding, kernel_hw, strides)
+        ref_fn = lambda x, w: lax.conv_transpose(x, w, strides, pads, dimension_numbers=DN)
+        new_fn = lambda x, w: taps.conv_transpose_taps(x, w, strides, pads)
+    cot = _rand(13, jax.eval_shape(ref_fn, x, kern).shape)
+    tangents = (_rand(14, x.shape), _rand(15, kern.shape))
+
+    def all_of(f, x, w):
+        y, vjp = jax.vjp(f, x, w)
+        inner = lambda x, w: jnp.sum(jnp.sin(f(x, w)))
+        outer = lambda x, w: jnp.sum(jnp.tanh(jax.grad(inner)(x, w)) ** 2)
+        return (y, *vjp(cot), jax.jvp(f, (x, w), tangents)[1], *jax.grad(outer, argnums=(0, 1))(x, w))
+
+    got, ref = jax.jit(lambda x, w: (all_of(new_fn, x, w), all_of(ref_fn, x, w)))(x, kern)
+    for name, a, b in zip(("out", "d_input", "d_kernel", "jvp", "d2_input", "d2_kernel"), got, ref):
+        assert a.shape == b.shape, name
+        _allclose_rel(a, b, err_msg=name)
+
+
+def test_few_position_layers_lower_to_matrix_products_on_the_cpu_only():
+    """A U-Net bottleneck (StridedConv 2x2 -> 1x1, ConvTranspose 1x1 -> 2x2) compiles with no convolution at all on the
+    CPU, gradients included; from FEW_POSITIONS on (and off the CPU) the layers keep their other lowerings."""
+    from jaxgen.nn import ConvTranspose, upsample
+
+    big, small = (4, 4, 256, 256), (3, 3, 128, 128)  # 1 M entries: a U-Net bottleneck; StyleGAN2's
+    assert taps.few_positions("conv", 64, big, "cpu") and not taps.few_positions("conv", 65, big, "cpu")
+    assert taps.few_positions("conv_transpose", 64, big, "cpu") and not taps.few_positions("conv_transpose", 65, big,
+                                                                                            "cpu")
+    assert not taps.few_positions("conv", 4, small, "cpu") and not taps.few_positions("conv_transpose", 4, small, "cpu")
+    assert not taps.few_positions("conv", 4, big, "gpu") and not taps.few_positions("conv_transpose", 4, big, "tpu")
+    down = StridedConv(256, (4, 4), (2, 2), ((1, 1), (1, 1)))
+    up = ConvTranspose(256, (4, 4), (2, 2), "SAME")
+    x = _rand(16, (4, 2, 2, 256))
+    vd = down.init(jax.random.key(0), x)
+    vu = up.init(jax.random.key(1), down.apply(vd, x))
+
+    def loss(vd, vu, x):
+        return jnp.sum(jnp.tanh(up.apply(vu, down.apply(vd, x))))
+
+    grads = jax.grad(loss, argnums=(0, 1, 2))
+    assert _convs(grads, vd, vu, x) == []
+    assert _convs(lambda v, x: down.apply(v, x), vd, _rand(17, (4, 8, 8, 256))) == []  # 4 x 4 x 4 = 64 positions
+    assert _convs(lambda v, x: down.apply(v, x), vd, _rand(18, (4, 10, 10, 256)))  # 100: XLA's convolution
+    assert _convs(lambda v, x: up.apply(v, x), vu, _rand(18, (4, 8, 8, 256)))
+    small = StridedConv(8, (4, 4), (2, 2), ((1, 1), (1, 1)))  # few positions, a small kernel: XLA's convolution
+    assert _convs(lambda v, x: small.apply(v, x), small.init(jax.random.key(2), x[..., :8]), x[..., :8])
+    assert upsample.conv(x, _rand(19, (4, 4, 256, 6)), (2, 2), ((1, 1), (1, 1)), impl="lax").shape == (4, 1, 1, 6)
 
 
 def test_bad_padding_is_refused():

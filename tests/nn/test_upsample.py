@@ -59,6 +59,17 @@ def _highest_precision():
         yield
 
 
+@pytest.fixture(autouse=True)
+def _no_few_position_lowering():
+    """These tests' layers are small: keep them on the lowerings they test, not jaxgen.nn.taps' matrix products
+    for layers with few positions (tests/nn/test_taps.py tests those). Not by `monkeypatch`, which some tests
+    undo halfway."""
+    from jaxgen.nn import taps
+    saved, taps.FEW_POSITIONS = taps.FEW_POSITIONS, {"conv": 0, "conv_transpose": 0}
+    yield
+    taps.FEW_POSITIONS = saved
+
+
 GRAD_CASES = [  # (impl, k, s, padding, input hw, cin, cout)
     *[(impl, 4, 2, "SAME", (7, 7), 3, 5) for impl in FAST_IMPLS],  # DCGAN 7 -> 14 (== PyTorch p=1)
     ("fast", 4, 2, "SAME", (5, 5), 6, 12),  # fast with the sub-pixel forward (s*s*Cout > 16)
