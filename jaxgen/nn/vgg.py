@@ -115,6 +115,18 @@ def layer_names(depth: int = 16) -> tuple[str, ...]:
     return tuple(names)
 
 
+
+def max_pool_2x2(x: jax.Array) -> jax.Array:
+    """``nn.max_pool(x, (2, 2), strides=(2, 2))`` (floor: an odd last row/column is dropped) as the maximum of four
+    strided slices ``[N, H, W, C] -> [N, H // 2, W // 2, C]``. The same values; its gradient is an element-wise
+    select, where XLA:CPU ran the reduce-window's (JAX's select-and-gather over value-index pairs, a YNNPACK fusion
+    with materialised iotas) at ~1 s a step of the SRGAN loss (docs/benchmarks.md). Ties share the gradient
+    (``jnp.maximum``'s rule) where the reduce-window gives it to one input; after a ReLU the tied inputs are
+    mostly zeros, whose gradient the ReLU stops anyway."""
+    h, w = x.shape[1] // 2 * 2, x.shape[2] // 2 * 2
+    return jnp.maximum(jnp.maximum(x[:, 0:h:2, 0:w:2], x[:, 0:h:2, 1:w:2]), jnp.maximum(x[:, 1:h:2, 0:w:2],
+                                                                                      x[:, 1:h:2, 1:w:2]))
+
 class VGG(nn.Module):
     """``images [N, H, W, C]`` in [-1, 1] -> ``{name: [N, H / 2^p, W / 2^p, width]}`` for ``name`` in
     ``outputs`` (default: every layer), float32; ``p`` is the number of pools before the layer.
@@ -149,7 +161,7 @@ class VGG(nn.Module):
             elif name.startswith("relu"):
                 x = nn.relu(x)
             else:
-                x = nn.max_pool(x, (2, 2), strides=(2, 2))
+                x = max_pool_2x2(x)
             if name in wanted:
                 out[name] = x.astype(jnp.float32)
         return out

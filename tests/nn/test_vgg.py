@@ -186,3 +186,24 @@ def test_missing_files_and_bad_requests(tmp_path, monkeypatch):
         vgg.VGG(outputs=("relu5_4",)).init(jax.random.key(0), x)
     with pytest.raises(MetricError, match=r"up to pool4 expect .* H, W >= 16, got shape \(1, 8, 8, 3\)"):
         vgg.VGG(outputs=("pool4",)).init(jax.random.key(0), x)
+
+
+@pytest.mark.parametrize("hw", [(8, 6), (7, 5)])  # even, and odd sizes (the floor pool drops the last row/column)
+def test_max_pool_is_flax_max_pool_with_its_gradient(hw):
+    """vgg.max_pool_2x2 == flax.linen.max_pool((2, 2), strides (2, 2)) in value and, on tie-free inputs, gradient;
+    against torch's max_pool2d as well (values and input gradient)."""
+    from flax import linen as nn
+
+    x = jnp.asarray(np.random.default_rng(0).permutation(2 * hw[0] * hw[1] * 3).reshape(2, *hw, 3), jnp.float32)
+    cot = jnp.asarray(np.random.default_rng(1).standard_normal((2, hw[0] // 2, hw[1] // 2, 3)), jnp.float32)
+    ours, theirs = vgg.max_pool_2x2, lambda v: nn.max_pool(v, (2, 2), strides=(2, 2))
+    for f in (ours, theirs):
+        assert f(x).shape == (2, hw[0] // 2, hw[1] // 2, 3)
+    np.testing.assert_array_equal(ours(x), theirs(x))
+    grads = [jax.grad(lambda v, f=f: jnp.sum(f(v) * cot))(x) for f in (ours, theirs)]
+    np.testing.assert_array_equal(grads[0], grads[1])
+    t = torch.tensor(np.asarray(x)).permute(0, 3, 1, 2).requires_grad_(True)
+    y = torch.nn.functional.max_pool2d(t, 2, 2)
+    y.backward(torch.tensor(np.asarray(cot)).permute(0, 3, 1, 2))
+    np.testing.assert_array_equal(ours(x), y.detach().permute(0, 2, 3, 1).numpy())
+    np.testing.assert_array_equal(grads[0], t.grad.permute(0, 2, 3, 1).numpy())
