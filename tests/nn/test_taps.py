@@ -26,6 +26,24 @@ INPUT_CASES = [  # (kernel hw, padding, input hw, cin, cout): RGB input layers
 ]
 
 
+def _assert_same_derivatives(fn, ref_fn, x, kern, seed):
+    """fn == ref_fn at (x, kern): value, both vjp cotangents, jvp, and the gradient of a function of the input
+    gradient (an R1 / WGAN-GP penalty's pattern)."""
+    cot = _rand(seed, jax.eval_shape(ref_fn, x, kern).shape)
+    tangents = (_rand(seed + 1, x.shape), _rand(seed + 2, kern.shape))
+
+    def all_of(f, x, w):
+        y, vjp = jax.vjp(f, x, w)
+        inner = lambda x, w: jnp.sum(jnp.sin(f(x, w)))
+        outer = lambda x, w: jnp.sum(jnp.tanh(jax.grad(inner)(x, w)) ** 2)
+        return (y, *vjp(cot), jax.jvp(f, (x, w), tangents)[1], *jax.grad(outer, argnums=(0, 1))(x, w))
+
+    got, ref = jax.jit(lambda x, w: (all_of(fn, x, w), all_of(ref_fn, x, w)))(x, kern)
+    for name, a, b in zip(("out", "d_input", "d_kernel", "jvp", "d2_input", "d2_kernel"), got, ref):
+        assert a.shape == b.shape, name
+        _allclose_rel(a, b, err_msg=name)
+
+
 @pytest.mark.parametrize("lowering,kernel_hw,pads,hw,cin,cout",
                          [("outputs", *c) for c in CASES] + [("inputs", *c) for c in INPUT_CASES])
 def test_matches_lax_forward_gradients_jvp_and_second_order(lowering, kernel_hw, pads, hw, cin, cout):
@@ -33,19 +51,7 @@ def test_matches_lax_forward_gradients_jvp_and_second_order(lowering, kernel_hw,
     ref_fn = lambda x, w: lax.conv_general_dilated(x, w, (1, 1), pads, dimension_numbers=DN)
     lowered = taps.conv_taps if lowering == "outputs" else taps.conv_input_taps
     taps_fn = lambda x, w: lowered(x, w, pads)
-    cot = _rand(2, jax.eval_shape(ref_fn, x, kern).shape)
-    tangents = (_rand(3, x.shape), _rand(4, kern.shape))
-
-    def all_of(f, x, w):
-        y, vjp = jax.vjp(f, x, w)
-        inner = lambda x, w: jnp.sum(jnp.sin(f(x, w)))  # an R1 / WGAN-GP penalty's pattern
-        outer = lambda x, w: jnp.sum(jnp.tanh(jax.grad(inner)(x, w)) ** 2)
-        return (y, *vjp(cot), jax.jvp(f, (x, w), tangents)[1], *jax.grad(outer, argnums=(0, 1))(x, w))
-
-    got, ref = jax.jit(lambda x, w: (all_of(taps_fn, x, w), all_of(ref_fn, x, w)))(x, kern)
-    for name, a, b in zip(("out", "d_input", "d_kernel", "jvp", "d2_input", "d2_kernel"), got, ref):
-        assert a.shape == b.shape, name
-        _allclose_rel(a, b, err_msg=name)
+    _assert_same_derivatives(taps_fn, ref_fn, x, kern, seed=2)
 
 
 def test_bfloat16_sums_like_a_convolution():
@@ -81,14 +87,11 @@ def _convs(fn, *args):
     return [line for line in hlo.splitlines() if " convolution(" in line]
 
 
-def test_strided_conv_at_stride_one_is_flax_conv_and_lowers_by_taps():
-    """StridedConv(3 outputs, 9x9, 'SAME') has nn.Conv's parameters and numbers; on the CPU its forward pass and
-    kernel gradient contain no convolution (the input gradient is XLA's convolution to Cin outputs)."""
-    kw = dict(features=3, kernel_size=(9, 9), padding="SAME")
-    x = _rand(7, (2, 12, 12, 16))
+def _same_as_flax_conv(kw, x, cot):
+    """(nn.Conv(**kw)'s variables, loss(module) -> (v, x) -> <module(**kw)(x), cot>), after checking that
+    StridedConv(**kw) has nn.Conv's parameters and the same loss and gradients."""
     v = nn.Conv(**kw).init(jax.random.key(0), x)
     assert jax.tree.map(jnp.shape, StridedConv(**kw).init(jax.random.key(0), x)) == jax.tree.map(jnp.shape, v)
-    cot = _rand(8, (2, 12, 12, 3))
 
     def loss(m):
         return lambda v, x: jnp.sum(m(**kw).apply(v, x) * cot)
@@ -97,29 +100,27 @@ def test_strided_conv_at_stride_one_is_flax_conv_and_lowers_by_taps():
                                      for m in (StridedConv, nn.Conv)])(v, x)
     for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(ref)):
         _allclose_rel(a, b, tol=1e-4)
+    return v, loss
+
+
+def test_strided_conv_at_stride_one_is_flax_conv_and_lowers_by_taps():
+    """StridedConv(3 outputs, 9x9, 'SAME') has nn.Conv's parameters and numbers; on the CPU its forward pass and
+    kernel gradient contain no convolution (the input gradient is XLA's convolution to Cin outputs)."""
+    kw = dict(features=3, kernel_size=(9, 9), padding="SAME")
+    x = _rand(7, (2, 12, 12, 16))
+    v, loss = _same_as_flax_conv(kw, x, _rand(8, (2, 12, 12, 3)))
     assert _convs(lambda v, x: StridedConv(**kw).apply(v, x), v, x) == []
     assert _convs(jax.grad(loss(StridedConv)), v, x) == []  # kernel gradient only
     assert len(_convs(jax.grad(loss(StridedConv), argnums=1), v, x)) == 1  # the input gradient
     assert _convs(lambda v, x: nn.Conv(**kw).apply(v, x), v, x)  # what it replaces is a convolution
 
 
-def test_strided_conv_with_an_rgb_input_takes_its_input_gradient_by_taps(monkeypatch):
+def test_strided_conv_with_an_rgb_input_takes_its_input_gradient_by_taps():
     """StridedConv(3 -> 16, 3x3, 'SAME') equals nn.Conv with its gradients; on the CPU its forward pass and kernel
-    gradient are XLA's convolutions, its input gradient has none (a layer this small would otherwise be computed as
-    patches: FEW_POSITIONS off)."""
-    monkeypatch.setattr(taps, "FEW_POSITIONS", {"conv": 0, "conv_transpose": 0})
+    gradient are XLA's convolutions, its input gradient has none."""
     kw = dict(features=16, kernel_size=(3, 3), padding="SAME")
     x = _rand(9, (2, 10, 10, 3))
-    v = nn.Conv(**kw).init(jax.random.key(0), x)
-    cot = _rand(10, (2, 10, 10, 16))
-
-    def loss(m):
-        return lambda v, x: jnp.sum(m(**kw).apply(v, x) * cot)
-
-    got, ref = jax.jit(lambda v, x: [jax.value_and_grad(loss(m), argnums=(0, 1))(v, x)
-                                     for m in (StridedConv, nn.Conv)])(v, x)
-    for a, b in zip(jax.tree.leaves(got), jax.tree.leaves(ref)):
-        _allclose_rel(a, b, tol=1e-4)
+    v, loss = _same_as_flax_conv(kw, x, _rand(10, (2, 10, 10, 16)))
     assert len(_convs(lambda v, x: StridedConv(**kw).apply(v, x), v, x)) == 1
     assert len(_convs(jax.grad(loss(StridedConv)), v, x)) == 1  # the kernel gradient
     assert _convs(jax.grad(loss(StridedConv), argnums=1), v, x) == []  # the input gradient, by taps
@@ -148,19 +149,7 @@ def test_few_position_lowerings_match_lax(kind, kernel_hw, strides, padding, hw,
         pads = upsample.transpose_padding(padding, kernel_hw, strides)
         ref_fn = lambda x, w: lax.conv_transpose(x, w, strides, pads, dimension_numbers=DN)
         new_fn = lambda x, w: taps.conv_transpose_taps(x, w, strides, pads)
-    cot = _rand(13, jax.eval_shape(ref_fn, x, kern).shape)
-    tangents = (_rand(14, x.shape), _rand(15, kern.shape))
-
-    def all_of(f, x, w):
-        y, vjp = jax.vjp(f, x, w)
-        inner = lambda x, w: jnp.sum(jnp.sin(f(x, w)))
-        outer = lambda x, w: jnp.sum(jnp.tanh(jax.grad(inner)(x, w)) ** 2)
-        return (y, *vjp(cot), jax.jvp(f, (x, w), tangents)[1], *jax.grad(outer, argnums=(0, 1))(x, w))
-
-    got, ref = jax.jit(lambda x, w: (all_of(new_fn, x, w), all_of(ref_fn, x, w)))(x, kern)
-    for name, a, b in zip(("out", "d_input", "d_kernel", "jvp", "d2_input", "d2_kernel"), got, ref):
-        assert a.shape == b.shape, name
-        _allclose_rel(a, b, err_msg=name)
+    _assert_same_derivatives(new_fn, ref_fn, x, kern, seed=13)
 
 
 def test_few_position_layers_lower_to_matrix_products_on_the_cpu_only():
