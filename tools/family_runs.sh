@@ -5,7 +5,8 @@
 #
 #     bash tools/family_runs.sh SECONDS RUNS_DIR OUT_DIR [--num 2000]   # extra arguments go to family_table.py
 #
-# - All four runs start together and get SIGTERM after SECONDS (they checkpoint and stop, as a preempted job);
+# - All four runs start together, each with the time budget --config.max_seconds=SECONDS (compilation included: the run
+#   saves and stops by itself, exit status 75, as a job at its wall-time limit; until 2026-12-04 `timeout -s TERM`);
 #   they share the machine's accelerator(s) (each process may take 20 % of the memory) and its CPU cores
 #   (data.num_workers grain workers each: the input pipeline is the bottleneck of a single-threaded run on a GPU).
 # - VQ-GAN's two stages split the budget in halves: its autoencoder trains for SECONDS/2 (the prior's start set out
@@ -28,11 +29,11 @@ export XLA_PYTHON_CLIENT_MEM_FRACTION=${XLA_PYTHON_CLIENT_MEM_FRACTION:-0.2}
 common=(--config.eval.every=0 --config.num_steps=100000000 --config.data.num_workers="$workers")
 vgg="--config.model.vgg_layers=('relu1_2','relu2_2','relu3_3')"
 
-train() {  # train SECONDS NAME CONFIG [overrides...]: one run, stopped by SIGTERM after SECONDS
+train() {  # train SECONDS NAME CONFIG [overrides...]: one run, stopped by its time budget after SECONDS
     local budget=$1 name=$2 config=$3
     shift 3
-    timeout -s TERM "$budget" "$py" -m jaxgen train --config "$config" --workdir "$runs/$name" "${common[@]}" "$@" \
-        >> "$runs/$name.log" 2>&1 || [ $? -eq 124 ]
+    "$py" -m jaxgen train --config "$config" --workdir "$runs/$name" "${common[@]}" --config.max_seconds="$budget" \
+        "$@" >> "$runs/$name.log" 2>&1 || [ $? -eq 75 ]  # 75: the budget is spent (jaxgen.cli.EXIT_TIME_BUDGET)
 }
 
 vqgan() {  # the autoencoder for half the budget, then the prior from the step it reached
