@@ -1,4 +1,4 @@
-"""Stride-1 convolutions with few output or input channels (RGB layers), lowered for XLA:CPU by kernel taps.
+"""Convolutions that XLA:CPU runs at a few GFLOP/s (RGB layers, a U-Net's bottleneck), as matrix products by taps.
 
 XLA:CPU's Eigen convolution packs a ``kh * kw * Cin`` patch for every output position whatever the number of
 output channels, so a layer with ``Cout <= 4`` runs at a few GFLOP/s: SRResNet's 9x9 64 -> 3 output layer at
@@ -34,8 +34,9 @@ transposed 161 -> 104 ms; from 8x8 inputs (256 positions) the transposed form lo
 whose PatchGANs end in 144-256-position layers, were 3 % slower with the conv's threshold at 256: 64 for both; and
 only for kernels of 1 M entries or more, where the work is the kernel).
 
-:func:`conv_taps` is a ``jax.custom_jvp`` (forward mode, reverse mode and nested derivatives work); the sums run in
-float32 for float16/bfloat16 inputs, as a convolution accumulates.
+:func:`conv_taps` and :func:`conv_input_taps` are ``jax.custom_jvp`` functions (forward mode, reverse mode and nested
+derivatives work; tests/nn/test_taps.py); their sums run in float32 for float16/bfloat16 inputs, as a convolution
+accumulates. Every function here computes the same numbers as XLA's convolution up to float rounding.
 """
 
 from __future__ import annotations
