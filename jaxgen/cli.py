@@ -502,6 +502,11 @@ DEFAULT_METRICS = "fid,kid,is,pr"
 TASK_METRIC = "task"  # `jaxgen eval --metrics task`: the run's own evaluation (`Task.evaluate`)
 
 
+def _metric_list(metrics: str | None) -> list[str]:
+    """The names of a comma-separated --metrics value (empty for none)."""
+    return [m.strip() for m in (metrics or "").split(",") if m.strip()]
+
+
 def _task_split(args):
     """The config edit of `jaxgen eval --split S --metrics task`: the run's evaluation on split S (None: as run)."""
     if not args.split:
@@ -531,7 +536,7 @@ def _evaluate_translation(args) -> tuple[dict, int]:
     from jaxgen.engine import workdir as workdir_lib
 
     def edit(config):
-        chosen = ",".join(m for m in (args.metrics or "").split(",") if m.strip() not in ("", TASK_METRIC))
+        chosen = ",".join(m for m in _metric_list(args.metrics) if m != TASK_METRIC)
         config.eval.update(every=1, metrics=chosen or "l1,psnr,ssim,kid", split=args.split or "test",
                            features=args.features)
 
@@ -580,7 +585,7 @@ def cmd_eval(args) -> None:
             results, step = _evaluate_translation(args)
             print(json.dumps({"step": step, "workdir": args.workdir, **results}))
             return
-        metrics = [m.strip() for m in (args.metrics or DEFAULT_METRICS).split(",") if m.strip()]
+        metrics = _metric_list(args.metrics or DEFAULT_METRICS)
         sample_metrics = ",".join(m for m in metrics if m != TASK_METRIC)
         config, task, state, step = workdir_lib.restore(args.workdir, args.step, edit=_task_split(args))
         state, raw = _raw_generator(args, state)
@@ -757,7 +762,7 @@ def check_args(args, overrides: list[str]):
     if args.command == "eval":
         from jaxgen.metrics import names
 
-        chosen = [m.strip() for m in (args.metrics or "").split(",") if m.strip()]
+        chosen = _metric_list(args.metrics)
         if TASK_METRIC in chosen and not args.workdir:
             raise JaxgenError(f"--metrics {TASK_METRIC} evaluates a trained run: give --workdir, not --samples")
         rest = ",".join(m for m in chosen if m != TASK_METRIC)

@@ -193,7 +193,8 @@ def conv_input_taps(x: Array, kernel: Array, pads, precision: Any = None) -> Arr
     pads = tuple((int(lo), int(hi)) for lo, hi in pads)
     if not input_faster(kernel.shape, (1, 1), pads, backend="cpu"):
         raise NotImplementedError(f"conv_input_taps needs stride 1, a kernel wider than 1x1, padding within k - 1, "
-                                  f"Cin <= {FEW_CHANNELS} and Cout >= {MANY_CHANNELS}; got kernel {kernel.shape}, pads {pads}")
+                                  f"Cin <= {FEW_CHANNELS} and Cout >= {MANY_CHANNELS}; got kernel {kernel.shape}, "
+                                  f"pads {pads}")
     return _conv_input_taps(x, kernel, pads, precision)
 
 
@@ -207,8 +208,9 @@ def conv_patches(x: Array, kernel: Array, strides, pads, precision: Any = None) 
     xp = lax.pad(x, jnp.zeros((), x.dtype), ((0, 0, 0), (lo_h, hi_h, 0), (lo_w, hi_w, 0), (0, 0, 0)))
     patches = jnp.stack([xp[:, i:i + (ho - 1) * sh + 1:sh, j:j + (wo - 1) * sw + 1:sw, :]
                          for i in range(kh) for j in range(kw)], 3)  # [N, H', W', kh*kw, Cin]
-    y = lax.dot_general(patches.reshape(n * ho * wo, kh * kw * cin), kernel.reshape(kh * kw * cin, cout).astype(x.dtype),
-                        (((1,), (0,)), ((), ())), precision=precision)
+    flat = kernel.reshape(kh * kw * cin, cout).astype(x.dtype)  # HWIO as stored: rows (i, j, c), no transpose
+    y = lax.dot_general(patches.reshape(n * ho * wo, kh * kw * cin), flat, (((1,), (0,)), ((), ())),
+                        precision=precision)
     return y.reshape(n, ho, wo, cout)
 
 

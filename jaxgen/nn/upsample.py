@@ -475,23 +475,26 @@ def conv(
     impl: str | None = None,
 ) -> Array:
     """``lax.conv_general_dilated`` (NHWC/HWIO); with ``impl="fast"`` and strides > 1, a sub-pixel input gradient
-    (``custom_jvp``); with ``impl="fast"``, stride 1 and few output (or input) channels on the CPU, the kernel-tap
-    lowering of :mod:`jaxgen.nn.taps` for the forward and kernel gradient (or the input gradient) where
-    :func:`jaxgen.nn.taps.faster` (:func:`~jaxgen.nn.taps.input_faster`) says it wins: RGB/grey layers.
+    (``custom_jvp``). With ``impl="fast"`` on the CPU and non-negative padding, :mod:`jaxgen.nn.taps`' matrix-product
+    lowerings where its rules say they win: few positions and a big kernel (a U-Net's bottleneck,
+    :func:`~jaxgen.nn.taps.few_positions`), few outputs at stride 1 (an RGB output layer,
+    :func:`~jaxgen.nn.taps.faster`), few inputs at stride 1 (an RGB input layer's input gradient,
+    :func:`~jaxgen.nn.taps.input_faster`).
     ``impl`` None (default): :func:`default_impl` (``"fast"`` on the CPU, ``"lax"`` elsewhere)."""
     impl = default_impl() if impl is None else impl
     if impl not in CONV_IMPLS:
         raise ValueError(f"impl must be one of {CONV_IMPLS}, got {impl!r}")
     strides = tuple(int(s) for s in strides)
     pads = conv_padding(padding, x.shape[1:3], kernel.shape[:2], strides)
-    out_hw = [(n + lo + hi - k) // s + 1 for n, k, s, (lo, hi) in zip(x.shape[1:3], kernel.shape[:2], strides, pads)]
-    if (impl == "fast" and taps.few_positions("conv", x.shape[0] * math.prod(out_hw), kernel.shape)
-            and min(min(p) for p in pads) >= 0):
-        return taps.conv_patches(x, kernel, strides, pads, precision)
-    if impl == "fast" and taps.faster(kernel.shape, strides) and min(min(p) for p in pads) >= 0:
-        return taps.conv_taps(x, kernel, pads, precision)
-    if impl == "fast" and taps.input_faster(kernel.shape, strides, pads):
-        return taps.conv_input_taps(x, kernel, pads, precision)
+    if impl == "fast" and min(min(p) for p in pads) >= 0:
+        out_hw = [(n + lo + hi - k) // s + 1
+                  for n, k, s, (lo, hi) in zip(x.shape[1:3], kernel.shape[:2], strides, pads)]
+        if taps.few_positions("conv", x.shape[0] * math.prod(out_hw), kernel.shape):
+            return taps.conv_patches(x, kernel, strides, pads, precision)
+        if taps.faster(kernel.shape, strides):
+            return taps.conv_taps(x, kernel, pads, precision)
+        if taps.input_faster(kernel.shape, strides, pads):
+            return taps.conv_input_taps(x, kernel, pads, precision)
     if impl == "lax" or strides == (1, 1):
         return lax.conv_general_dilated(x, kernel, strides, pads, dimension_numbers=DN, precision=precision)
     return _conv_fast(x, kernel, strides, pads, precision)
@@ -500,7 +503,7 @@ def conv(
 class StridedConv(nn.Module):
     """2-D convolution with ``flax.linen.Conv``'s parameters and numbers (``kernel [kh, kw, Cin, Cout]``,
     ``bias``), lowered by :func:`conv`: for strides > 1 its input gradient avoids XLA:CPU's slow lhs-dilated
-    convolution; at stride 1 with few output channels (an RGB output layer) it runs by kernel taps on the CPU.
+    convolution; RGB layers and few-position layers with big kernels run as matrix products on the CPU.
     ``impl``: None (the backend's :func:`default_impl`), ``"fast"`` or ``"lax"`` (for tests and benchmarks).
     Not supported: dilation, feature groups, ``'CIRCULAR'`` padding, masks."""
 

@@ -115,7 +115,6 @@ def layer_names(depth: int = 16) -> tuple[str, ...]:
     return tuple(names)
 
 
-
 def max_pool_2x2(x: jax.Array) -> jax.Array:
     """``nn.max_pool(x, (2, 2), strides=(2, 2))`` (floor: an odd last row/column is dropped) as the maximum of four
     strided slices ``[N, H, W, C] -> [N, H // 2, W // 2, C]``. The same values; its gradient is an element-wise
@@ -124,8 +123,10 @@ def max_pool_2x2(x: jax.Array) -> jax.Array:
     (``jnp.maximum``'s rule) where the reduce-window gives it to one input; after a ReLU the tied inputs are
     mostly zeros, whose gradient the ReLU stops anyway."""
     h, w = x.shape[1] // 2 * 2, x.shape[2] // 2 * 2
-    return jnp.maximum(jnp.maximum(x[:, 0:h:2, 0:w:2], x[:, 0:h:2, 1:w:2]), jnp.maximum(x[:, 1:h:2, 0:w:2],
-                                                                                      x[:, 1:h:2, 1:w:2]))
+    top = jnp.maximum(x[:, 0:h:2, 0:w:2], x[:, 0:h:2, 1:w:2])
+    bottom = jnp.maximum(x[:, 1:h:2, 0:w:2], x[:, 1:h:2, 1:w:2])
+    return jnp.maximum(top, bottom)
+
 
 class VGG(nn.Module):
     """``images [N, H, W, C]`` in [-1, 1] -> ``{name: [N, H / 2^p, W / 2^p, width]}`` for ``name`` in

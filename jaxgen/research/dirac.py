@@ -38,7 +38,8 @@ from jaxgen.losses import gan, penalties
 from jaxgen.research import game
 
 OBJECTIVES = tuple(name for name in gan.OBJECTIVES if name != "began")
-REGULARISERS = tuple(p for p in penalties.PENALTIES if p != "wgan_gp_pixel") + ("instance_noise", "consensus")  # 1-D points
+# the penalties of 1-D points (wgan_gp_pixel needs images) and two more
+REGULARISERS = tuple(p for p in penalties.PENALTIES if p != "wgan_gp_pixel") + ("instance_noise", "consensus")
 SCHEMES = game.SCHEMES
 # Defaults of the Dirac-GAN experiments: gamma = 0.3 for the gradient penalties and consensus, sigma = 1
 # and WGAN clipping at 0.3 as in the authors' diracgan code; the two-sided penalties weighted 0.5 (their

@@ -19,7 +19,8 @@ The game (``config.game``) gives the players, their inputs and the terms; this m
 - ``ema_decay`` > 0: an exponential moving average of every G player, used for samples;
 - a stage without critics (a G-only pre-training stage: SRResNet before SRGAN) has objective 0 and gives the D
   players zero gradients; where the game's ``trains_d(stage)`` is False the D phases do nothing at all (no
-  gradients, no optimizer update, no metrics); a game with a ``adversarial`` weight has G's objective weighted by it (SRGAN's 1e-3);
+  gradients, no optimizer update, no metrics); a game with a ``adversarial`` weight has G's objective weighted by
+  it (SRGAN's 1e-3);
   a game's own ``evaluator`` replaces the sample-based metrics of ``config.eval`` (PSNR/SSIM for super-resolution);
 - stages (``game.stage_starts``): the phases of each stage compile once; ``game.begin_stage`` runs when a
   stage starts; ``state["stage"]`` is checkpointed, so a run resumes exactly inside any stage;
