@@ -8,9 +8,10 @@
     u2w uw   ConvTranspose 3x3 stride 2 (PyTorch padding 1, output_padding 1) -> norm -> ReLU, twice
     c7s1-C   ReflectConv 7x7 to the image's channels -> tanh
 
-``norm`` is ``cfg.norm`` (``"instance"``, the paper; flax's InstanceNorm with a learnt scale and bias, initialised
-at 1 and 0: the authors' code has ``affine=False``, the same function at initialisation); every convolution keeps
-its bias (the authors' ``use_bias`` with instance norm). H and W must be multiples of 4 and at least 8.
+``norm`` is ``cfg.norm`` (``"instance"``, the paper: :class:`jaxgen.nn.InstanceNorm`, flax's InstanceNorm with a
+learnt scale and bias, initialised at 1 and 0: the authors' code has ``affine=False``, the same function at
+initialisation); every convolution keeps its bias (the authors' ``use_bias`` with instance norm). H and W must be
+multiples of 4 and at least 8.
 
 ``discriminator(cfg, image_shape)``: :class:`jaxgen.nn.patchgan.PatchGAN` with ``cfg.d_layers`` stride-2 layers (3:
 the paper's 70x70 patches, C64-C128-C256-C512, used at every image size as the authors' code; 0: sized to the

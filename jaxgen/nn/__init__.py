@@ -1,6 +1,6 @@
 """Layers shared by several model families."""
 
-from jaxgen.nn.groupnorm import GroupNorm
+from jaxgen.nn.groupnorm import GroupNorm, InstanceNorm
 from jaxgen.nn.inception import (
     FID_WEIGHTS_FILE,
     FID_WEIGHTS_URL,
@@ -28,6 +28,7 @@ __all__ = [
     "FID_WEIGHTS_FILE",
     "FID_WEIGHTS_URL",
     "GroupNorm",
+    "InstanceNorm",
     "INCEPTION_WEIGHTS_ENV",
     "InceptionV3",
     "StridedConv",

@@ -7,6 +7,13 @@ first summed over the spatial axes per channel (``[N, C]``, a plain reduction ov
 group's channels on that tiny array, and the normalisation is one multiply-add per element with per-(image, channel)
 coefficients. Same function (to float32 rounding: the sums run in another order), same parameters (``scale`` and
 ``bias``, ``[C]``), so checkpoints and the PyTorch references (``torch.nn.GroupNorm``) are unchanged.
+
+`InstanceNorm` is the same layer with one channel per group (``flax.linen.InstanceNorm``'s numbers and parameters).
+Its statistics stay ``[N, C]`` until the final multiply-add, and that is what lets XLA merge repeated passes: in a
+fused train step the D phase's ``G(a)`` and the G phase's ``G(a)`` (same parameters, same input) are one
+computation, but XLA's CSE only finds it when both passes simplify to the same program, and flax's InstanceNorm,
+whose ``[N, 1, 1, C]`` statistics are reshaped differently in the plain and the differentiated pass, stops it at
+the first norm (CycleGAN's step: each D phase repeated two generator passes; 5 % of the step).
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
-__all__ = ["GroupNorm", "group_stats"]
+__all__ = ["GroupNorm", "InstanceNorm", "group_stats"]
 
 
 def group_stats(x: jax.Array, groups: int) -> tuple[jax.Array, jax.Array]:
@@ -49,14 +56,19 @@ class GroupNorm(nn.Module):
     scale_init: Any = nn.initializers.ones
     bias_init: Any = nn.initializers.zeros
 
+    def groups(self, channels: int) -> int:
+        """The number of channel groups for `channels` channels."""
+        return self.num_groups
+
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         c = x.shape[-1]
-        if x.ndim < 2 or c % self.num_groups:
-            raise ValueError(f"GroupNorm: num_groups={self.num_groups} must divide the channel count {c} "
+        groups = self.groups(c)
+        if x.ndim < 2 or c % groups:
+            raise ValueError(f"GroupNorm: num_groups={groups} must divide the channel count {c} "
                              f"(input shape {x.shape})")
-        mean, var = group_stats(x, self.num_groups)
-        per = c // self.num_groups
+        mean, var = group_stats(x, groups)
+        per = c // groups
         mul = jnp.repeat(jax.lax.rsqrt(var + self.epsilon), per, axis=1)  # [N, C]
         if self.use_scale:
             mul = mul * self.param("scale", self.scale_init, (c,), self.param_dtype)
@@ -67,3 +79,12 @@ class GroupNorm(nn.Module):
         dtype = self.dtype or jnp.result_type(x, self.param_dtype)
         y = x.astype(mul.dtype) * mul.reshape(shape) + add.reshape(shape)
         return y.astype(dtype)
+
+
+class InstanceNorm(GroupNorm):
+    """``x [N, ..., C] -> [N, ..., C]``: each image's channels normalised over its spatial axes, then ``* scale +
+    bias`` (``flax.linen.InstanceNorm``: same parameters, same numbers to float32 rounding; module docstring for why
+    jaxgen has its own). `num_groups` is ignored: there is one group per channel."""
+
+    def groups(self, channels: int) -> int:
+        return channels

@@ -31,6 +31,7 @@ import jax.numpy as jnp
 from flax import linen as nn
 
 from jaxgen.errors import ConfigError
+from jaxgen.nn.groupnorm import InstanceNorm
 from jaxgen.nn.init import dcgan_bn_scale, dcgan_normal
 from jaxgen.nn.remat import rematerialised
 from jaxgen.nn.upsample import ConvTranspose, StridedConv
@@ -61,7 +62,7 @@ def norm_layer(kind: str, train: bool, name: str, dtype: Any):
     if kind == "batch":
         return nn.BatchNorm(use_running_average=not train, momentum=0.9, epsilon=1e-5, scale_init=dcgan_bn_scale,
                             name=name, dtype=dtype)
-    return nn.InstanceNorm(epsilon=1e-5, name=name, dtype=dtype)
+    return InstanceNorm(epsilon=1e-5, name=name, dtype=dtype)
 
 
 class UNet(nn.Module):

@@ -1,4 +1,5 @@
-"""jaxgen.nn.GroupNorm against flax.linen.GroupNorm (same parameters, values and gradients) and torch.nn.GroupNorm."""
+"""jaxgen.nn.GroupNorm and InstanceNorm against flax.linen's (same parameters, values and gradients) and torch's; and
+the compiled-program property InstanceNorm exists for (a repeated generator pass merged by XLA's CSE)."""
 
 import flax.linen as fnn
 import jax
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from jaxgen.nn.groupnorm import GroupNorm, group_stats
+from jaxgen.nn.groupnorm import GroupNorm, InstanceNorm, group_stats
 
 
 def _inputs(shape, seed=0):
@@ -23,10 +24,13 @@ def _params(c, seed=1):
             "bias": jnp.asarray(rng.normal(size=c), jnp.float32)}
 
 
-@pytest.mark.parametrize("shape,groups", [((3, 6, 5, 8), 4), ((2, 7, 12), 3), ((2, 3, 4, 2, 6), 6), ((4, 9), 1)])
-def test_values_and_gradients_equal_flax_group_norm(shape, groups):
+@pytest.mark.parametrize("shape,groups", [((3, 6, 5, 8), 4), ((2, 7, 12), 3), ((2, 3, 4, 2, 6), 6), ((4, 9), 1),
+                                          ((3, 6, 5, 8), None), ((2, 7, 12), None)])
+def test_values_and_gradients_equal_flax(shape, groups):
+    """GroupNorm against flax's GroupNorm; `groups` None: InstanceNorm against flax's InstanceNorm."""
     x, params = _inputs(shape), _params(shape[-1])
-    ours, theirs = GroupNorm(num_groups=groups), fnn.GroupNorm(num_groups=groups)
+    ours, theirs = ((GroupNorm(num_groups=groups), fnn.GroupNorm(num_groups=groups)) if groups else
+                    (InstanceNorm(epsilon=1e-5), fnn.InstanceNorm(epsilon=1e-5)))
     assert jax.tree.map(jnp.shape, ours.init(jax.random.key(0), x)) == \
         jax.tree.map(jnp.shape, theirs.init(jax.random.key(0), x))  # same parameter tree: checkpoints carry over
     w = jnp.asarray(np.random.default_rng(2).normal(size=shape), jnp.float32)
@@ -49,6 +53,43 @@ def test_equals_torch_group_norm_on_nchw():
         ref.bias.copy_(torch.tensor(np.asarray(params["bias"])))
         expected = ref(torch.tensor(np.asarray(x)).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).numpy()
     np.testing.assert_allclose(GroupNorm(num_groups=4).apply({"params": params}, x), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_instance_norm_equals_torch_instance_norm_2d():
+    x, params = _inputs((2, 5, 7, 6)), _params(6)
+    ref = torch.nn.InstanceNorm2d(6, eps=1e-5, affine=True)
+    with torch.no_grad():
+        ref.weight.copy_(torch.tensor(np.asarray(params["scale"])))
+        ref.bias.copy_(torch.tensor(np.asarray(params["bias"])))
+        expected = ref(torch.tensor(np.asarray(x)).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).numpy()
+    np.testing.assert_allclose(InstanceNorm(epsilon=1e-5).apply({"params": params}, x), expected, rtol=1e-5,
+                               atol=1e-5)
+
+
+def test_a_repeated_instance_norm_network_pass_is_merged_into_its_differentiated_pass():
+    """A fused train step runs G(a) in the D phase and again under jax.grad in the G phase (same parameters, same
+    input): XLA must compute it once. The program with both passes has no more convolutions than the gradient alone
+    (with flax's InstanceNorm it had two more: CSE stopped at the first norm)."""
+
+    class Net(fnn.Module):
+        @fnn.compact
+        def __call__(self, x):
+            for i in range(3):
+                x = fnn.relu(InstanceNorm(epsilon=1e-5)(fnn.Conv(8, (3, 3), name=f"conv{i}")(x)))
+            return x
+
+    net, x = Net(), _inputs((2, 8, 8, 8))
+    params = net.init(jax.random.key(0), x)
+
+    def grad(p):
+        return jax.grad(lambda p: jnp.mean(net.apply(p, x) ** 2))(p)
+
+    def convolutions(fn):
+        return jax.jit(fn).lower(params).compile().as_text().count(" convolution(")
+
+    alone = convolutions(grad)
+    assert alone == 3 + 3 + 2  # forward, kernel gradients, input gradients (not of the first layer's input)
+    assert convolutions(lambda p: (jnp.sum(net.apply(p, x)), grad(p))) == alone
 
 
 def test_group_statistics_against_a_direct_computation():
