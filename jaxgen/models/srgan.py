@@ -30,6 +30,7 @@ import jax.numpy as jnp
 from flax import linen as nn
 
 from jaxgen.errors import ConfigError
+from jaxgen.nn.batchnorm import BatchNorm
 from jaxgen.nn.remat import rematerialised
 from jaxgen.nn.upsample import StridedConv, depth_to_space
 
@@ -56,7 +57,7 @@ def pixel_shuffle(x: Array, r: int) -> Array:
 
 
 def _bn(train: bool, momentum: float, dtype: Any, name: str):
-    return nn.BatchNorm(use_running_average=not train, momentum=momentum, epsilon=1e-5, dtype=dtype, name=name)
+    return BatchNorm(use_running_average=not train, momentum=momentum, epsilon=1e-5, dtype=dtype, name=name)
 
 
 def _prelu(name: str):

@@ -1,5 +1,6 @@
 """Layers shared by several model families."""
 
+from jaxgen.nn.batchnorm import BatchNorm
 from jaxgen.nn.groupnorm import GroupNorm, InstanceNorm
 from jaxgen.nn.inception import (
     FID_WEIGHTS_FILE,
@@ -24,6 +25,7 @@ from jaxgen.nn.upsample import (
 from jaxgen.nn.vgg import VGG, load_vgg
 
 __all__ = [
+    "BatchNorm",
     "ConvTranspose",
     "FID_WEIGHTS_FILE",
     "FID_WEIGHTS_URL",

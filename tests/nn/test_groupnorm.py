@@ -1,5 +1,5 @@
-"""jaxgen.nn.GroupNorm and InstanceNorm against flax.linen's (same parameters, values and gradients) and torch's; and
-the compiled-program property InstanceNorm exists for (a repeated generator pass merged by XLA's CSE)."""
+"""jaxgen.nn.GroupNorm and InstanceNorm against flax.linen's (same parameters, values and gradients) and torch's.
+(What InstanceNorm exists for, a repeated pass merged by XLA: tests/nn/test_norm_cse.py.)"""
 
 import flax.linen as fnn
 import jax
@@ -64,32 +64,6 @@ def test_instance_norm_equals_torch_instance_norm_2d():
         expected = ref(torch.tensor(np.asarray(x)).permute(0, 3, 1, 2)).permute(0, 2, 3, 1).numpy()
     np.testing.assert_allclose(InstanceNorm(epsilon=1e-5).apply({"params": params}, x), expected, rtol=1e-5,
                                atol=1e-5)
-
-
-def test_a_repeated_instance_norm_network_pass_is_merged_into_its_differentiated_pass():
-    """A fused train step runs G(a) in the D phase and again under jax.grad in the G phase (same parameters, same
-    input): XLA must compute it once. The program with both passes has no more convolutions than the gradient alone
-    (with flax's InstanceNorm it had two more: CSE stopped at the first norm)."""
-
-    class Net(fnn.Module):
-        @fnn.compact
-        def __call__(self, x):
-            for i in range(3):
-                x = fnn.relu(InstanceNorm(epsilon=1e-5)(fnn.Conv(8, (3, 3), name=f"conv{i}")(x)))
-            return x
-
-    net, x = Net(), _inputs((2, 8, 8, 8))
-    params = net.init(jax.random.key(0), x)
-
-    def grad(p):
-        return jax.grad(lambda p: jnp.mean(net.apply(p, x) ** 2))(p)
-
-    def convolutions(fn):
-        return jax.jit(fn).lower(params).compile().as_text().count(" convolution(")
-
-    alone = convolutions(grad)
-    assert alone == 3 + 3 + 2  # forward, kernel gradients, input gradients (not of the first layer's input)
-    assert convolutions(lambda p: (jnp.sum(net.apply(p, x)), grad(p))) == alone
 
 
 def test_group_statistics_against_a_direct_computation():
