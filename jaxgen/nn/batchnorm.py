@@ -25,6 +25,8 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
+from jaxgen.nn.cotangent import stored_cotangent
+
 __all__ = ["BatchNorm"]
 
 
@@ -46,6 +48,7 @@ class BatchNorm(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
+        x = stored_cotangent(x)  # its gradient is computed once (jaxgen.nn.cotangent)
         c = x.shape[-1]
         ra_mean = self.variable("batch_stats", "mean", lambda: jnp.zeros((c,), jnp.float32))
         ra_var = self.variable("batch_stats", "var", lambda: jnp.ones((c,), jnp.float32))

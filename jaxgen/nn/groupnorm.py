@@ -25,6 +25,8 @@ import jax
 import jax.numpy as jnp
 from flax import linen as nn
 
+from jaxgen.nn.cotangent import stored_cotangent
+
 __all__ = ["GroupNorm", "InstanceNorm", "group_stats"]
 
 
@@ -62,6 +64,7 @@ class GroupNorm(nn.Module):
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
+        x = stored_cotangent(x)  # its gradient is computed once (jaxgen.nn.cotangent)
         c = x.shape[-1]
         groups = self.groups(c)
         if x.ndim < 2 or c % groups:
