@@ -34,7 +34,7 @@ from jaxgen.errors import ConfigError
 from jaxgen.losses import diffusion as dl
 from jaxgen.losses import likelihood as lik
 from jaxgen.models.density import Density
-from jaxgen.nn.groupnorm import GroupNorm
+from jaxgen.nn.norms import GroupNorm
 from jaxgen.nn.upsample import StridedConv
 
 __all__ = ["UNet", "density", "model", "norm_groups", "sampler", "timestep_embedding"]

@@ -30,7 +30,7 @@ import jax.numpy as jnp
 from flax import linen as nn
 
 from jaxgen.errors import ConfigError
-from jaxgen.nn.batchnorm import BatchNorm
+from jaxgen.nn.norms import BatchNorm
 from jaxgen.nn.remat import rematerialised
 from jaxgen.nn.upsample import StridedConv, depth_to_space
 

@@ -1,7 +1,5 @@
 """Layers shared by several model families."""
 
-from jaxgen.nn.batchnorm import BatchNorm
-from jaxgen.nn.groupnorm import GroupNorm, InstanceNorm
 from jaxgen.nn.inception import (
     FID_WEIGHTS_FILE,
     FID_WEIGHTS_URL,
@@ -13,6 +11,7 @@ from jaxgen.nn.inception import (
     resize_bilinear,
     variables_from_state_dict,
 )
+from jaxgen.nn.norms import BatchNorm, GroupNorm, InstanceNorm
 from jaxgen.nn.upsample import (
     ConvTranspose,
     StridedConv,

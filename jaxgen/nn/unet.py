@@ -31,8 +31,8 @@ import jax.numpy as jnp
 from flax import linen as nn
 
 from jaxgen.errors import ConfigError
-from jaxgen.nn.groupnorm import InstanceNorm
 from jaxgen.nn.init import dcgan_bn_scale, dcgan_normal
+from jaxgen.nn.norms import InstanceNorm
 from jaxgen.nn.remat import rematerialised
 from jaxgen.nn.upsample import ConvTranspose, StridedConv
 
