@@ -15,8 +15,9 @@ What that buys over flax's layers:
   SRGAN) computes it once only if XLA's CSE finds the two passes equal, which it does only when both simplify to the
   same program. flax keeps the statistics ``[N, 1, 1, C]`` / ``[1, 1, 1, C]``, which XLA reshapes differently in the
   plain and the differentiated pass, so CSE stopped at the first norm and the generator ran twice.
-- **Stored input gradient** (all three): the input's cotangent goes through :func:`jaxgen.nn.cotangent.stored_cotangent`,
-  so XLA computes it once instead of re-evaluating it inside the kernel gradient's layout transpose.
+- **Stored input gradient** (all three, on the CPU): the input's cotangent goes through
+  :func:`jaxgen.nn.cotangent.stored_cotangent`, so XLA:CPU computes it once instead of re-evaluating it inside the
+  kernel gradient's layout transpose.
 
 Measured whole steps (docs/benchmarks.md, "Norm layers"): CycleGAN -5.5 % (merged) and -2.4 % (stored), SRGAN -8 %
 and -2 %, DDPM -8 % (stored). DCGAN and pix2pix keep flax's BatchNorm: with this one DCGAN's NS step at batch 256 was
@@ -35,6 +36,11 @@ from flax import linen as nn
 from jaxgen.nn.cotangent import stored_cotangent
 
 __all__ = ["BatchNorm", "GroupNorm", "InstanceNorm", "group_stats"]
+
+
+def _stored_on_cpu(x: jax.Array) -> jax.Array:
+    """`stored_cotangent(x)` where it was measured to pay, XLA:CPU; `x` elsewhere (GPU/TPU fusions not measured)."""
+    return stored_cotangent(x) if jax.default_backend() == "cpu" else x
 
 
 def _float32(x: jax.Array) -> jax.Array:
@@ -93,7 +99,7 @@ class GroupNorm(_Affine):
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
-        x = stored_cotangent(x)
+        x = _stored_on_cpu(x)
         c = x.shape[-1]
         groups = self.groups(c)
         if x.ndim < 2 or c % groups:
@@ -124,7 +130,7 @@ class BatchNorm(_Affine):
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
-        x = stored_cotangent(x)
+        x = _stored_on_cpu(x)
         c = x.shape[-1]
         ra_mean = self.variable("batch_stats", "mean", lambda: jnp.zeros((c,), jnp.float32))
         ra_var = self.variable("batch_stats", "var", lambda: jnp.ones((c,), jnp.float32))

@@ -199,3 +199,15 @@ def test_a_repeated_pass_is_merged_into_its_differentiated_pass(norm):
     alone = convolutions(grad)
     assert alone == 3 + 3 + 2  # forward, kernel gradients, input gradients (not of the first layer's input)
     assert convolutions(lambda p: (jnp.sum(forward(p)), grad(p))) == alone
+
+
+@pytest.mark.parametrize("norm", [GroupNorm(num_groups=2), InstanceNorm(), BatchNorm()], ids=["group", "instance", "batch"])
+def test_on_the_cpu_the_input_gradient_is_stored_behind_a_barrier(norm):
+    """jaxgen.nn.cotangent.stored_cotangent on each norm's input (this suite runs on the CPU backend)."""
+    x = _inputs((2, 4, 4, 4))
+    variables = norm.init(jax.random.key(0), x)
+
+    def loss(x):
+        return jnp.sum(norm.apply(variables, x, mutable=["batch_stats"])[0] ** 2)
+
+    assert "optimization_barrier" in jax.jit(jax.grad(loss)).lower(x).as_text()
