@@ -7,7 +7,8 @@ is evaluated in transposed order (CycleGAN's 64x64x64 layers: 13 ms per transpos
 step). An ``optimization_barrier`` on the cotangent makes XLA compute it once, in order, and transpose the stored
 array. Measured in whole train steps (one-process A/B, both cores): DDPM (``jaxgen.nn.GroupNorm``) 4.97 -> 4.58 s,
 CycleGAN (``InstanceNorm``) 1.65 -> 1.61 s, SRGAN (``jaxgen.nn.BatchNorm``) 2.89 -> 2.83 s; DCGAN's flax BatchNorm
-was 2 % slower with it, so it is not used there.
+was 2 % slower with it, so it is not used there. jaxgen's norms (:mod:`jaxgen.nn.norms`) apply it on the CPU backend,
+where it was measured.
 
 It is a ``custom_jvp`` (the tangent passes through the barrier), so forward-mode, reverse-mode and higher-order
 derivatives all work; values and derivatives are the identity's.
