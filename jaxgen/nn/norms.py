@@ -47,16 +47,20 @@ def _float32(x: jax.Array) -> jax.Array:
     return x.astype(jnp.promote_types(x.dtype, jnp.float32))
 
 
+def _mean_var(s1: jax.Array, s2: jax.Array, count: int) -> tuple[jax.Array, jax.Array]:
+    """Mean and biased variance from the sums of x and x^2 over `count` entries: ``E[x^2] - E[x]^2`` clipped at 0."""
+    mean = s1 / count
+    return mean, jnp.maximum(0.0, s2 / count - mean * mean)
+
+
 def group_stats(x: jax.Array, groups: int) -> tuple[jax.Array, jax.Array]:
     """Mean and (biased) variance of each image's channel groups in float32: ``[N, ..., C] -> ([N, G], [N, G])``."""
     n, c = x.shape[0], x.shape[-1]
     xf = _float32(x)
     axes = tuple(range(1, x.ndim - 1))
-    count = math.prod(x.shape[1:-1]) * (c // groups)
     s1 = jnp.sum(xf, axes).reshape(n, groups, c // groups).sum(-1)
     s2 = jnp.sum(xf * xf, axes).reshape(n, groups, c // groups).sum(-1)
-    mean = s1 / count
-    return mean, jnp.maximum(0.0, s2 / count - mean * mean)
+    return _mean_var(s1, s2, math.prod(x.shape[1:-1]) * (c // groups))
 
 
 class _Affine(nn.Module):
@@ -137,9 +141,8 @@ class BatchNorm(_Affine):
         if self.use_running_average:
             return self.normalise(x, ra_mean.value, ra_var.value)
         xf = _float32(x)
-        axes, count = tuple(range(x.ndim - 1)), math.prod(x.shape[:-1])
-        mean = jnp.sum(xf, axes) / count
-        var = jnp.maximum(0.0, jnp.sum(xf * xf, axes) / count - mean * mean)
+        axes = tuple(range(x.ndim - 1))
+        mean, var = _mean_var(jnp.sum(xf, axes), jnp.sum(xf * xf, axes), math.prod(x.shape[:-1]))
         if not self.is_initializing():
             ra_mean.value = self.momentum * ra_mean.value + (1 - self.momentum) * mean
             ra_var.value = self.momentum * ra_var.value + (1 - self.momentum) * var
