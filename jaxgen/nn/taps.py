@@ -50,8 +50,8 @@ import jax.numpy as jnp
 from jax import lax
 from jax.custom_derivatives import SymbolicZero
 
-__all__ = ["conv_input_taps", "conv_patches", "conv_taps", "conv_transpose_taps", "faster", "few_positions",
-           "input_faster"]
+__all__ = ["conv_input_taps", "conv_out_size", "conv_patches", "conv_taps", "conv_transpose_taps", "faster",
+           "few_positions", "input_faster"]
 
 Array = jax.Array
 DN = ("NHWC", "HWIO", "NHWC")
@@ -198,13 +198,18 @@ def conv_input_taps(x: Array, kernel: Array, pads, precision: Any = None) -> Arr
     return _conv_input_taps(x, kernel, pads, precision)
 
 
+def conv_out_size(n: int, k: int, s: int, lo: int, hi: int) -> int:
+    """A convolution's output length along an axis of length `n`: kernel `k`, stride `s`, padding (`lo`, `hi`)."""
+    return (n + lo + hi - k) // s + 1
+
+
 def conv_patches(x: Array, kernel: Array, strides, pads, precision: Any = None) -> Array:
     """``lax.conv_general_dilated(x, kernel, strides, pads)`` (NHWC/HWIO) as ``patches @ kernel``: the input's
     ``kh*kw`` strided slices ``[N, H', W', kh, kw, Cin]`` flattened against the kernel flattened as stored."""
     kh, kw, cin, cout = kernel.shape
     n, h, w, _ = x.shape
     (sh, sw), ((lo_h, hi_h), (lo_w, hi_w)) = strides, pads
-    ho, wo = (h + lo_h + hi_h - kh) // sh + 1, (w + lo_w + hi_w - kw) // sw + 1
+    ho, wo = conv_out_size(h, kh, sh, lo_h, hi_h), conv_out_size(w, kw, sw, lo_w, hi_w)
     xp = lax.pad(x, jnp.zeros((), x.dtype), ((0, 0, 0), (lo_h, hi_h, 0), (lo_w, hi_w, 0), (0, 0, 0)))
     patches = jnp.stack([xp[:, i:i + (ho - 1) * sh + 1:sh, j:j + (wo - 1) * sw + 1:sw, :]
                          for i in range(kh) for j in range(kw)], 3)  # [N, H', W', kh*kw, Cin]

@@ -433,7 +433,7 @@ def conv_padding(padding: Any, in_hw: Sequence[int], kernel_size: Sequence[int],
 
 def _conv_input_transpose_padding(n_in, k, s, lo, hi):
     """Padding of the transposed conv that maps the strided conv's output cotangent back to ``n_in``."""
-    m = (n_in + lo + hi - k) // s + 1
+    m = taps.conv_out_size(n_in, k, s, lo, hi)
     a = k - 1 - lo
     return (a, n_in + k - 2 - (m - 1) * s - a)
 
@@ -487,7 +487,7 @@ def conv(
     strides = tuple(int(s) for s in strides)
     pads = conv_padding(padding, x.shape[1:3], kernel.shape[:2], strides)
     if impl == "fast" and min(min(p) for p in pads) >= 0:
-        out_hw = [(n + lo + hi - k) // s + 1
+        out_hw = [taps.conv_out_size(n, k, s, lo, hi)
                   for n, k, s, (lo, hi) in zip(x.shape[1:3], kernel.shape[:2], strides, pads)]
         if taps.few_positions("conv", x.shape[0] * math.prod(out_hw), kernel.shape):
             return taps.conv_patches(x, kernel, strides, pads, precision)
