@@ -52,6 +52,9 @@ import statistics
 import sys
 import time
 
+import jaxgen  # noqa: F401  (first: its host allocator setting, before numpy and JAX start threads)
+
+# isort: split
 import jax
 import numpy as np
 

@@ -44,6 +44,9 @@ import platform
 import sys
 import time
 
+import jaxgen  # noqa: F401  (first: its host allocator setting, before numpy and JAX start threads)
+
+# isort: split
 import jax
 import jaxlib
 

@@ -24,6 +24,9 @@ import sys
 import tempfile
 import time
 
+import jaxgen  # noqa: F401  (first: its host allocator setting, before numpy and JAX start threads)
+
+# isort: split
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
