@@ -11,18 +11,27 @@ glibc.malloc.mmap_max=0:glibc.malloc.trim_threshold=...`` would; the process kee
 returning it to the system between steps.
 
 ``import jaxgen`` calls it (so the CLI, notebooks and tests get it before JAX starts its threads: a thread that has
-already allocated keeps its arena). ``JAXGEN_MALLOC=system`` leaves glibc's defaults. No-op off glibc.
+already allocated keeps its arena). It is a trade-off measured on the CPU backend (docs/benchmarks.md): training
+at batch 256 +12 %, at batch 64 within drift (NS) to ~2 % slower (WGAN-GP: the one arena serialises small
+allocations). So the default is ``keep`` where JAX can only run on the CPU (``JAX_PLATFORMS=cpu``, or no GPU/TPU
+plugin installed) and ``system`` (glibc's defaults) where an accelerator may run the steps (not measured there);
+``JAXGEN_MALLOC=keep`` / ``system`` chooses. No-op off glibc.
 """
 
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import os
 import sys
 
 __all__ = ["ENV", "keep_freed_memory"]
 
 ENV = "JAXGEN_MALLOC"
+
+# Packages that give JAX a GPU or TPU backend (where the setting was not measured).
+_ACCELERATOR_PLUGINS = ("jax_cuda12_plugin", "jax_cuda13_plugin", "jax_rocm60_plugin", "jax_rocm7_plugin", "libtpu",
+                        "jax_plugins")
 
 # glibc's mallopt parameters (malloc.h).
 _M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8
@@ -31,11 +40,12 @@ _KEEP_BELOW = 2**31 - 1  # bytes of free memory at the heap's top kept before tr
 
 def keep_freed_memory() -> bool:
     """Sets glibc's allocator to reuse freed memory (see the module docstring); True if it did. False when
-    ``$JAXGEN_MALLOC`` is ``system``, off glibc, or when glibc refuses a setting."""
-    choice = os.environ.get(ENV, "keep").lower()
+    ``$JAXGEN_MALLOC`` is ``system`` (the default where an accelerator plugin is installed), off glibc, or when
+    glibc refuses a setting."""
+    choice = os.environ.get(ENV, "keep" if _cpu_only() else "system").lower()
     if choice not in ("keep", "system"):
-        print(f"jaxgen: ignoring ${ENV}={os.environ[ENV]!r} (use 'keep', the default, or 'system' for glibc's "
-              "defaults); keeping glibc's defaults", file=sys.stderr)
+        print(f"jaxgen: ignoring ${ENV}={os.environ[ENV]!r} (use 'keep' or 'system' for glibc's defaults); "
+              "keeping glibc's defaults", file=sys.stderr)
         return False
     if choice == "system" or not _glibc():
         return False
@@ -52,3 +62,12 @@ def _glibc() -> bool:
         return os.confstr("CS_GNU_LIBC_VERSION").startswith("glibc")
     except (AttributeError, ValueError, OSError):  # not a GNU system
         return False
+
+
+def _cpu_only() -> bool:
+    """True if JAX can only run on the CPU here: ``$JAX_PLATFORMS`` is ``cpu``, or it is unset and no GPU/TPU
+    plugin is installed."""
+    platforms = os.environ.get("JAX_PLATFORMS", "").strip().lower()
+    if platforms:
+        return platforms == "cpu"
+    return not any(importlib.util.find_spec(name) for name in _ACCELERATOR_PLUGINS)

@@ -40,7 +40,7 @@ def _faults_per_call(malloc: str | None) -> float:
 
 @glibc_only
 def test_a_repeated_program_reuses_its_freed_buffers():
-    kept, system = _faults_per_call(None), _faults_per_call("system")
+    kept, system = _faults_per_call("keep"), _faults_per_call("system")
     # glibc's defaults: each call maps its 80 MB output afresh (~20,000 pages of 4 KB); kept: the freed block is reused
     assert system > 10_000
     assert kept < 500
@@ -54,6 +54,21 @@ def test_system_or_an_unknown_value_keeps_glibcs_defaults(monkeypatch, capsys):
     assert "JAXGEN_MALLOC='jemalloc'" in capsys.readouterr().err
 
 
+def test_the_default_keeps_only_where_jax_runs_on_the_cpu_alone(monkeypatch):
+    monkeypatch.delenv(host_memory.ENV, raising=False)
+    monkeypatch.setenv("JAX_PLATFORMS", "cuda,cpu")
+    assert host_memory.keep_freed_memory() is False  # an accelerator may run the steps: glibc's defaults
+    monkeypatch.setenv(host_memory.ENV, "keep")
+    assert host_memory.keep_freed_memory() is host_memory._glibc()  # asked for
+    monkeypatch.delenv("JAX_PLATFORMS")
+    monkeypatch.setattr(host_memory, "_ACCELERATOR_PLUGINS", ("os",))  # an installed "plugin"
+    assert host_memory._cpu_only() is False
+    monkeypatch.setattr(host_memory, "_ACCELERATOR_PLUGINS", ("no_such_jax_plugin",))
+    assert host_memory._cpu_only() is True
+    monkeypatch.setenv("JAX_PLATFORMS", "cpu")
+    assert host_memory._cpu_only() is True
+
+
 def test_off_glibc_it_does_nothing(monkeypatch):
     monkeypatch.delenv(host_memory.ENV, raising=False)
     monkeypatch.setattr(host_memory, "_glibc", lambda: False)
@@ -62,5 +77,5 @@ def test_off_glibc_it_does_nothing(monkeypatch):
 
 @glibc_only
 def test_on_glibc_every_setting_is_accepted(monkeypatch):
-    monkeypatch.delenv(host_memory.ENV, raising=False)
+    monkeypatch.setenv(host_memory.ENV, "keep")
     assert host_memory.keep_freed_memory() is True
