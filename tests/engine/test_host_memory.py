@@ -1,7 +1,8 @@
 """The host allocator setting: a repeated XLA:CPU program reuses freed memory instead of page-faulting it in anew.
 
 The property is measured, not assumed: minor page faults (``getrusage``) of a jitted program whose 80 MB output
-is allocated and freed every call, in a fresh process with and without ``import jaxgen``'s setting.
+is allocated and freed every call (the fewest of nine calls), in a fresh process with and without ``import jaxgen``'s
+setting.
 """
 
 import os
@@ -20,16 +21,18 @@ f = jax.jit(lambda x: x * 2 + 1)
 x = jnp.ones((20_000_000,))  # 80 MB: above what glibc serves from a thread's arena or without mmap by default
 for _ in range(10):
     f(x).block_until_ready()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-for _ in range(5):
+faults = []
+for _ in range(9):
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     f(x).block_until_ready()
-print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 5)
+    faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+print(min(faults))  # the best call: on a loaded machine some calls still fault (see docs/benchmarks.md)
 """
 
 glibc_only = pytest.mark.skipif(not host_memory._glibc(), reason="the setting is glibc's")
 
 
-def _faults_per_call(malloc: str | None) -> float:
+def _faults_of_a_call(malloc: str | None) -> float:
     env = {k: v for k, v in os.environ.items() if k not in (host_memory.ENV, "XLA_FLAGS")}
     if malloc:
         env[host_memory.ENV] = malloc
@@ -40,8 +43,8 @@ def _faults_per_call(malloc: str | None) -> float:
 
 @glibc_only
 def test_a_repeated_program_reuses_its_freed_buffers():
-    kept, system = _faults_per_call("keep"), _faults_per_call("system")
-    # glibc's defaults: each call maps its 80 MB output afresh (~20,000 pages of 4 KB); kept: the freed block is reused
+    kept, system = _faults_of_a_call("keep"), _faults_of_a_call("system")
+    # glibc's defaults: every call maps its 80 MB output afresh (~20,000 pages of 4 KB); kept: a freed block is reused
     assert system > 10_000
     assert kept < 500
 
